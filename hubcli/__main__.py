@@ -1,0 +1,3 @@
+from hubcli.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The thin command-line layer: typer commands over the library API."""

@@ -1,0 +1,3 @@
+"""Imports every subcommand module so each can register itself on the app."""
+
+from __future__ import annotations

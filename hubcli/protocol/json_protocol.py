@@ -1,0 +1,351 @@
+"""The JSON hub protocol: records of UTF-8 JSON, each ended by 0x1E.
+
+Field rules follow what the ASP.NET Core server writes and accepts: writer field order
+type, headers, invocationId, target, arguments, streamIds; readers take fields in any
+order, ignore unknown ones, and report problems with the server's own wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+import orjson
+
+from . import jsonvalues
+from .base import TransferFormat
+from .errors import MessageTooLargeError, ProtocolError
+from .messages import (
+    PING,
+    Ack,
+    CancelInvocation,
+    Close,
+    Completion,
+    CompletionKind,
+    Headers,
+    HubMessage,
+    IncomingMessage,
+    Invocation,
+    MessageType,
+    Ping,
+    Sequence,
+    StreamInvocation,
+    StreamItem,
+    StreamItemBatch,
+)
+
+RECORD_SEPARATOR: Final = b"\x1e"
+
+_JSON_TYPE_NAMES: Final[dict[type, str]] = {
+    dict: "Object",
+    list: "Array",
+    str: "String",
+    int: "Number",
+    float: "Number",
+    type(None): "Null",
+}
+
+# field -> (python type, .NET token name) for the type checks the server makes
+_FIELD_TYPES: Final[dict[str, tuple[type, str]]] = {
+    "invocationId": (str, "String"),
+    "target": (str, "String"),
+    "arguments": (list, "Array"),
+    "streamIds": (list, "Array"),
+    "error": (str, "String"),
+    "allowReconnect": (bool, "Boolean"),
+    "headers": (dict, "Object"),
+}
+
+
+def token_name(value: Any) -> str:
+    if value is True:
+        return "True"
+    if value is False:
+        return "False"
+    return _JSON_TYPE_NAMES.get(type(value), "Unknown")
+
+
+def expect_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ProtocolError(
+            f"Unexpected JSON Token Type '{token_name(value)}'. Expected a JSON Object."
+        )
+    return value
+
+
+def _missing(name: str) -> ProtocolError:
+    return ProtocolError(f"Missing required property '{name}'.")
+
+
+def _check_field_types(record: dict[str, Any]) -> None:
+    for key, value in record.items():
+        expected = _FIELD_TYPES.get(key)
+        if expected is None:
+            continue
+        if key == "headers":
+            _check_headers(value)
+        elif key == "invocationId" and value is None:
+            continue  # a null id reads as "no id", as the server's reader does
+        elif not isinstance(value, expected[0]) or (
+            expected[0] is not bool and isinstance(value, bool)
+        ):
+            raise ProtocolError(f"Expected '{key}' to be of type {expected[1]}.")
+
+
+def _check_headers(value: Any) -> None:
+    if not isinstance(value, dict):
+        raise ProtocolError("Expected 'headers' to be of type Object.")
+    for name, header_value in value.items():
+        if not isinstance(header_value, str):
+            raise ProtocolError(f"Expected header '{name}' to be of type String.")
+
+
+def _sequence_id(record: dict[str, Any]) -> int:
+    if "sequenceId" not in record:
+        raise _missing("sequenceId")
+    value = record["sequenceId"]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProtocolError("Expected 'sequenceId' to be of type Number.")
+    return value
+
+
+def _stream_ids(record: dict[str, Any]) -> list[str]:
+    stream_ids = record.get("streamIds") or []
+    for stream_id in stream_ids:
+        if not isinstance(stream_id, str) or not stream_id:
+            raise ProtocolError("Null or empty value in streamIds received.")
+    return list(stream_ids)
+
+
+def _required(record: dict[str, Any], name: str) -> Any:
+    if name not in record or record[name] is None:
+        raise _missing(name)
+    return record[name]
+
+
+def message_from_record(value: Any) -> HubMessage | None:
+    """Turn one decoded record into a message; None for an unknown message type."""
+    record = expect_object(value)
+    if "type" not in record:
+        raise _missing("type")
+    message_type = record["type"]
+    if not isinstance(message_type, int) or isinstance(message_type, bool):
+        raise ProtocolError("Expected 'type' to be of type Number.")
+    _check_field_types(record)
+    headers: Headers = record.get("headers") or {}
+
+    if message_type == MessageType.INVOCATION:
+        return Invocation(
+            target=_required(record, "target"),
+            arguments=_required(record, "arguments"),
+            invocation_id=record.get("invocationId"),
+            stream_ids=_stream_ids(record),
+            headers=headers,
+        )
+    if message_type == MessageType.STREAM_ITEM:
+        invocation_id = _required(record, "invocationId")
+        if "item" not in record:
+            raise _missing("item")
+        return StreamItem(invocation_id, record["item"], headers)
+    if message_type == MessageType.COMPLETION:
+        invocation_id = _required(record, "invocationId")
+        if "error" in record and "result" in record:
+            raise ProtocolError("The 'error' and 'result' properties are mutually exclusive.")
+        if record.get("error") is not None:
+            return Completion.with_error(invocation_id, record["error"], headers)
+        if "result" in record:
+            return Completion.with_result(invocation_id, record["result"], headers)
+        return Completion.void(invocation_id, headers)
+    if message_type == MessageType.STREAM_INVOCATION:
+        return StreamInvocation(
+            invocation_id=_required(record, "invocationId"),
+            target=_required(record, "target"),
+            arguments=_required(record, "arguments"),
+            stream_ids=_stream_ids(record),
+            headers=headers,
+        )
+    if message_type == MessageType.CANCEL_INVOCATION:
+        return CancelInvocation(_required(record, "invocationId"), headers)
+    if message_type == MessageType.PING:
+        return PING
+    if message_type == MessageType.CLOSE:
+        return Close(record.get("error"), bool(record.get("allowReconnect", False)))
+    if message_type == MessageType.ACK:
+        return Ack(_sequence_id(record))
+    if message_type == MessageType.SEQUENCE:
+        return Sequence(_sequence_id(record))
+    return None
+
+
+def message_to_record(message: HubMessage) -> dict[str, Any]:
+    """The JSON object for a message, fields in the order the .NET server writes them."""
+    record: dict[str, Any]
+    if isinstance(message, StreamItem):
+        record = {"type": 2}
+        if message.headers:
+            record["headers"] = message.headers
+        record["invocationId"] = message.invocation_id
+        record["item"] = message.item
+        return record
+    if isinstance(message, (Invocation, StreamInvocation)):
+        record = {"type": 1 if isinstance(message, Invocation) else 4}
+        if message.headers:
+            record["headers"] = message.headers
+        if message.invocation_id is not None:
+            record["invocationId"] = message.invocation_id
+        record["target"] = message.target
+        record["arguments"] = message.arguments
+        if message.stream_ids:
+            record["streamIds"] = message.stream_ids
+        return record
+    if isinstance(message, Completion):
+        record = {"type": 3}
+        if message.headers:
+            record["headers"] = message.headers
+        record["invocationId"] = message.invocation_id
+        if message.kind is CompletionKind.ERROR:
+            record["error"] = message.error
+        elif message.kind is CompletionKind.RESULT:
+            record["result"] = message.result
+        return record
+    if isinstance(message, CancelInvocation):
+        record = {"type": 5}
+        if message.headers:
+            record["headers"] = message.headers
+        record["invocationId"] = message.invocation_id
+        return record
+    if isinstance(message, Ping):
+        return {"type": 6}
+    if isinstance(message, Close):
+        record = {"type": 7}
+        if message.error is not None:
+            record["error"] = message.error
+        if message.allow_reconnect:
+            record["allowReconnect"] = True
+        return record
+    if isinstance(message, Ack):
+        return {"type": 8, "sequenceId": message.sequence_id}
+    if isinstance(message, Sequence):
+        return {"type": 9, "sequenceId": message.sequence_id}
+    raise TypeError(f"{type(message).__name__} is not sent on the wire")
+
+
+_PING_RECORD: Final = b'{"type":6}\x1e'
+
+
+class JsonHubProtocol:
+    name: Final = "json"
+    version: Final = 1
+    transfer_format: Final = TransferFormat.TEXT
+
+    def encode(self, message: HubMessage) -> bytes:
+        if isinstance(message, Ping):
+            return _PING_RECORD
+        return jsonvalues.dumps(message_to_record(message)) + RECORD_SEPARATOR
+
+    def encode_many(self, messages: Iterable[HubMessage]) -> bytes:
+        return b"".join(self.encode(message) for message in messages)
+
+    def parser(
+        self,
+        *,
+        max_message_size: int | None = None,
+        batch_stream_items: bool = False,
+        ignore_unknown_types: bool = False,
+    ) -> JsonMessageParser:
+        return JsonMessageParser(
+            max_message_size=max_message_size,
+            batch_stream_items=batch_stream_items,
+            ignore_unknown_types=ignore_unknown_types,
+        )
+
+
+def split_records(buffer: bytes) -> tuple[list[bytes], bytes]:
+    """Whole records (separator removed) and the incomplete rest."""
+    pieces = buffer.split(RECORD_SEPARATOR)
+    return pieces[:-1], pieces[-1]
+
+
+def _decode_records(records: list[bytes]) -> list[Any]:
+    # One C call for the whole batch: records cannot hold a raw 0x1E (JSON escapes
+    # control characters), so joining them with commas into an array is lossless
+    # for valid input. The element count must match; otherwise some record was not
+    # a single document and the per-record path reports which and why.
+    if len(records) > 1:
+        try:
+            values = orjson.loads(b"[" + b",".join(records) + b"]")
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if len(values) == len(records):
+                return values  # type: ignore[no-any-return]
+    return [jsonvalues.loads(record) for record in records]
+
+
+class JsonMessageParser:
+    """Sans-IO incremental parser for JSON hub messages."""
+
+    def __init__(
+        self,
+        *,
+        max_message_size: int | None = None,
+        batch_stream_items: bool = False,
+        ignore_unknown_types: bool = False,
+    ) -> None:
+        self._rest = b""
+        self._max_message_size = max_message_size
+        self._batch_stream_items = batch_stream_items
+        self._ignore_unknown_types = ignore_unknown_types
+
+    @property
+    def buffered(self) -> int:
+        return len(self._rest)
+
+    def feed(self, data: bytes) -> list[IncomingMessage]:
+        records, self._rest = split_records(self._rest + data if self._rest else bytes(data))
+        limit = self._max_message_size
+        if limit is not None:
+            if len(self._rest) > limit:
+                raise MessageTooLargeError(len(self._rest), limit)
+            for record in records:
+                if len(record) > limit:
+                    raise MessageTooLargeError(len(record), limit)
+        if not records:
+            return []
+        return self._to_messages(_decode_records(records))
+
+    def _to_messages(self, values: list[Any]) -> list[IncomingMessage]:
+        messages: list[IncomingMessage] = []
+        batch_id: str | None = None
+        batch: list[Any] = []
+        batching = self._batch_stream_items
+        for value in values:
+            # The hot path: a plain stream item joins the current batch without
+            # becoming an object of its own.
+            if (
+                batching
+                and type(value) is dict
+                and value.get("type") == 2
+                and "headers" not in value
+                and "item" in value
+                and type(value.get("invocationId")) is str
+            ):
+                invocation_id = value["invocationId"]
+                if invocation_id != batch_id:
+                    if batch_id is not None:
+                        messages.append(StreamItemBatch(batch_id, batch))
+                    batch_id, batch = invocation_id, []
+                batch.append(value["item"])
+                continue
+            if batch_id is not None:
+                messages.append(StreamItemBatch(batch_id, batch))
+                batch_id, batch = None, []
+            message = message_from_record(value)
+            if message is None:
+                if not self._ignore_unknown_types:
+                    raise ProtocolError(f"Unknown message type: {value['type']}.")
+                continue
+            messages.append(message)
+        if batch_id is not None:
+            messages.append(StreamItemBatch(batch_id, batch))
+        return messages
