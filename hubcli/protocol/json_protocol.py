@@ -320,17 +320,19 @@ class JsonMessageParser:
         batch: list[Any] = []
         batching = self._batch_stream_items
         for value in values:
-            # The hot path: a plain stream item joins the current batch without
-            # becoming an object of its own.
+            # The hot path: a plain stream item skips the general checks, and when
+            # batching joins the current batch without becoming an object of its own.
             if (
-                batching
-                and type(value) is dict
+                type(value) is dict
                 and value.get("type") == 2
                 and "headers" not in value
                 and "item" in value
                 and type(value.get("invocationId")) is str
             ):
                 invocation_id = value["invocationId"]
+                if not batching:
+                    messages.append(StreamItem(invocation_id, value["item"]))
+                    continue
                 if invocation_id != batch_id:
                     if batch_id is not None:
                         messages.append(StreamItemBatch(batch_id, batch))

@@ -44,7 +44,12 @@ def dumps(value: Any) -> bytes:
     except TypeError:
         # orjson refuses integers beyond 64 bits and lone surrogates; JSON allows both.
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_stdlib_default)
-        return text.encode("utf-8", "surrogatepass")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone surrogate has no UTF-8 form; JSON's \u escape carries it intact.
+            escaped = json.dumps(value, separators=(",", ":"), default=_stdlib_default)
+            return escaped.encode("ascii")
 
 
 def loads(data: bytes | str) -> Any:
@@ -54,9 +59,9 @@ def loads(data: bytes | str) -> Any:
     except orjson.JSONDecodeError:
         pass
     try:
-        text = data.decode("utf-8", "surrogatepass") if isinstance(data, bytes) else data
-        value, end = _STDLIB_DECODER.raw_decode(text.strip())
-        if end != len(text.strip()):
+        text = (data.decode("utf-8") if isinstance(data, bytes) else data).strip()
+        value, end = _STDLIB_DECODER.raw_decode(text)
+        if end != len(text):
             raise ValueError("trailing data")
         return value
     except (ValueError, UnicodeDecodeError):

@@ -1,0 +1,53 @@
+"""The protocol core stays pure: importing it pulls in no I/O, trio or CLI machinery."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PROTOCOL_DIR = Path(__file__).parents[2] / "hubcli" / "protocol"
+FORBIDDEN = {
+    "trio",
+    "trio_websocket",
+    "socket",
+    "ssl",
+    "asyncio",
+    "selectors",
+    "typer",
+    "click",
+    "httpx",
+    "hypercorn",
+    "wsproto",
+    "h11",
+    "subprocess",
+    "threading",
+}
+
+
+def test_protocol_modules_import_nothing_that_does_io() -> None:
+    for path in PROTOCOL_DIR.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in FORBIDDEN, f"{path.name} imports {name}"
+                assert not name.startswith("hubcli.") or name.startswith("hubcli.protocol"), (
+                    f"{path.name} imports {name} from another layer"
+                )
+
+
+def test_importing_the_protocol_loads_no_io_modules() -> None:
+    probe = (
+        "import sys, hubcli.protocol, hubcli.protocol.negotiate, hubcli.protocol.handshake;"
+        f"print(sorted(set(m.split('.')[0] for m in sys.modules) & set({sorted(FORBIDDEN)!r})))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout
+    assert output.strip() == "[]"

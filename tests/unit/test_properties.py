@@ -1,0 +1,267 @@
+"""Property tests: round trips, arbitrary chunking, and arbitrary bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import itertools
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hubcli.protocol import (
+    Ack,
+    CancelInvocation,
+    Close,
+    Completion,
+    HubMessage,
+    IncomingMessage,
+    Invocation,
+    JsonHubProtocol,
+    MessagePackHubProtocol,
+    Ping,
+    ProtocolError,
+    Sequence,
+    StreamInvocation,
+    StreamItem,
+    StreamItemBatch,
+    handshake,
+)
+from hubcli.protocol.base import HubProtocol
+from hubcli.protocol.msgpack_protocol import read_message_positionally
+
+JSON = JsonHubProtocol()
+MSGPACK = MessagePackHubProtocol()
+
+# JSON numbers are read as 64-bit integers or doubles (as JSON.parse does in the
+# official JavaScript client), so round trips are promised within that range.
+INT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
+FLOATS = st.floats(allow_nan=False, allow_infinity=False)
+# MessagePack strings are UTF-8, which has no lone surrogates.
+MSGPACK_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=20)
+JSON_TEXT = st.text(max_size=20)
+NON_EMPTY = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
+
+
+def values(text: st.SearchStrategy[str], *extra: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.none(), st.booleans(), INT64, FLOATS, text, *extra)
+    return st.recursive(
+        scalars,
+        lambda children: st.one_of(
+            st.lists(children, max_size=4),
+            st.dictionaries(text, children, max_size=4),
+        ),
+        max_leaves=12,
+    )
+
+
+JSON_VALUES = values(JSON_TEXT)
+MSGPACK_VALUES = values(
+    MSGPACK_TEXT,
+    st.binary(max_size=16),
+    st.datetimes(
+        min_value=dt.datetime(1970, 1, 1),
+        max_value=dt.datetime(2400, 1, 1),
+        timezones=st.just(dt.UTC),
+    ).map(lambda moment: moment.replace(fold=0)),
+)
+HEADERS = st.dictionaries(NON_EMPTY, NON_EMPTY, max_size=3)
+IDS = NON_EMPTY
+
+
+def messages(value: st.SearchStrategy[Any]) -> st.SearchStrategy[HubMessage]:
+    arguments = st.lists(value, max_size=4)
+    stream_ids = st.lists(IDS, max_size=3)
+    return st.one_of(
+        st.builds(Invocation, NON_EMPTY, arguments, st.none() | IDS, stream_ids, HEADERS),
+        st.builds(StreamInvocation, IDS, NON_EMPTY, arguments, stream_ids, HEADERS),
+        st.builds(StreamItem, IDS, value, HEADERS),
+        st.builds(Completion.void, IDS, HEADERS),
+        st.builds(Completion.with_result, IDS, value, HEADERS),
+        st.builds(Completion.with_error, IDS, st.text(max_size=20), HEADERS),
+        st.builds(CancelInvocation, IDS, HEADERS),
+        st.just(Ping()),
+        st.builds(Close, st.none() | st.text(max_size=20), st.booleans()),
+        st.builds(Ack, st.integers(0, 2**63 - 1)),
+        st.builds(Sequence, st.integers(0, 2**63 - 1)),
+    )
+
+
+def _for(protocol: HubProtocol) -> st.SearchStrategy[HubMessage]:
+    if protocol is JSON:
+        return messages(JSON_VALUES)
+    return messages(MSGPACK_VALUES).filter(
+        # Completion/Close errors are MessagePack strings too.
+        lambda m: "\ud800" not in repr(m)
+    )
+
+
+def _unbatch(parsed: list[IncomingMessage]) -> list[IncomingMessage]:
+    out: list[IncomingMessage] = []
+    for message in parsed:
+        if isinstance(message, StreamItemBatch):
+            out.extend(StreamItem(message.invocation_id, item) for item in message.items)
+        else:
+            out.append(message)
+    return out
+
+
+def _same(a: list[IncomingMessage], b: list[HubMessage]) -> bool:
+    # repr tells 1 from 1.0 and True from 1, which == does not.
+    return repr(a) == repr(b)
+
+
+SETTINGS = settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+
+
+@SETTINGS
+@given(st.lists(messages(JSON_VALUES), max_size=6))
+def test_json_round_trip(batch: list[HubMessage]) -> None:
+    assert _same(JSON.parser().feed(JSON.encode_many(batch)), batch)
+
+
+@SETTINGS
+@given(st.lists(_for(MSGPACK), max_size=6))
+def test_msgpack_round_trip(batch: list[HubMessage]) -> None:
+    assert _same(MSGPACK.parser().feed(MSGPACK.encode_many(batch)), batch)
+
+
+@SETTINGS
+@given(st.lists(_for(MSGPACK), min_size=1, max_size=1))
+def test_msgpack_fast_and_positional_readers_agree(batch: list[HubMessage]) -> None:
+    body = MSGPACK.encode_body(batch[0])
+    assert _same([read_message_positionally(body)], batch)  # type: ignore[list-item]
+
+
+def _cut_everywhere(protocol: HubProtocol, batch: list[HubMessage]) -> None:
+    data = protocol.encode_many(batch)
+    for cut in range(len(data) + 1):
+        parser = protocol.parser()
+        parsed = parser.feed(data[:cut]) + parser.feed(data[cut:])
+        assert _same(parsed, batch)
+        assert parser.buffered == 0
+
+
+@SETTINGS
+@given(st.lists(messages(JSON_VALUES), min_size=1, max_size=4))
+def test_json_any_single_cut_gives_the_same_messages(batch: list[HubMessage]) -> None:
+    _cut_everywhere(JSON, batch)
+
+
+@SETTINGS
+@given(st.lists(_for(MSGPACK), min_size=1, max_size=4))
+def test_msgpack_any_single_cut_gives_the_same_messages(batch: list[HubMessage]) -> None:
+    _cut_everywhere(MSGPACK, batch)
+
+
+@st.composite
+def chunked(draw: st.DrawFn, protocol: HubProtocol) -> tuple[list[HubMessage], list[bytes]]:
+    batch = draw(st.lists(_for(protocol), min_size=1, max_size=6))
+    data = protocol.encode_many(batch)
+    cuts = sorted(draw(st.lists(st.integers(0, len(data)), max_size=8)))
+    bounds = [0, *cuts, len(data)]
+    return batch, [data[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+@SETTINGS
+@given(chunked(JSON), st.booleans())
+def test_json_many_cuts_with_and_without_batching(
+    case: tuple[list[HubMessage], list[bytes]], batching: bool
+) -> None:
+    batch, chunks = case
+    parser = JSON.parser(batch_stream_items=batching)
+    parsed = [message for chunk in chunks for message in parser.feed(chunk)]
+    assert _same(_unbatch(parsed), batch)
+
+
+@SETTINGS
+@given(chunked(MSGPACK), st.booleans())
+def test_msgpack_many_cuts_with_and_without_batching(
+    case: tuple[list[HubMessage], list[bytes]], batching: bool
+) -> None:
+    batch, chunks = case
+    parser = MSGPACK.parser(batch_stream_items=batching)
+    parsed = [message for chunk in chunks for message in parser.feed(chunk)]
+    assert _same(_unbatch(parsed), batch)
+
+
+@SETTINGS
+@given(st.binary(max_size=200), st.booleans(), st.booleans())
+def test_arbitrary_bytes_raise_only_protocol_errors(
+    data: bytes, batching: bool, ignore_unknown: bool
+) -> None:
+    for protocol in (JSON, MSGPACK):
+        parser = protocol.parser(
+            batch_stream_items=batching, ignore_unknown_types=ignore_unknown, max_message_size=100
+        )
+        with contextlib.suppress(ProtocolError):
+            parser.feed(data[: len(data) // 2])
+            parser.feed(data[len(data) // 2 :])
+    for parse in (handshake.parse_request, handshake.parse_response):
+        with contextlib.suppress(ProtocolError):
+            parse(data)
+
+
+MSGPACK_ISH = st.lists(
+    st.sampled_from(
+        [bytes([byte]) for byte in b"\x91\x92\x94\x95\x96\x01\x02\x03\x04\x05\x06\x07"]
+        + [b"\x80", b"\x81", b"\xa1x", b"\xa0", b"\xc0", b"\xc2", b"\x90", b"\x91\x01"]
+        + [b"\xcc\x10", b"\xd6\xff\x00\x00\x00\x01", b"\xc1"]
+    ),
+    max_size=12,
+).map(b"".join)
+
+
+@SETTINGS
+@given(st.lists(MSGPACK_ISH, max_size=4), st.booleans())
+def test_almost_messagepack_raises_only_protocol_errors(
+    bodies: list[bytes], batching: bool
+) -> None:
+    # Random bytes rarely look like hub messages; these are near misses of real ones.
+    from hubcli.protocol.varint import frame
+
+    data = b"".join(frame(body) for body in bodies)
+    with contextlib.suppress(ProtocolError):
+        MSGPACK.parser(batch_stream_items=batching).feed(data)
+
+
+JSONISH = st.lists(
+    st.sampled_from(
+        [
+            '{"type":',
+            "1",
+            "2",
+            "3",
+            "6",
+            "7",
+            ',"invocationId":',
+            '"1"',
+            "null",
+            ',"item":',
+            ',"target":',
+            '"x"',
+            ',"arguments":',
+            "[]",
+            ',"headers":',
+            "{}",
+            ',"error":',
+            "}",
+            ',"result":',
+            ',"streamIds":',
+            '["a"]',
+            "\x1e",
+            ',"sequenceId":',
+            "true",
+            "1.5",
+        ]
+    ),
+    max_size=16,
+).map(lambda parts: "".join(parts).encode())
+
+
+@SETTINGS
+@given(JSONISH, st.booleans())
+def test_almost_json_raises_only_protocol_errors(data: bytes, batching: bool) -> None:
+    with contextlib.suppress(ProtocolError):
+        JSON.parser(batch_stream_items=batching).feed(data + b"\x1e")
