@@ -1,0 +1,29 @@
+"""The trio SignalR client: `connect()` and the Hub it yields."""
+
+from __future__ import annotations
+
+from .api import Hub, StreamCall, connect
+from .connection import ItemBatches
+from .errors import (
+    AuthenticationError,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    HubError,
+    HubTimeoutError,
+    ServerTimeoutError,
+)
+
+__all__ = [
+    "AuthenticationError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "Hub",
+    "HubError",
+    "HubTimeoutError",
+    "ItemBatches",
+    "ServerTimeoutError",
+    "StreamCall",
+    "connect",
+]

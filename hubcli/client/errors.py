@@ -1,0 +1,42 @@
+"""The client's errors: each says what went wrong in words fit for a user.
+
+The classes mirror the exit-code table so the CLI maps an error to its status by
+type alone; the protocol layer's ProtocolError (malformed or oversized messages,
+rejected handshakes) is used as it is.
+"""
+
+from __future__ import annotations
+
+from hubcli.protocol.errors import HubCliError
+
+
+class ConnectError(HubCliError):
+    """Could not connect: DNS, TCP, TLS, negotiate, or no usable transport."""
+
+
+class AuthenticationError(ConnectError):
+    """The server refused the credentials (HTTP 401 or 403)."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class HubError(HubCliError):
+    """The hub answered an invocation with an error Completion."""
+
+
+class ConnectionClosedError(HubCliError):
+    """The server ended the connection (Close message, or the transport dropped)."""
+
+
+class HubTimeoutError(HubCliError):
+    """A time limit ran out: connecting, or silence from the server."""
+
+
+class ConnectTimeoutError(HubTimeoutError):
+    """Negotiate, transport and handshake together took longer than allowed."""
+
+
+class ServerTimeoutError(HubTimeoutError):
+    """Nothing arrived from the server for longer than the server timeout."""
