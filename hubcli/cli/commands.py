@@ -1,3 +1,5 @@
 """Imports every subcommand module so each can register itself on the app."""
 
 from __future__ import annotations
+
+from . import serve  # noqa: F401

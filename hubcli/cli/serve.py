@@ -1,0 +1,188 @@
+"""`hubcli serve`: run the built-in hub.
+
+Only typer is imported here; the server (hypercorn, the hub) is imported inside the
+command, so the client commands do not pay for it at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .app import app
+from .exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from hubcli.server.options import TransportName
+
+SERVE_HELP = """Run the built-in SignalR hub (JSON and MessagePack; WebSockets, Server-Sent
+Events and Long Polling), faithful to ASP.NET Core SignalR.
+
+The first line on stdout is the hub URL, e.g. http://127.0.0.1:5000/hub (with
+--port 0 the port is picked free). Logs go to stderr (-v: connection events,
+-vv: debug). SIGINT or SIGTERM stop it: every connection gets Close
+(allowReconnect: true), exit status 0. --list-methods documents the hub methods.
+
+Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
+PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
+{"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
+Service; the hub accepts the access tokens they hand out."""
+
+
+def _transports(value: str) -> tuple[TransportName, ...]:
+    from hubcli.server.options import TRANSPORT_FLAG_NAMES, TransportName
+
+    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
+    if unknown or not names:
+        raise typer.BadParameter(
+            f"expected a comma-separated list of {', '.join(TRANSPORT_FLAG_NAMES)}; got {value!r}",
+            param_hint="--transports",
+        )
+    chosen = {TRANSPORT_FLAG_NAMES[name] for name in names}
+    # Negotiate lists transports in the server's fixed order, whatever the flag's.
+    return tuple(t for t in TransportName if t in chosen)
+
+
+@app.command("serve", help=SERVE_HELP, no_args_is_help=False)
+def serve(
+    *,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="TCP port; 0 picks a free one.")
+    ] = 5000,
+    path: Annotated[str, typer.Option("--path", help="URL path of the hub.")] = "/hub",
+    transports: Annotated[
+        str,
+        typer.Option(
+            "--transports",
+            help="Transports to offer, comma-separated: websockets, sse, longpolling.",
+        ),
+    ] = "websockets,sse,longpolling",
+    require_token: Annotated[
+        str | None,
+        typer.Option(
+            "--require-token",
+            metavar="TOKEN",
+            help="Answer 401 to negotiate and connect requests without "
+            "'Authorization: Bearer TOKEN' or '?access_token=TOKEN'.",
+        ),
+    ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="PEM certificate: serve https:// and wss://.")
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")
+    ] = None,
+    keepalive: Annotated[
+        float,
+        typer.Option(
+            "--keepalive",
+            min=0.001,
+            metavar="SECONDS",
+            help="Ping after this long without sending.",
+        ),
+    ] = 15.0,
+    client_timeout: Annotated[
+        float,
+        typer.Option(
+            "--client-timeout",
+            min=0.001,
+            metavar="SECONDS",
+            help="Drop a client (once it has pinged) after this long without a message.",
+        ),
+    ] = 30.0,
+    handshake_timeout: Annotated[
+        float,
+        typer.Option(
+            "--handshake-timeout",
+            min=0.001,
+            metavar="SECONDS",
+            help="Time allowed for the handshake.",
+        ),
+    ] = 15.0,
+    max_message_size: Annotated[
+        int,
+        typer.Option(
+            "--max-message-size",
+            min=0,
+            metavar="BYTES",
+            help="Largest incoming hub message (handshake included); 0: no limit.",
+        ),
+    ] = 32768,
+    detailed_errors: Annotated[
+        bool,
+        typer.Option(
+            "--detailed-errors",
+            help="Add exception type and message to error texts (EnableDetailedErrors).",
+        ),
+    ] = False,
+    stream_delay_ms: Annotated[
+        int,
+        typer.Option(
+            "--stream-delay-ms", min=0, metavar="MS", help="Pause between TriggerStream items."
+        ),
+    ] = 250,
+    long_poll_timeout: Annotated[
+        float,
+        typer.Option(
+            "--long-poll-timeout",
+            min=0.001,
+            metavar="SECONDS",
+            help="A long poll without data answers 200 empty after this long.",
+        ),
+    ] = 90.0,
+    disconnect_timeout: Annotated[
+        float,
+        typer.Option(
+            "--disconnect-timeout",
+            min=0.001,
+            metavar="SECONDS",
+            help="Drop a negotiated or long polling connection unused for this long.",
+        ),
+    ] = 15.0,
+    list_methods: Annotated[
+        bool,
+        typer.Option("--list-methods", help="Print every hub method with its signature and exit."),
+    ] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "-v", "--verbose", count=True, help="Log connection events (-vv: debug) on stderr."
+        ),
+    ] = 0,
+) -> None:
+    if list_methods:
+        from hubcli.server.methods import describe_methods
+
+        typer.echo(describe_methods())
+        raise typer.Exit()
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
+    from hubcli.server import ServerOptions, run_server
+
+    options = ServerOptions(
+        host=host,
+        port=port,
+        path=path,
+        transports=_transports(transports),
+        require_token=require_token,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+        keepalive=keepalive,
+        client_timeout=client_timeout,
+        handshake_timeout=handshake_timeout,
+        max_message_size=max_message_size or None,
+        detailed_errors=detailed_errors,
+        stream_delay_ms=stream_delay_ms,
+        long_poll_timeout=long_poll_timeout,
+        disconnect_timeout=disconnect_timeout,
+        verbose=verbose,
+    )
+    try:
+        run_server(options)
+    except OSError as exc:
+        typer.echo(f"hubcli serve: cannot serve on {host}:{port}: {exc}", err=True)
+        raise typer.Exit(ExitCode.CONNECT_FAILED) from None

@@ -1,0 +1,370 @@
+"""One hub connection over any transport: handshake, dispatch loop, timers, Close.
+
+Follows HubConnectionHandler and HubConnectionContext of ASP.NET Core: nothing but
+the handshake is read until it arrives (or `handshake_timeout` passes); messages
+are parsed with the size limit and dispatched in order; the server pings after
+`keepalive` seconds without sending; a client that has pinged once and then stays
+silent for `client_timeout` is dropped; the end is always announced with a Close
+message before the transport closes.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from hubcli.protocol import (
+    PING,
+    Ack,
+    Close,
+    HandshakeError,
+    HubMessage,
+    HubProtocol,
+    Invocation,
+    MessageParser,
+    MessageTooLargeError,
+    Ping,
+    ProtocolError,
+    Sequence,
+    TransferFormat,
+    protocol_by_name,
+)
+from hubcli.protocol.handshake import HandshakeResponse, encode_response, parse_request
+from hubcli.protocol.varint import encode_length
+
+from . import errors
+from .asgi import RequestInfo
+from .binding import HubMethod
+from .connections import HttpConnection
+from .invocations import Invocations
+from .options import ServerOptions
+from .state import HubState
+
+log = logging.getLogger("hubcli.server")
+
+# Both built-in protocols of the current server are at version 2 and accept any
+# handshake version up to their own.
+SERVER_PROTOCOL_VERSION = 2
+
+HANDSHAKE_CANCELED = "Handshake was canceled."
+HANDSHAKE_UNEXPECTED = "An unexpected error occurred during connection handshake."
+
+
+def parser_limit(protocol: HubProtocol, limit: int | None) -> int | None:
+    """The core parser's limit that enforces the server's window rule exactly.
+
+    The real server gives the parser a window of `limit` bytes; a message fits when
+    it ends inside it, separator (JSON) or length prefix (MessagePack) included,
+    while the core counts only the record or body.
+    """
+    if limit is None:
+        return None
+    if protocol.transfer_format is TransferFormat.TEXT:
+        return limit - 1
+    body = limit - 1
+    while body > 0 and body + len(encode_length(body)) > limit:
+        body -= 1
+    return body
+
+
+class _PendingResult:
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.ok = False
+        self.value: Any = None
+
+
+class HubConnection:
+    def __init__(
+        self,
+        http: HttpConnection,
+        options: ServerOptions,
+        methods: dict[str, HubMethod],
+        state: HubState,
+    ) -> None:
+        self.http = http
+        self._options = options
+        self._methods = methods
+        self._state = state
+        self._protocol: HubProtocol | None = None
+        self._closing: Close | None = None
+        self._stop = trio.Event()
+        self._aborted = False
+        self._last_sent = trio.current_time()
+        self._last_received = trio.current_time()
+        self._client_timeout_armed = False
+        self._dispatching = False
+        self._timers_changed = trio.Event()
+        self._pending_results: dict[str, _PendingResult] = {}
+        self._last_result_id = 0
+
+    # ------------------------------------------------------------ ConnectionHandle
+
+    @property
+    def connection_id(self) -> str:
+        return self.http.connection_id
+
+    @property
+    def transport_name(self) -> str:
+        return self.http.transport.value if self.http.transport else ""
+
+    @property
+    def protocol(self) -> HubProtocol:
+        assert self._protocol is not None
+        return self._protocol
+
+    @property
+    def protocol_name(self) -> str:
+        return self.protocol.name
+
+    @property
+    def request(self) -> RequestInfo:
+        assert self.http.request is not None
+        return self.http.request
+
+    async def send_invocation(self, target: str, arguments: list[Any]) -> None:
+        await self.write_message(Invocation(target, arguments))
+
+    async def invoke_client(self, target: str, arguments: list[Any]) -> tuple[bool, Any]:
+        self._last_result_id += 1
+        invocation_id = str(self._last_result_id)
+        pending = _PendingResult()
+        self._pending_results[invocation_id] = pending
+        try:
+            await self.write_message(Invocation(target, arguments, invocation_id))
+            await pending.done.wait()
+        finally:
+            del self._pending_results[invocation_id]
+        return pending.ok, pending.value
+
+    def complete_client_result(self, invocation_id: str, ok: bool, value: Any) -> bool:
+        pending = self._pending_results.get(invocation_id)
+        if pending is None:
+            return False
+        pending.ok, pending.value = ok, value
+        pending.done.set()
+        return True
+
+    def request_close(self, error: str | None, allow_reconnect: bool) -> None:
+        if self._closing is None:
+            self._closing = Close(error, allow_reconnect)
+        self._stop.set()
+
+    # -------------------------------------------------------------------- writing
+
+    async def write_bytes(self, data: bytes) -> None:
+        # Writes after the connection was aborted are dropped, as the real server does.
+        if self._aborted:
+            await trio.lowlevel.checkpoint()
+            return
+        self._last_sent = trio.current_time()
+        await self.http.outbound.write(data)
+
+    async def write_message(self, message: HubMessage) -> None:
+        await self.write_bytes(self.protocol.encode(message))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        handshake = await self._handshake()
+        if handshake is None:
+            return
+        parser, rest = handshake
+        log.info(
+            "connection %s opened (%s, %s)",
+            self.connection_id,
+            self.transport_name,
+            self.protocol_name,
+        )
+        self._state.clients[self.connection_id] = self
+        try:
+            await self._run_hub(parser, rest)
+        finally:
+            self._state.clients.pop(self.connection_id, None)
+            closing = self._closing or Close()
+            log.info(
+                "connection %s closed%s",
+                self.connection_id,
+                f": {closing.error}" if closing.error else "",
+            )
+
+    async def _write_handshake_response(self, error: str | None) -> None:
+        await self.http.outbound.write(encode_response(HandshakeResponse(error)))
+
+    async def _handshake(self) -> tuple[MessageParser, bytes] | None:
+        """The parser and the bytes after the handshake, or None if it failed."""
+        limit = self._options.max_message_size
+        buffer = b""
+        error: str | None = None
+        with trio.move_on_after(self._options.handshake_timeout) as timeout:
+            while True:
+                data = await self.http.inbound.read()
+                if data is None:
+                    # Closed before a handshake arrived: nobody to answer.
+                    return None
+                buffer += data
+                over_length = limit is not None and len(buffer) > limit
+                window = buffer[:limit] if over_length else buffer
+                try:
+                    parsed = parse_request(window)
+                except HandshakeError as exc:
+                    error = errors.build_error_message(
+                        HANDSHAKE_UNEXPECTED,
+                        errors.InvalidDataException(str(exc)),
+                        self._options.detailed_errors,
+                    )
+                    break
+                if parsed is None:
+                    if over_length:
+                        error = HANDSHAKE_CANCELED
+                        break
+                    continue
+                request, _ = parsed
+                rest = buffer[buffer.index(b"\x1e") + 1 :]
+                error = self._check_handshake(request.protocol, request.version)
+                if error is not None:
+                    break
+                self.http.active_format = self.protocol.transfer_format
+                await self._write_handshake_response(None)
+                parser = self.protocol.parser(
+                    max_message_size=parser_limit(self.protocol, limit),
+                )
+                return parser, rest
+        if timeout.cancelled_caught:
+            error = HANDSHAKE_CANCELED
+        log.info("connection %s handshake failed: %s", self.connection_id, error)
+        await self._write_handshake_response(error)
+        return None
+
+    def _check_handshake(self, name: str, version: int) -> str | None:
+        try:
+            protocol = protocol_by_name(name)
+        except KeyError:
+            return f"The protocol '{name}' is not supported."
+        if version > SERVER_PROTOCOL_VERSION:
+            return f"The server does not support version {version} of the '{name}' protocol."
+        if protocol.transfer_format not in self.http.supported_formats:
+            return (
+                f"Cannot use the '{protocol.name}' protocol on the current transport. "
+                f"The transport does not support '{protocol.transfer_format.value}' "
+                "transfer format."
+            )
+        self._protocol = protocol
+        return None
+
+    async def _run_hub(self, parser: MessageParser, rest: bytes) -> None:
+        async with trio.open_nursery() as nursery:
+            invocations = Invocations(self, self._methods, self._state, self._options, nursery)
+            if not self.http.has_inherent_keepalive:
+                nursery.start_soon(self._keepalive)
+            nursery.start_soon(self._stop_on_request, nursery)
+            nursery.start_soon(self._close_on_shutdown)
+            try:
+                await self._dispatch(parser, rest, invocations)
+            except ProtocolError as exc:
+                text = (
+                    errors.message_too_large(self._options.max_message_size or 0)
+                    if isinstance(exc, MessageTooLargeError)
+                    else str(exc)
+                )
+                # The server keeps allowReconnect at its default (true) for errors.
+                self.request_close(
+                    errors.build_error_message(
+                        errors.CONNECTION_CLOSED_WITH_ERROR,
+                        errors.InvalidDataException(text),
+                        self._options.detailed_errors,
+                    ),
+                    allow_reconnect=True,
+                )
+                log.info("connection %s: protocol error: %s", self.connection_id, text)
+            except Exception as exc:
+                log.exception("connection %s: error processing messages", self.connection_id)
+                self.request_close(
+                    errors.build_error_message(
+                        errors.CONNECTION_CLOSED_WITH_ERROR, exc, self._options.detailed_errors
+                    ),
+                    allow_reconnect=True,
+                )
+            else:
+                # The transport ended: the server aborts, which forbids reconnecting.
+                self.request_close(None, allow_reconnect=False)
+            nursery.cancel_scope.cancel()
+        await self._write_close()
+
+    async def _write_close(self) -> None:
+        closing = self._closing or Close()
+        self._aborted = True
+        # Appended without waiting: the transport may be gone, and the end of the
+        # outbound pipe follows right after.
+        self.http.outbound.write_nowait(self.protocol.encode(closing))
+        await trio.lowlevel.checkpoint()
+
+    async def _stop_on_request(self, nursery: trio.Nursery) -> None:
+        await self._stop.wait()
+        nursery.cancel_scope.cancel()
+
+    async def _close_on_shutdown(self) -> None:
+        await self.http.close_requested.wait()
+        self.request_close(None, allow_reconnect=True)
+
+    async def _dispatch(self, parser: MessageParser, data: bytes, invocations: Invocations) -> None:
+        while True:
+            if data:
+                messages = parser.feed(data)
+                if messages:
+                    self._dispatching = True
+                    for message in messages:
+                        if isinstance(message, Ping):
+                            self._client_timeout_armed = True
+                            self._poke_timers()
+                        elif isinstance(message, Close):
+                            # A client Close is a graceful end without reconnect.
+                            self.request_close(None, allow_reconnect=False)
+                            await trio.lowlevel.checkpoint()
+                        elif isinstance(message, (Ack, Sequence)):
+                            continue
+                        else:
+                            await invocations.dispatch(message)
+                    self._dispatching = False
+                    self._last_received = trio.current_time()
+                    self._poke_timers()
+            received = await self.http.inbound.read()
+            if received is None:
+                if parser.buffered:
+                    raise ProtocolError("Connection terminated while reading a message.")
+                return
+            data = received
+
+    def _poke_timers(self) -> None:
+        self._timers_changed.set()
+        self._timers_changed = trio.Event()
+
+    async def _keepalive(self) -> None:
+        keepalive = self._options.keepalive
+        client_timeout = self._options.client_timeout
+        ping = self.protocol.encode(PING)
+        while True:
+            now = trio.current_time()
+            timing_out = self._client_timeout_armed and not self._dispatching
+            if timing_out and now - self._last_received >= client_timeout:
+                log.info(
+                    "connection %s: client timeout (%gs without a message)",
+                    self.connection_id,
+                    client_timeout,
+                )
+                self.request_close(None, allow_reconnect=True)
+                return
+            if now - self._last_sent >= keepalive:
+                if self.http.outbound.buffered == 0:
+                    await self.write_bytes(ping)
+                else:
+                    # Data waiting to go out keeps the connection alive already.
+                    self._last_sent = now
+            deadline = self._last_sent + keepalive
+            if timing_out:
+                deadline = min(deadline, self._last_received + client_timeout)
+            changed = self._timers_changed
+            with trio.move_on_at(deadline):
+                await changed.wait()

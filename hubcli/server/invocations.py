@@ -1,0 +1,369 @@
+"""Invocations of one connection: binding, running methods, streams both ways.
+
+The order of checks and every error text follow DefaultHubDispatcher: unknown
+method and argument binding first, then the invocation mode, then the number of
+client streams. Only one plain invocation runs at a time (the real server's
+MaximumParallelInvocationsPerClient = 1): the next one holds up the read loop until
+the slot frees. Streaming methods and methods with client streams run beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from hubcli.protocol import (
+    CancelInvocation,
+    Completion,
+    CompletionKind,
+    IncomingMessage,
+    Invocation,
+    InvocationBindingFailure,
+    StreamInvocation,
+    StreamItem,
+    StreamItemBatch,
+)
+
+from . import errors
+from .binding import ArgType, HubMethod, matches
+from .bulk import stream_item_encoder
+from .context import CallContext, ItemBatch, Upload
+from .options import ServerOptions
+from .state import HubState
+
+if TYPE_CHECKING:
+    from .hubconnection import HubConnection
+
+log = logging.getLogger("hubcli.server")
+
+STREAM_BINDING_FAILURE = "Failed to bind Stream message."
+
+
+class _ActiveStream:
+    def __init__(self) -> None:
+        self.scope = trio.CancelScope()
+        self.cancelled_by_client = False
+
+
+class Invocations:
+    def __init__(
+        self,
+        connection: HubConnection,
+        methods: dict[str, HubMethod],
+        state: HubState,
+        options: ServerOptions,
+        nursery: trio.Nursery,
+    ) -> None:
+        self._connection = connection
+        self._methods = methods
+        self._state = state
+        self._options = options
+        self._nursery = nursery
+        self._slot = trio.Semaphore(1)
+        self._streams: dict[str, _ActiveStream] = {}
+        self._uploads: dict[str, tuple[Upload, ArgType]] = {}
+
+    @property
+    def _detailed(self) -> bool:
+        return self._options.detailed_errors
+
+    async def _send_error(self, invocation_id: str | None, error: str) -> None:
+        # Invocations without an id ("send") never get an answer, errors included.
+        if invocation_id:
+            await self._connection.write_message(Completion.with_error(invocation_id, error))
+
+    async def dispatch(self, message: IncomingMessage) -> None:
+        if isinstance(message, (Invocation, StreamInvocation)):
+            await self._invoke(message)
+        elif isinstance(message, InvocationBindingFailure):
+            await self._send_error(
+                message.invocation_id,
+                errors.build_error_message(
+                    errors.binding_failure(message.target),
+                    errors.InvalidDataException(message.error),
+                    self._detailed,
+                ),
+            )
+        elif isinstance(message, StreamItem):
+            await self._upload_item(message.invocation_id, message.item)
+        elif isinstance(message, StreamItemBatch):
+            for item in message.items:
+                await self._upload_item(message.invocation_id, item)
+        elif isinstance(message, Completion):
+            self._complete(message)
+        elif isinstance(message, CancelInvocation):
+            self._cancel(message.invocation_id)
+
+    # --------------------------------------------------------------- client input
+
+    async def _upload_item(self, stream_id: str, item: Any) -> None:
+        entry = self._uploads.get(stream_id)
+        if entry is None:
+            log.debug("stream item for unknown stream %s ignored", stream_id)
+            return
+        upload, item_type = entry
+        if not matches(item, item_type):
+            del self._uploads[stream_id]
+            upload.complete(
+                errors.build_error_message(
+                    STREAM_BINDING_FAILURE,
+                    errors.InvalidDataException(errors.ARGUMENT_TYPES),
+                    self._detailed,
+                )
+            )
+            return
+        await upload.put(item)
+
+    def _complete(self, message: Completion) -> None:
+        entry = self._uploads.pop(message.invocation_id, None)
+        if entry is not None:
+            entry[0].complete(message.error if message.kind is CompletionKind.ERROR else None)
+            return
+        ok = message.kind is not CompletionKind.ERROR
+        value = message.result if ok else message.error
+        if not self._connection.complete_client_result(message.invocation_id, ok, value):
+            log.debug("completion for unknown invocation %s ignored", message.invocation_id)
+
+    def _cancel(self, invocation_id: str) -> None:
+        stream = self._streams.get(invocation_id)
+        if stream is None:
+            # The stream may have ended while the client was cancelling it.
+            log.debug("cancel for unknown stream %s ignored", invocation_id)
+            return
+        stream.cancelled_by_client = True
+        stream.scope.cancel()
+
+    # -------------------------------------------------------------- invocations
+
+    async def _invoke(self, message: Invocation | StreamInvocation) -> None:
+        target = message.target
+        invocation_id = message.invocation_id
+        stream_response = isinstance(message, StreamInvocation)
+        method = self._methods.get(target.lower())
+        if method is None:
+            await self._send_error(
+                invocation_id,
+                errors.build_error_message(
+                    errors.binding_failure(target),
+                    errors.HubException(errors.METHOD_DOES_NOT_EXIST),
+                    self._detailed,
+                ),
+            )
+            return
+        try:
+            arguments = method.bind(message.arguments)
+        except errors.InvalidDataException as exc:
+            await self._send_error(
+                invocation_id,
+                errors.build_error_message(errors.binding_failure(target), exc, self._detailed),
+            )
+            return
+        if method.streaming and not stream_response:
+            await self._send_error(invocation_id, errors.streaming_with_invoke(target))
+            return
+        if not method.streaming and stream_response:
+            await self._send_error(invocation_id, errors.invoke_with_streaming(target))
+            return
+        if len(message.stream_ids) != len(method.uploads):
+            await self._send_error(
+                invocation_id,
+                errors.build_error_message(
+                    errors.invocation_failure(target),
+                    errors.HubException(
+                        errors.stream_count(len(message.stream_ids), len(method.uploads))
+                    ),
+                    self._detailed,
+                ),
+            )
+            return
+        uploads: list[Upload] = []
+        for stream_id, item_type in zip(message.stream_ids, method.uploads, strict=True):
+            upload = Upload(self._options.stream_buffer_capacity)
+            self._uploads[stream_id] = (upload, item_type)
+            uploads.append(upload)
+
+        if method.streaming:
+            assert invocation_id is not None
+            context = self._context(lambda: None)
+            self._nursery.start_soon(
+                partial(
+                    self._run_stream,
+                    invocation_id=invocation_id,
+                    target=target,
+                    method=method,
+                    context=context,
+                    arguments=arguments,
+                    message=message,
+                )
+            )
+        elif uploads:
+            context = self._context(lambda: None)
+            self._nursery.start_soon(
+                partial(
+                    self._run_invocation,
+                    invocation_id=invocation_id,
+                    target=target,
+                    method=method,
+                    context=context,
+                    arguments=arguments,
+                    message=message,
+                )
+            )
+        else:
+            await self._slot.acquire()
+            context = self._context(self._releaser())
+            self._nursery.start_soon(
+                partial(
+                    self._run_invocation,
+                    invocation_id=invocation_id,
+                    target=target,
+                    method=method,
+                    context=context,
+                    arguments=arguments,
+                    message=message,
+                )
+            )
+
+    def _releaser(self) -> Callable[[], None]:
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._slot.release()
+
+        return release
+
+    def _context(self, release_slot: Callable[[], None]) -> CallContext:
+        return CallContext(self._connection, self._state, self._options, release_slot)
+
+    def _uploads_of(self, message: Invocation | StreamInvocation) -> list[Upload]:
+        return [self._uploads[s][0] for s in message.stream_ids if s in self._uploads]
+
+    def _close_uploads(self, message: Invocation | StreamInvocation) -> None:
+        # When the method returns, its client streams are over whatever the client does.
+        for stream_id in message.stream_ids:
+            entry = self._uploads.pop(stream_id, None)
+            if entry is not None:
+                entry[0].complete()
+
+    async def _run_invocation(
+        self,
+        *,
+        invocation_id: str | None,
+        target: str,
+        method: HubMethod,
+        context: CallContext,
+        arguments: list[Any],
+        message: Invocation | StreamInvocation,
+    ) -> None:
+        uploads = self._uploads_of(message)
+        try:
+            try:
+                result = await method.func(context, *arguments, *uploads)
+            except Exception as exc:
+                log.debug("method %s failed: %r", target, exc)
+                error = errors.build_error_message(
+                    errors.invocation_failure(target), exc, self._detailed
+                )
+                await self._send_error(invocation_id, error)
+                return
+            finally:
+                self._close_uploads(message)
+            if invocation_id:
+                if method.empty_completion:
+                    completion = Completion.void(invocation_id)
+                else:
+                    # A void .NET method completes with a null result, not without one.
+                    completion = Completion.with_result(invocation_id, result)
+                await self._connection.write_message(completion)
+        finally:
+            context.release_invocation_slot()
+
+    async def _run_stream(
+        self,
+        *,
+        invocation_id: str,
+        target: str,
+        method: HubMethod,
+        context: CallContext,
+        arguments: list[Any],
+        message: Invocation | StreamInvocation,
+    ) -> None:
+        if invocation_id in self._streams:
+            self._close_uploads(message)
+            await self._send_error(invocation_id, errors.invocation_id_in_use(invocation_id))
+            return
+        active = _ActiveStream()
+        self._streams[invocation_id] = active
+        error: str | None = None
+        try:
+            with active.scope:
+                error = await self._stream_items(
+                    invocation_id=invocation_id,
+                    target=target,
+                    method=method,
+                    context=context,
+                    arguments=arguments,
+                    message=message,
+                )
+        finally:
+            del self._streams[invocation_id]
+            self._close_uploads(message)
+        if active.cancelled_by_client:
+            error = None
+            self._state.record_cancelled_stream()
+            log.info(
+                "connection %s: stream %s (%s) cancelled by the client",
+                self._connection.connection_id,
+                invocation_id,
+                method.name,
+            )
+            for callback in context.cancel_callbacks:
+                await callback()
+        if error is None:
+            await self._connection.write_message(Completion.void(invocation_id))
+        else:
+            await self._connection.write_message(Completion.with_error(invocation_id, error))
+
+    async def _stream_items(
+        self,
+        *,
+        invocation_id: str,
+        target: str,
+        method: HubMethod,
+        context: CallContext,
+        arguments: list[Any],
+        message: Invocation | StreamInvocation,
+    ) -> str | None:
+        """Write the method's items; the error text to complete with, if any."""
+        try:
+            stream = method.func(context, *arguments, *self._uploads_of(message))
+        except Exception as exc:
+            return errors.build_error_message(
+                errors.invocation_failure(target), exc, self._detailed
+            )
+        if stream is None:
+            return errors.not_a_stream(method.name)
+        protocol = self._connection.protocol
+        encode_batch = stream_item_encoder(protocol, invocation_id)
+        try:
+            async for item in stream:
+                if isinstance(item, ItemBatch):
+                    data = encode_batch(item.items)
+                else:
+                    data = protocol.encode(StreamItem(invocation_id, item))
+                await self._connection.write_bytes(data)
+        except Exception as exc:
+            return errors.build_error_message(errors.STREAMING_FAILURE, exc, self._detailed)
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                with trio.CancelScope(shield=True):
+                    await aclose()
+        return None

@@ -1,0 +1,20 @@
+"""The hub's methods: the seed samples, the official functional-test hubs, and what
+hubcli's own tests need. `build_methods()` collects them into a fresh table."""
+
+from __future__ import annotations
+
+from hubcli.server.binding import HubMethod, collect
+
+from . import functional, samples, testing
+
+
+def build_methods() -> dict[str, HubMethod]:
+    """Every hub method by lower-cased name (lookup is case-insensitive, as in .NET)."""
+    return collect(vars(samples), vars(functional), vars(testing))
+
+
+def describe_methods() -> str:
+    """One line per method: its signature and what it does, for --list-methods."""
+    methods = sorted(build_methods().values(), key=lambda m: m.name.lower())
+    width = max(len(m.signature) for m in methods)
+    return "\n".join(f"{m.signature:<{width}}  {m.doc}" for m in methods)

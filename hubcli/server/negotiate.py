@@ -1,0 +1,91 @@
+"""POST <path>/negotiate, and the Azure-style redirect endpoints in front of it.
+
+Version rules of HttpConnectionDispatcher.ProcessNegotiate: no negotiateVersion is
+version 0 (id doubles as token), a non-integer or negative one is an error body
+(still HTTP 200), anything above 1 is answered as 1. A redirect endpoint answers
+`{"url", "accessToken"}` pointing at the hub, or at the next redirect of a chain.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from hubcli.protocol.negotiate import (
+    AvailableTransport,
+    NegotiateRedirect,
+    ServerNegotiation,
+    encode_error,
+    encode_redirect,
+    encode_response,
+    requested_negotiate_version,
+)
+
+from .asgi import TEXT_PLAIN, RequestInfo, Send, respond
+from .connections import ConnectionManager
+from .options import ServerOptions, TransportName
+
+JSON = "application/json"
+
+TRANSFER_FORMATS = {
+    TransportName.WEBSOCKETS: ("Text", "Binary"),
+    TransportName.SERVER_SENT_EVENTS: ("Text",),
+    TransportName.LONG_POLLING: ("Text", "Binary"),
+}
+
+
+def negotiate_error(raw_version: str | None) -> tuple[int, str | None]:
+    """The version to answer with, or the error text the server puts in the body."""
+    if raw_version is None:
+        return 0, None
+    try:
+        version = requested_negotiate_version(raw_version.strip())
+    except ValueError as exc:
+        return 0, str(exc)
+    if version < 0:
+        return 0, (
+            f"The client requested version '{version}', but the server does not support "
+            "this version."
+        )
+    return version, None
+
+
+class NegotiateEndpoint:
+    def __init__(self, manager: ConnectionManager, options: ServerOptions) -> None:
+        self._manager = manager
+        self._options = options
+        # Tokens handed out by the redirect endpoints, which the hub then accepts.
+        self.issued_tokens: set[str] = set()
+
+    async def negotiate(self, request: RequestInfo, send: Send) -> None:
+        if request.method != "POST":
+            await respond(send, 405, content_type=TEXT_PLAIN)
+            return
+        version, error = negotiate_error(request.query_value("negotiateVersion"))
+        if error is not None:
+            await respond(send, 200, encode_error(error), content_type=JSON)
+            return
+        connection = self._manager.create(version)
+        negotiation = ServerNegotiation(
+            connection_id=connection.connection_id,
+            connection_token=connection.token,
+            negotiate_version=version,
+            available_transports=tuple(
+                AvailableTransport(t.value, TRANSFER_FORMATS[t]) for t in self._options.transports
+            ),
+        )
+        await respond(send, 200, encode_response(negotiation), content_type=JSON)
+
+    async def redirect(self, request: RequestInfo, send: Send, hops: int) -> None:
+        if request.method != "POST":
+            await respond(send, 405, content_type=TEXT_PLAIN)
+            return
+        hub = self._options.hub_path.rstrip("/")
+        target = f"{hub}/redirect/{hops - 1}" if hops > 1 else (hub or "/")
+        try:
+            redirects = int(request.query_value("numRedirects") or "0") + 1
+        except ValueError:
+            redirects = 1
+        token = "redirect-" + secrets.token_urlsafe(16)
+        self.issued_tokens.add(token)
+        url = f"{request.base_url()}{target}?numRedirects={redirects}"
+        await respond(send, 200, encode_redirect(NegotiateRedirect(url, token)), content_type=JSON)

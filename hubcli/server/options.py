@@ -1,0 +1,62 @@
+"""Everything a user can tune on the built-in hub, with the real server's defaults."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class TransportName(enum.Enum):
+    """Transport names as negotiate spells them, in the order the server lists them."""
+
+    WEBSOCKETS = "WebSockets"
+    SERVER_SENT_EVENTS = "ServerSentEvents"
+    LONG_POLLING = "LongPolling"
+
+
+ALL_TRANSPORTS = (
+    TransportName.WEBSOCKETS,
+    TransportName.SERVER_SENT_EVENTS,
+    TransportName.LONG_POLLING,
+)
+
+TRANSPORT_FLAG_NAMES = {
+    "websockets": TransportName.WEBSOCKETS,
+    "sse": TransportName.SERVER_SENT_EVENTS,
+    "longpolling": TransportName.LONG_POLLING,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    host: str = "127.0.0.1"
+    port: int = 5000
+    path: str = "/hub"
+    transports: tuple[TransportName, ...] = ALL_TRANSPORTS
+    require_token: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    # HubOptions defaults of ASP.NET Core SignalR.
+    keepalive: float = 15.0
+    client_timeout: float = 30.0
+    handshake_timeout: float = 15.0
+    max_message_size: int | None = 32 * 1024
+    detailed_errors: bool = False
+    stream_buffer_capacity: int = 10
+    # HttpConnectionDispatcherOptions / ConnectionOptions defaults.
+    long_poll_timeout: float = 90.0
+    disconnect_timeout: float = 15.0
+    # Only the sample methods use it (TriggerStream's pause between jobs).
+    stream_delay_ms: int = 250
+    # How long a shutdown waits for connections to take their Close message.
+    shutdown_grace: float = 2.0
+    verbose: int = 0
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
+
+    @property
+    def hub_path(self) -> str:
+        """The path with one leading slash and no trailing one ("/" for the root)."""
+        return "/" + self.path.strip("/")

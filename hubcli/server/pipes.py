@@ -1,0 +1,79 @@
+"""A bounded byte pipe: the seam between a transport and the hub connection.
+
+Each connection has two, one per direction, like the duplex pipe of the real server.
+The writer is paused once more than `pause_threshold` bytes wait unread (that is the
+backpressure that keeps memory flat); the reader takes everything buffered at once,
+so several hub messages travel in one frame, poll or event, as they do from ASP.NET.
+"""
+
+from __future__ import annotations
+
+import trio
+
+
+class BytePipe:
+    def __init__(self, pause_threshold: int = 64 * 1024) -> None:
+        self._buffer = bytearray()
+        self._pause_threshold = pause_threshold
+        self._completed = False
+        self._changed = trio.Event()
+
+    @property
+    def completed(self) -> bool:
+        return self._completed
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def write(self, data: bytes) -> bool:
+        """Append data, then wait while the reader is behind; False once completed.
+
+        Always a checkpoint, so a producer that never fills the pipe cannot starve
+        the task that would cancel it.
+        """
+        if self._completed:
+            await trio.lowlevel.checkpoint()
+            return False
+        if data:
+            self._buffer += data
+            self._notify()
+        await trio.lowlevel.checkpoint()
+        while len(self._buffer) > self._pause_threshold and not self._completed:
+            await self._changed.wait()
+        return not self._completed
+
+    def write_nowait(self, data: bytes) -> bool:
+        """Append without waiting for the reader (for the last message of a connection)."""
+        if self._completed:
+            return False
+        self._buffer += data
+        self._notify()
+        return True
+
+    async def read(self) -> bytes | None:
+        """Everything buffered (waiting for at least one byte); None at the end."""
+        while not self._buffer:
+            if self._completed:
+                return None
+            await self._changed.wait()
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        self._notify()
+        return data
+
+    def read_nowait(self) -> bytes:
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        self._notify()
+        return data
+
+    def complete(self) -> None:
+        """No more writes; the reader still gets what is buffered, then None."""
+        if not self._completed:
+            self._completed = True
+            self._notify()

@@ -1,0 +1,118 @@
+"""Running the hub: hypercorn's trio worker serving HubApp, and its clean stop.
+
+`serve()` is the structured-concurrency entry point (start it with nursery.start;
+it reports the URL it serves). `run_server()` is the process entry point of
+`hubcli serve`: first stdout line the URL, SIGINT/SIGTERM stop it gracefully, every
+connection getting a Close message (allowReconnect: true) first.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from functools import partial
+from typing import IO, Any, cast
+
+import trio
+
+from .app import HubApp
+from .options import ServerOptions
+
+log = logging.getLogger("hubcli.server")
+
+# Room for several maximum-size hub messages in one frame, at least hypercorn's default.
+_MIN_WEBSOCKET_FRAME = 16 * 1024 * 1024
+
+
+def _bind_address(options: ServerOptions) -> str:
+    host = options.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{options.port}"
+
+
+def _hypercorn_config(options: ServerOptions) -> Any:
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [_bind_address(options)]
+    config.include_server_header = False
+    config.accesslog = None
+    config.loglevel = "INFO" if options.verbose >= 2 else "WARNING"
+    # Long-lived requests (WebSockets, SSE, polls) end themselves on shutdown once
+    # their hub has sent Close; this only bounds stragglers.
+    config.graceful_timeout = 1.0
+    limit = options.max_message_size or 0
+    config.websocket_max_message_size = max(_MIN_WEBSOCKET_FRAME, 4 * limit)
+    if options.tls_cert is not None:
+        config.certfile = options.tls_cert
+        config.keyfile = options.tls_key
+        # WebSockets over HTTP/2 is not what SignalR clients speak.
+        config.alpn_protocols = ["http/1.1"]
+    return config
+
+
+async def serve(
+    options: ServerOptions,
+    *,
+    stop: trio.Event | None = None,
+    task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve the hub until `stop` is set (then shut down gracefully) or cancelled.
+
+    Reports the hub URL (e.g. http://127.0.0.1:41234/hub) through task_status.
+    """
+    from hypercorn.trio import serve as hypercorn_serve
+
+    app = HubApp(options)
+    config = _hypercorn_config(options)
+    shutdown = trio.Event()
+    # Two nurseries: hubs (and connection watchdogs) outlive the HTTP server by a
+    # little, so they can still send Close while hypercorn drains its requests.
+    async with trio.open_nursery() as hubs:
+        app.attach(hubs)
+        async with trio.open_nursery() as http:
+            binds = await http.start(
+                partial(hypercorn_serve, cast(Any, app), config, shutdown_trigger=shutdown.wait)
+            )
+            path = options.hub_path
+            task_status.started(f"{binds[0]}{path}")
+            if stop is None:
+                await trio.sleep_forever()
+            else:
+                await stop.wait()
+            log.info("shutting down: closing %d connection(s)", len(app.connections))
+            await app.connections.close_all(options.shutdown_grace)
+            shutdown.set()
+        hubs.cancel_scope.cancel()
+
+
+def configure_logging(verbose: int, stream: IO[str] = sys.stderr) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("hubcli serve: %(message)s"))
+    logger = logging.getLogger("hubcli.server")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
+
+
+async def _main(options: ServerOptions, out: IO[str]) -> None:
+    # Listen for signals before the URL is out, so a script that stops the server
+    # right after reading it is not too early.
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        stop = trio.Event()
+        async with trio.open_nursery() as nursery:
+            url = await nursery.start(partial(serve, options, stop=stop))
+            out.write(url + "\n")
+            out.flush()
+            async for signum in signals:
+                log.info("received %s", signal.Signals(signum).name)
+                break
+            stop.set()
+
+
+def run_server(options: ServerOptions, out: IO[str] = sys.stdout) -> None:
+    """Run the hub in this process until SIGINT or SIGTERM."""
+    configure_logging(options.verbose)
+    trio.run(_main, options, out)

@@ -1,0 +1,2 @@
+"""Server side of the three transports; each moves bytes between one HTTP request
+(or WebSocket) and the connection's pipes, and says nothing of hub messages."""
