@@ -7,6 +7,8 @@ imports (the server, HTTP machinery) happen inside the commands, not here, so
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from hubcli import __version__
@@ -47,4 +49,18 @@ def _register_commands() -> None:
 
 def main() -> None:
     _register_commands()
-    app()
+    from typer._click.exceptions import ClickException, UsageError
+
+    from .errors import report
+
+    try:
+        # Not standalone: typer's usage errors are several lines; hubcli's are one.
+        status = app(standalone_mode=False)
+    except UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "hubcli"
+        report(error.format_message(), f"see '{command} --help'")
+        sys.exit(error.exit_code)
+    except ClickException as error:
+        report(error.format_message())
+        sys.exit(error.exit_code)
+    sys.exit(status if isinstance(status, int) else 0)

@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import serve  # noqa: F401
+from . import invoke, send, stream, upload  # noqa: F401

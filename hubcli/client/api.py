@@ -27,9 +27,10 @@ import trio
 from hubcli import __version__
 from hubcli.protocol import PROTOCOLS
 from hubcli.protocol import negotiate as wire
+from hubcli.protocol.messages import Completion, CompletionKind
 
 from .connection import Call, HubConnection, perform_handshake
-from .errors import ConnectTimeoutError
+from .errors import ConnectTimeoutError, HubError
 from .negotiation import Endpoint, negotiate, with_bearer
 from .websocket import open_websocket_transport
 
@@ -60,10 +61,14 @@ class Hub:
 
         Raises HubError when the hub answers with an error.
         """
-        return (await self.invoke_completion(method, *args)).result
+        completion = await self.invoke_completion(method, *args)
+        if completion.kind is CompletionKind.ERROR:
+            raise HubError(completion.error or "The hub reported an error.")
+        return completion.result
 
-    async def invoke_completion(self, method: str, *args: Any) -> Any:
-        """Like `invoke`, but returns the Completion (void and null stay apart)."""
+    async def invoke_completion(self, method: str, *args: Any) -> Completion:
+        """Like `invoke`, but returns the Completion, error ones too (and void apart
+        from null); still raises when the connection fails."""
         call = await self._connection.begin(method, args, streaming=False)
         try:
             await call.done.wait()
@@ -71,7 +76,7 @@ class Hub:
             with self.cleanup_scope():
                 await self._connection.cancel(call, self._close_timeout)
             raise
-        return call.outcome()
+        return call.outcome(hub_errors_raise=False)
 
     async def send(self, method: str, *args: Any) -> None:
         """Invoke without waiting for (or getting) an answer.
@@ -141,7 +146,7 @@ class StreamCall:
         return None if self._call is None else self._call.invocation_id
 
     @property
-    def completion(self) -> Any:
+    def completion(self) -> Completion | None:
         """The stream's Completion once it has ended (error ones included), else None."""
         return None if self._call is None else self._call.completion
 

@@ -149,12 +149,12 @@ class Call:
             scope.cancel()
         self.done.set()
 
-    def outcome(self) -> Completion:
-        """The completion; raises the connection's failure or the hub's error."""
+    def outcome(self, *, hub_errors_raise: bool = True) -> Completion:
+        """The completion; raises the connection's failure, and the hub's error if asked."""
         if self.error is not None:
             raise self.error
         assert self.completion is not None
-        if self.completion.kind is CompletionKind.ERROR:
+        if hub_errors_raise and self.completion.kind is CompletionKind.ERROR:
             raise HubError(self.completion.error or "The hub reported an error.")
         return self.completion
 
@@ -216,6 +216,7 @@ class HubConnection:
         self._last_send = trio.current_time()
         self._failure: BaseException | None = None
         self._transport_closed = False
+        self._closing = False
         self._nursery: trio.Nursery | None = None
         self._keepalive_scope = trio.CancelScope()
         self._text = protocol.transfer_format is TransferFormat.TEXT
@@ -237,6 +238,7 @@ class HubConnection:
 
     async def close(self) -> None:
         """Say Close to the server if it is still listening, then close the transport."""
+        self._closing = True
         if not self._transport_closed:
             with contextlib.suppress(TransportClosed, ConnectionClosedError):
                 await self._send_bytes(self._protocol.encode(Close()))
@@ -412,7 +414,8 @@ class HubConnection:
                 failure = ConnectionClosedError(f"The connection was lost: {closed.reason}")
         except (ProtocolError, ConnectionClosedError) as error:
             failure = error
-        logger.info("connection ended: %s", failure)
+        if not self._closing:
+            logger.info("connection ended: %s", failure)
         self._fail_all(failure)
 
     def _fail_all(self, failure: BaseException) -> None:

@@ -1,0 +1,33 @@
+"""Errors that belong to the command line rather than to the connection."""
+
+from __future__ import annotations
+
+
+class UsageError(Exception):
+    """Bad input from argv, the environment or stdin: exit 2 with this message."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class StdinError(UsageError):
+    """A stdin record hubcli cannot upload (invalid UTF-8, invalid JSON under --json)."""
+
+
+class StdoutClosed(Exception):
+    """The reader of stdout went away (EPIPE): stop quietly, exit 0."""
+
+
+def report(message: str, hint: str | None = None) -> None:
+    """The one stderr line every failure ends with."""
+    import sys
+
+    line = f"hubcli: error: {message}"
+    if hint:
+        line += f" ({hint})"
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except OSError:
+        pass

@@ -1,0 +1,63 @@
+"""`hubcli invoke URL METHOD [ARG...]`: print the completion's result as one JSON line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .app import app
+from .arguments import describe_arguments, parse_arguments
+from .launch import Body, launch
+from .options import (
+    ArgsOption,
+    ConnectionFlags,
+    ConnectionSettings,
+    EnvelopeOption,
+    HubArgs,
+    MethodArg,
+    OutputSettings,
+    RawOption,
+    StrictJsonOption,
+    UrlArg,
+    connection_settings,
+    with_connection_flags,
+)
+
+if TYPE_CHECKING:
+    from .runner import Session
+
+
+@app.command("invoke")
+@with_connection_flags
+def invoke_command(
+    url: UrlArg,
+    method: MethodArg,
+    args: HubArgs = None,
+    *,
+    args_json: ArgsOption = None,
+    strict_json: StrictJsonOption = False,
+    raw: RawOption = False,
+    envelope: EnvelopeOption = False,
+    flags: ConnectionFlags,
+) -> None:
+    """Call METHOD and print its result (nothing for a void method, null for null)."""
+
+    def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        settings = connection_settings(url, flags)
+        values, _ = parse_arguments(args, args_json, strict=strict_json)
+
+        async def body(session: Session) -> None:
+            import logging
+
+            from hubcli.client import HubError
+            from hubcli.protocol.messages import CompletionKind
+
+            logging.getLogger("hubcli").info("invoke %s %s", method, describe_arguments(values))
+            async with session.connect() as hub:
+                completion = await hub.invoke_completion(method, *values)
+            await session.output.completion(completion.kind, completion.result, completion.error)
+            if completion.kind is CompletionKind.ERROR:
+                raise HubError(completion.error)
+
+        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+
+    launch(prepare)

@@ -1,0 +1,184 @@
+"""stdout: data only, compact JSON lines, one write per received frame.
+
+The writer never blocks the trio thread: on a pipe or terminal stdout is put in
+non-blocking mode and a full pipe parks only the task that writes, so keep-alive
+pings and signals go on while a slow reader holds up the stream (and the stream,
+waiting for the writer, stops reading the socket: backpressure end to end).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import stat
+from collections.abc import Callable
+from typing import Any, Final
+
+import orjson
+import trio
+
+from hubcli.protocol import jsonvalues
+from hubcli.protocol.messages import CompletionKind
+from hubcli.protocol.msgpack_protocol import to_plain
+
+from .errors import StdoutClosed
+
+_SCALARS: Final = frozenset({int, float, bool, type(None)})
+
+
+class StdoutWriter:
+    def __init__(self, fd: int = 1) -> None:
+        self._fd = fd
+        mode = os.fstat(fd).st_mode
+        # Regular files never make a write wait; pipes, sockets and terminals can.
+        self._nonblocking = not stat.S_ISREG(mode)
+        self._was_blocking = os.get_blocking(fd)
+        if self._nonblocking:
+            os.set_blocking(fd, False)
+        self._finishing: trio.CancelScope | None = None
+        self._aborted = False
+        self.broken = False
+
+    def close(self) -> None:
+        if self._nonblocking:
+            # O_NONBLOCK belongs to the open file, which the shell may share.
+            with contextlib.suppress(OSError):
+                os.set_blocking(self._fd, self._was_blocking)
+
+    def abort(self) -> None:
+        """Give up on a write that is finishing a partly written frame."""
+        self._aborted = True
+        if self._finishing is not None:
+            self._finishing.cancel()
+
+    async def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        sent = 0
+        while sent < len(view):
+            try:
+                sent += os.write(self._fd, view[sent:])
+            except BlockingIOError:
+                if sent == 0:
+                    # Nothing of this frame is out yet: cancelling here loses no line.
+                    await trio.lowlevel.wait_writable(self._fd)
+                    continue
+                if self._aborted:
+                    return
+                # Part of the frame is out: finish it so no line is ever cut,
+                # even when cancelled, unless a second signal aborts.
+                with trio.CancelScope(shield=True) as self._finishing:
+                    await trio.lowlevel.wait_writable(self._fd)
+                self._finishing = None
+            except (BrokenPipeError, ConnectionResetError):
+                self.broken = True
+                raise StdoutClosed from None
+
+
+def _bytes_as_base64(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError
+
+
+def _dumps_json(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        return jsonvalues.dumps(value)  # integers beyond 64 bits, lone surrogates
+
+
+def _dumps_plain(value: Any) -> bytes:
+    """MessagePack values as JSON: bytes as base64, timestamps as RFC 3339 (UTC, Z)."""
+    try:
+        return orjson.dumps(value, default=_bytes_as_base64, option=orjson.OPT_UTC_Z)
+    except TypeError:
+        plain = to_plain(value)
+        try:
+            return jsonvalues.dumps(plain)
+        except TypeError:  # extension types MessagePack left as they are
+            return json.dumps(
+                plain, ensure_ascii=False, separators=(",", ":"), default=repr
+            ).encode()
+
+
+def _lines(items: list[Any], dumps: Callable[[Any], bytes]) -> bytes:
+    if not items:
+        return b""
+    types = set(map(type, items))
+    # Whole-frame fast paths, one C call for the frame: the separators of a JSON
+    # array of scalars are its only commas, and in an array of strings without
+    # escaped quotes every '","' is a separator.
+    if types <= _SCALARS:
+        try:
+            return orjson.dumps(items)[1:-1].replace(b",", b"\n") + b"\n"
+        except TypeError:
+            pass
+    elif types == {str}:
+        encoded = orjson.dumps(items)
+        if b'\\"' not in encoded:
+            return encoded[1:-1].replace(b'","', b'"\n"') + b"\n"
+    buffer = bytearray()
+    for item in items:
+        # Appending at once: orjson results hold far more memory than their size.
+        buffer += dumps(item)
+        buffer += b"\n"
+    return bytes(buffer)
+
+
+class Formatter:
+    """Values to the bytes hubcli prints: plain, raw (-r) or envelope (-J)."""
+
+    def __init__(self, *, raw: bool, envelope: bool, messagepack: bool) -> None:
+        self.raw = raw
+        self.envelope = envelope
+        self._dumps = _dumps_plain if messagepack else _dumps_json
+
+    def value(self, value: Any) -> bytes:
+        if self.raw and type(value) is str:
+            return value.encode("utf-8", "surrogatepass")
+        return self._dumps(value)
+
+    def items(self, items: list[Any]) -> bytes:
+        if self.envelope:
+            buffer = bytearray()
+            for item in items:
+                buffer += b'{"type":"item","item":'
+                buffer += self._dumps(item)
+                buffer += b"}\n"
+            return bytes(buffer)
+        if self.raw:
+            if all(type(item) is str for item in items):
+                return ("\n".join(items) + "\n").encode("utf-8", "surrogatepass")
+            return b"".join(self.value(item) + b"\n" for item in items)
+        return _lines(items, self._dumps)
+
+    def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
+        """What invoke prints for a completion: the result, or nothing for void."""
+        if self.envelope:
+            record: dict[str, Any] = {"type": "completion"}
+            if kind is CompletionKind.ERROR:
+                record["error"] = error
+            elif kind is CompletionKind.RESULT:
+                return b'{"type":"completion","result":' + self._dumps(result) + b"}\n"
+            return jsonvalues.dumps(record) + b"\n"
+        if kind is CompletionKind.RESULT:
+            return self.value(result) + b"\n"
+        return b""
+
+
+class Output:
+    def __init__(self, formatter: Formatter, writer: StdoutWriter) -> None:
+        self.formatter = formatter
+        self.writer = writer
+
+    async def items(self, items: list[Any]) -> None:
+        data = self.formatter.items(items)
+        if data:
+            await self.writer.write(data)
+
+    async def completion(self, kind: CompletionKind, result: Any, error: str | None) -> None:
+        data = self.formatter.completion(kind, result, error)
+        if data:
+            await self.writer.write(data)

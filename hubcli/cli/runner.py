@@ -1,0 +1,211 @@
+"""Run one command under trio: signals, --max-time, and errors to exit codes.
+
+The first SIGINT/SIGTERM cancels the command's work scope, so the library's bounded
+clean-up runs (CancelInvocation, a brief wait, Close); a second one aborts that
+clean-up at once. Every failure ends as one `hubcli: error: ...` line on stderr and
+the exit code of its kind; a traceback only for a bug, and only with -vv.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import sys
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+import trio
+
+from hubcli import client
+from hubcli.protocol.errors import HubCliError, MessageTooLargeError, ProtocolError
+
+from . import PROCESS_START
+from .errors import StdoutClosed, UsageError, report
+from .exit_codes import ExitCode
+from .options import ConnectionSettings, OutputSettings
+from .output import Formatter, Output, StdoutWriter
+
+if TYPE_CHECKING:
+    from hubcli.client import Hub
+
+logger: Final = logging.getLogger("hubcli")
+
+_SIGNAL_EXIT: Final = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+_SECRETS: Final = re.compile(
+    r"(?P<keep>access_token=|\bid=|Bearer\s+|\"(?:accessToken|connectionToken)\"\s*:\s*\")"
+    r"(?P<secret>[^&\s\"',)]+)"
+)
+
+
+def redact(text: str) -> str:
+    return _SECRETS.sub(lambda match: f"{match['keep']}***", text)
+
+
+class _RedactingFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+def configure_logging(verbosity: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_RedactingFormatter("hubcli: %(message)s"))
+    hub_logger = logging.getLogger("hubcli")
+    hub_logger.handlers[:] = [handler]
+    hub_logger.propagate = False
+    hub_logger.setLevel(
+        logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    )
+
+
+@dataclass
+class Session:
+    """What a command body works with: its connection, and stdout."""
+
+    settings: ConnectionSettings
+    output: Output
+    _hubs: list[Hub] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[Hub]:
+        async with client.connect(self.settings.url, **self.settings.connect_arguments()) as hub:
+            logger.info("connected: %s, %s", hub.transport, hub.protocol)
+            self._hubs.append(hub)
+            try:
+                yield hub
+            finally:
+                self._hubs.remove(hub)
+
+    def abort(self) -> None:
+        for hub in self._hubs:
+            hub.abort()
+        self.output.writer.abort()
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The error that matters in a (possibly nested) exception group."""
+    while isinstance(error, BaseExceptionGroup):
+        inner = [e for e in error.exceptions if not isinstance(e, trio.Cancelled)]
+        error = (inner or list(error.exceptions))[0]
+    return error
+
+
+def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCode:
+    """Report `error` on stderr (one line) and give its exit code."""
+    if isinstance(error, StdoutClosed):
+        return ExitCode.OK
+    if isinstance(error, UsageError):
+        report(str(error), error.hint)
+        return ExitCode.USAGE
+    if isinstance(error, client.HubError):
+        report(str(error))
+        return ExitCode.HUB_ERROR
+    if isinstance(error, client.AuthenticationError):
+        report(str(error))
+        return ExitCode.AUTH_REFUSED
+    if isinstance(error, client.ServerTimeoutError):
+        report(str(error), f"--idle-timeout {settings.idle_timeout:g} s")
+        return ExitCode.TIMED_OUT
+    if isinstance(error, client.HubTimeoutError):
+        report(str(error))
+        return ExitCode.TIMED_OUT
+    if isinstance(error, client.ConnectError):
+        report(str(error))
+        return ExitCode.CONNECT_FAILED
+    if isinstance(error, MessageTooLargeError):
+        report(str(error), f"raise --max-message-size, now {settings.max_message_size}")
+        return ExitCode.PROTOCOL_ERROR
+    if isinstance(error, ProtocolError):
+        report(str(error))
+        return ExitCode.PROTOCOL_ERROR
+    if isinstance(error, client.ConnectionClosedError):
+        report(str(error))
+        return ExitCode.CONNECTION_CLOSED
+    if isinstance(error, HubCliError):
+        report(str(error))
+        return ExitCode.CONNECT_FAILED
+    if settings.verbosity >= 2:
+        traceback.print_exception(error)
+    report(
+        f"internal error: {type(error).__name__}: {error}",
+        None if settings.verbosity >= 2 else "run with -vv for the traceback",
+    )
+    return ExitCode.INTERNAL_ERROR
+
+
+async def _watch_signals(
+    signals: AsyncIterator[int], work: trio.CancelScope, session: Session, received: list[int]
+) -> None:
+    async for signum in signals:
+        if not received:
+            received.append(signum)
+            logger.info("%s: cancelling", signal.Signals(signum).name)
+            work.cancel()
+        else:
+            logger.info("%s again: aborting", signal.Signals(signum).name)
+            session.abort()
+
+
+async def _run(body: Callable[[Session], Awaitable[None]], session: Session) -> ExitCode:
+    settings = session.settings
+    received: list[int] = []
+    code = ExitCode.OK
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            work = trio.CancelScope()
+            if settings.max_time is not None:
+                elapsed = time.monotonic() - PROCESS_START
+                work.deadline = trio.current_time() + settings.max_time - elapsed
+            nursery.start_soon(_watch_signals, signals, work, session, received)
+            try:
+                with work:
+                    await body(session)
+            except BaseException as error:
+                leaf = _leaf(error)
+                if received or isinstance(leaf, (KeyboardInterrupt, SystemExit)):
+                    code = ExitCode.OK
+                elif isinstance(leaf, trio.Cancelled):
+                    raise
+                else:
+                    code = exit_code_for(leaf, settings)
+            finally:
+                nursery.cancel_scope.cancel()
+    if received:
+        return _SIGNAL_EXIT[signal.Signals(received[0])]
+    if work.cancelled_caught:
+        report(f"timed out after {settings.max_time:g} s", "--max-time")
+        return ExitCode.TIMED_OUT
+    return code
+
+
+def run_command(
+    body: Callable[[Session], Awaitable[None]],
+    settings: ConnectionSettings,
+    output: OutputSettings | None = None,
+) -> int:
+    """Run `body` to completion and give the process's exit status."""
+    configure_logging(settings.verbosity)
+    output = output or OutputSettings()
+    formatter = Formatter(
+        raw=output.raw, envelope=output.envelope, messagepack=settings.protocol == "messagepack"
+    )
+    writer = StdoutWriter()
+    session = Session(settings, Output(formatter, writer))
+    try:
+        code = trio.run(_run, body, session)
+    except KeyboardInterrupt:  # before trio's signal receiver was in place
+        code = ExitCode.INTERRUPTED
+    finally:
+        writer.close()
+    if writer.broken:
+        # The reader of stdout has gone; Python's own flush at exit would then print
+        # "Exception ignored ... BrokenPipeError". Pointing fd 1 at /dev/null ends that.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    return int(code)

@@ -1,0 +1,86 @@
+"""stdin as upload records: lines (default), NUL-separated records (-0), JSON (--json).
+
+Records are read a chunk at a time and yielded as one list per chunk, so an upload
+sends one transport message per chunk rather than per record. Nothing is silently
+changed: invalid UTF-8, or a line that is not JSON under --json, stops the upload
+with an error naming the line.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any, Final
+
+import trio
+
+from hubcli.protocol import jsonvalues
+from hubcli.protocol.errors import ProtocolError
+
+from .errors import StdinError
+
+CHUNK_SIZE: Final = 32 * 1024
+
+
+class RecordDecoder:
+    """Turns separated bytes into items, counting records for error messages."""
+
+    def __init__(self, *, json_mode: bool, null_separated: bool) -> None:
+        self._json = json_mode
+        self._separator = b"\0" if null_separated else b"\n"
+        self._lines = not null_separated
+        self._noun = "record" if null_separated else "line"
+        self.records_seen = 0
+
+    def decode(self, data: bytes) -> list[Any]:
+        """Items of `data`, whole records joined by the separator (none at the end)."""
+        first = self.records_seen + 1
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            number = first + data.count(self._separator, 0, error.start)
+            raise StdinError(f"stdin {self._noun} {number} is not valid UTF-8") from None
+        records = text.split(self._separator.decode())
+        self.records_seen += len(records)
+        if self._lines and "\r" in text:
+            records = [record[:-1] if record.endswith("\r") else record for record in records]
+        if not self._json:
+            return records
+        values = []
+        for number, record in enumerate(records, start=first):
+            if not record.strip():
+                continue  # blank lines carry nothing under --json
+            try:
+                values.append(jsonvalues.loads(record))
+            except ProtocolError:
+                shown = record if len(record) <= 60 else f"{record[:57]}..."
+                raise StdinError(
+                    f"stdin {self._noun} {number} is not valid JSON: {shown}"
+                ) from None
+        return values
+
+    @property
+    def separator(self) -> bytes:
+        return self._separator
+
+
+async def read_records(
+    decoder: RecordDecoder, fd: int = 0, chunk_size: int = CHUNK_SIZE
+) -> AsyncIterator[list[Any]]:
+    """Batches of stdin records until EOF; a last record needs no separator."""
+    separator = decoder.separator
+    rest = b""
+    async with trio.lowlevel.FdStream(os.dup(fd)) as stream:
+        while True:
+            chunk = await stream.receive_some(chunk_size)
+            if not chunk:
+                break
+            data = rest + chunk if rest else chunk
+            cut = data.rfind(separator)
+            if cut < 0:
+                rest = data
+                continue
+            rest = data[cut + 1 :]
+            yield decoder.decode(data[:cut])
+    if rest:
+        yield decoder.decode(rest)

@@ -1,0 +1,91 @@
+"""`hubcli stream URL METHOD [ARG...]`: print each stream item as one JSON line."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .app import app
+from .arguments import describe_arguments, parse_arguments
+from .launch import Body, launch
+from .options import (
+    ArgsOption,
+    ConnectionFlags,
+    ConnectionSettings,
+    CountOption,
+    EnvelopeOption,
+    HubArgs,
+    MethodArg,
+    OutputSettings,
+    RawOption,
+    StrictJsonOption,
+    UrlArg,
+    connection_settings,
+    with_connection_flags,
+)
+
+if TYPE_CHECKING:
+    from hubcli.client import StreamCall
+
+    from .output import Output
+    from .runner import Session
+
+
+async def print_stream(output: Output, stream: StreamCall, count: int | None) -> None:
+    """Write the stream to stdout a received frame at a time; stop after `count` items.
+
+    Leaving early (count reached, a signal, stdout closed) cancels the stream on the
+    server on the way out of `async with`.
+    """
+    from hubcli.client import HubError
+    from hubcli.protocol.messages import CompletionKind
+
+    async with stream:
+        remaining = count
+        try:
+            if remaining == 0:
+                return
+            async for batch in stream.batches():
+                if remaining is not None:
+                    if len(batch) >= remaining:
+                        await output.items(batch[:remaining])
+                        return
+                    remaining -= len(batch)
+                await output.items(batch)
+        except HubError as error:
+            if output.formatter.envelope:
+                await output.completion(CompletionKind.ERROR, None, str(error))
+            raise
+    if output.formatter.envelope:
+        await output.completion(CompletionKind.VOID, None, None)
+
+
+@app.command("stream")
+@with_connection_flags
+def stream_command(
+    url: UrlArg,
+    method: MethodArg,
+    args: HubArgs = None,
+    *,
+    args_json: ArgsOption = None,
+    strict_json: StrictJsonOption = False,
+    count: CountOption = None,
+    raw: RawOption = False,
+    envelope: EnvelopeOption = False,
+    flags: ConnectionFlags,
+) -> None:
+    """Call a streaming METHOD and print each item as it arrives."""
+
+    def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        settings = connection_settings(url, flags)
+        values, _ = parse_arguments(args, args_json, strict=strict_json)
+
+        async def body(session: Session) -> None:
+            import logging
+
+            logging.getLogger("hubcli").info("stream %s %s", method, describe_arguments(values))
+            async with session.connect() as hub:
+                await print_stream(session.output, hub.stream(method, *values), count)
+
+        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+
+    launch(prepare)

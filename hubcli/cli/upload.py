@@ -1,0 +1,108 @@
+"""`hubcli upload URL METHOD [ARG...]`: stdin as a client-to-server stream."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .app import app
+from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
+from .launch import Body, launch
+from .options import (
+    ARGUMENTS,
+    ArgsOption,
+    ConnectionFlags,
+    ConnectionSettings,
+    CountOption,
+    EnvelopeOption,
+    HubArgs,
+    MethodArg,
+    OutputSettings,
+    RawOption,
+    StrictJsonOption,
+    UrlArg,
+    connection_settings,
+    with_connection_flags,
+)
+from .stream import print_stream
+
+if TYPE_CHECKING:
+    from .runner import Session
+
+JsonLinesOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Parse each stdin line as JSON (blank lines skipped; an invalid one is exit 2).",
+        rich_help_panel=ARGUMENTS,
+    ),
+]
+NullOption = Annotated[
+    bool,
+    typer.Option(
+        "-0",
+        "--null",
+        help="stdin records end at NUL bytes, not newlines.",
+        rich_help_panel=ARGUMENTS,
+    ),
+]
+StreamBackOption = Annotated[
+    bool,
+    typer.Option("--stream", help="The method streams back: print its items as they arrive."),
+]
+
+
+@app.command("upload")
+@with_connection_flags
+def upload_command(
+    url: UrlArg,
+    method: MethodArg,
+    args: HubArgs = None,
+    *,
+    args_json: ArgsOption = None,
+    strict_json: StrictJsonOption = False,
+    json_lines: JsonLinesOption = False,
+    null: NullOption = False,
+    stream_back: StreamBackOption = False,
+    count: CountOption = None,
+    raw: RawOption = False,
+    envelope: EnvelopeOption = False,
+    flags: ConnectionFlags,
+) -> None:
+    """Send stdin to METHOD as a stream, one item per line, and print the result.
+
+    The stream goes last among the hub arguments, or where a literal @stdin stands.
+    Lines end at \\n (a trailing \\r is dropped); a blank line is an empty string.
+    """
+
+    def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        settings = connection_settings(url, flags)
+        values, position = parse_arguments(args, args_json, strict=strict_json, upload=True)
+
+        async def body(session: Session) -> None:
+            import logging
+
+            from hubcli.client import HubError, ItemBatches
+            from hubcli.protocol.messages import CompletionKind
+
+            from .stdin import RecordDecoder, read_records
+
+            shown = [*values[:position], STDIN_PLACEHOLDER, *values[position:]]
+            logging.getLogger("hubcli").info("upload %s %s", method, describe_arguments(shown))
+            decoder = RecordDecoder(json_mode=json_lines, null_separated=null)
+            source = ItemBatches(read_records(decoder))
+            call_args = [*values[:position], source, *values[position:]]
+            async with session.connect() as hub:
+                if stream_back:
+                    await print_stream(session.output, hub.stream(method, *call_args), count)
+                    return
+                completion = await hub.invoke_completion(method, *call_args)
+                output = session.output
+                await output.completion(completion.kind, completion.result, completion.error)
+                if completion.kind is CompletionKind.ERROR:
+                    raise HubError(completion.error)
+
+        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+
+    launch(prepare)

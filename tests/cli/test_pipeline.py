@@ -1,0 +1,201 @@
+"""Pipeline behaviour: the real `hubcli` process against `hubcli serve`, in pipes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from tests.cli.hubcli_process import pipeline, proc_status, run, start, wait_for
+
+
+def _server_saw_cancellations(url: str, count: int) -> bool:
+    result = run("invoke", url, "WaitForCancelledStreams", str(count), "10000")
+    return result.returncode == 0 and int(result.stdout) >= count
+
+
+def test_stream_into_jq(shared_hub_server: str) -> None:
+    result = pipeline(f"hubcli stream {shared_hub_server} Counter 10 0 | jq -c .")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(i) for i in range(10)]
+
+
+def test_endless_stream_into_head_cancels_and_exits_0(hub_server: str) -> None:
+    result = pipeline(f"hubcli stream {hub_server} Forever 1 | head -n 3")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["0", "1", "2"]
+    assert result.stderr == ""  # no traceback, no "Exception ignored"
+    assert _server_saw_cancellations(hub_server, 1)
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_cancels_the_stream(hub_server: str, signum: int, status: int) -> None:
+    process = start("stream", hub_server, "Forever", "5")
+    assert process.stdout is not None
+    first = [process.stdout.readline() for _ in range(3)]
+    process.send_signal(signum)
+    rest, stderr = process.communicate(timeout=30)
+    assert process.returncode == status, stderr
+    lines = b"".join(first).decode().splitlines() + rest.decode().splitlines()
+    # Every item received was printed whole, in order.
+    assert [int(line) for line in lines] == list(range(len(lines)))
+    assert b"Traceback" not in stderr
+    assert _server_saw_cancellations(hub_server, 1)
+
+
+def test_upload_lines_arrive_exactly(shared_hub_server: str) -> None:
+    lines = "".join(f"{i}\n" for i in range(1, 100001))
+    result = pipeline(f"seq 100000 | hubcli upload {shared_hub_server} UploadSummary")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary == {"count": 100000, "checksum": hashlib.sha256(lines.encode()).hexdigest()}
+
+
+def test_upload_invalid_json_line_ends_stream_with_error(shared_hub_server: str) -> None:
+    result = run(
+        "upload", "--json", "-vv", shared_hub_server, "UploadSummary", stdin='1\n"two"\n\nnope\n4\n'
+    )
+    assert result.returncode == 2
+    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert error_lines == ["hubcli: error: stdin line 4 is not valid JSON: nope"]
+    # The client stream (id "0") was ended with an error Completion on the wire.
+    assert '{"type":3,"invocationId":"0","error":"stdin line 4 is not valid JSON: nope"}' in (
+        result.stderr
+    )
+
+
+def test_upload_invalid_utf8_names_the_line(shared_hub_server: str) -> None:
+    result = run("upload", shared_hub_server, "UploadSummary", stdin=b"ok\nfine\n\xff\xfe\n")
+    assert result.returncode == 2
+    assert result.stderr == "hubcli: error: stdin line 3 is not valid UTF-8\n"
+
+
+def test_hub_error_exits_3_with_the_servers_message(shared_hub_server: str) -> None:
+    result = run("invoke", shared_hub_server, "ThrowException", "boom")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        "hubcli: error: An unexpected error occurred invoking 'ThrowException' on the server.\n"
+    )
+
+
+def test_closed_port_exits_4() -> None:
+    result = run("invoke", "http://127.0.0.1:9/hub", "Echo", "1")
+    assert result.returncode == 4
+    assert result.stderr.startswith("hubcli: error: could not connect to http://127.0.0.1:9/")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_unknown_host_exits_4() -> None:
+    result = run("invoke", "http://no-such-host.invalid/hub", "Echo", "1")
+    assert result.returncode == 4
+    assert "no-such-host.invalid" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_rejected_handshake_exits_6(start_hub_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_hub_server("--max-message-size", "10")
+    result = run("invoke", server.url, "Echo", "1")
+    assert result.returncode == 6
+    assert (
+        result.stderr == "hubcli: error: Server returned handshake error: Handshake was canceled.\n"
+    )
+
+
+def test_server_closing_mid_stream_exits_7(shared_hub_server: str) -> None:
+    result = run("stream", shared_hub_server, "StreamThenClose", "3")
+    assert result.returncode == 7
+    assert result.stdout.splitlines() == ["0", "1", "2"]
+    assert "Server returned an error on close: Connection closed with an error." in result.stderr
+
+
+def test_max_time_exits_124(hub_server: str) -> None:
+    result = run("stream", "--max-time", "1.5", hub_server, "Forever", "50")
+    assert result.returncode == 124
+    assert result.stderr == "hubcli: error: timed out after 1.5 s (--max-time)\n"
+    assert [int(line) for line in result.stdout.splitlines()] == list(
+        range(len(result.stdout.splitlines()))
+    )
+    assert _server_saw_cancellations(hub_server, 1)
+
+
+def test_idle_timeout_exits_124(start_hub_server) -> None:  # type: ignore[no-untyped-def]
+    server = start_hub_server("--keepalive", "60")
+    result = run("invoke", "--idle-timeout", "0.5", server.url, "Slow", "5000")
+    assert result.returncode == 124
+    assert "Server timeout elapsed without receiving a message from the server." in result.stderr
+    assert "--idle-timeout 0.5 s" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["stream", "Counter", "20", "0"],
+        ["stream", "-J", "Counter", "3", "0"],
+        ["invoke", "Echo", '{"a":[1,2.5,{"b":null}],"s":"x\\u00e9","t":true}'],
+        ["invoke", "-r", "Echo", "plain text"],
+        ["invoke", "Add", "2", "3"],
+        ["invoke", "Null"],
+        ["invoke", "Void"],
+        ["stream", "FastObjects", "50"],
+    ],
+)
+def test_both_protocols_print_the_same(shared_hub_server: str, command: list[str]) -> None:
+    verb, *rest = command
+    flags = [arg for arg in rest if arg.startswith("-")]
+    hub_args = [arg for arg in rest if not arg.startswith("-")]
+    outputs = []
+    for protocol in ("json", "messagepack"):
+        result = run(verb, *flags, "-p", protocol, shared_hub_server, *hub_args)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout)
+    assert outputs[0] == outputs[1]
+    assert outputs[0] or command[-1] == "Void"
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = fd.readlink().as_posix()
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def _unread_socket_bytes(pid: int) -> int:
+    """Bytes the kernel holds for hubcli's TCP sockets that hubcli has not read."""
+    inodes = _socket_inodes(pid)
+    total = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for row in Path(table).read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[9] in inodes:
+                total += int(fields[4].split(":")[1], 16)
+    return total
+
+
+def test_slow_reader_keeps_memory_flat(hub_server: str) -> None:
+    process = start("stream", hub_server, "FastStream", "200000000")
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline() == b"0\n"
+        # Stop reading. Backpressure reaches the socket: the kernel holds bytes
+        # hubcli no longer reads, and stays so.
+        assert wait_for(lambda: _unread_socket_bytes(process.pid) > 64 * 1024)
+        held = _unread_socket_bytes(process.pid)
+        rss_then = proc_status(process.pid, "VmRSS")
+        assert not wait_for(lambda: proc_status(process.pid, "VmRSS") > rss_then + 20_000, 3.0)
+        assert _unread_socket_bytes(process.pid) >= held // 2
+        assert proc_status(process.pid, "VmHWM") < 150_000  # kB
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    lines = [b"0", *out.splitlines()]
+    assert lines == [str(i).encode() for i in range(len(lines))]
