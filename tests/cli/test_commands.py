@@ -1,0 +1,158 @@
+"""The command-line surface: argument and stdin rules, output formats, flags, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.cli.hubcli_process import run
+from tests.serverproc import HubServer
+
+
+@pytest.mark.parametrize(
+    ("args", "printed"),
+    [
+        (["10"], "10"),
+        (['"10"'], '"10"'),
+        (["hello"], '"hello"'),
+        (["true"], "true"),
+        (['{"a": 1}'], '{"a":1}'),
+        (["--", "-1"], "-1"),
+    ],
+)
+def test_each_arg_is_a_json_literal(shared_hub_server: str, args: list[str], printed: str) -> None:
+    result = run("invoke", shared_hub_server, "Echo", *args)
+    assert (result.returncode, result.stdout) == (0, printed + "\n"), result.stderr
+
+
+def test_strict_json_refuses_text(shared_hub_server: str) -> None:
+    result = run("invoke", "--strict-json", shared_hub_server, "Echo", "hello")
+    assert result.returncode == 2
+    assert result.stderr.startswith("hubcli: error: argument 1 is not valid JSON: 'hello'")
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_args_option_file_and_stdin(shared_hub_server: str, tmp_path: Path) -> None:
+    assert run("invoke", shared_hub_server, "Add", "--args", "[2, 3]").stdout == "5\n"
+    args_file = tmp_path / "args.json"
+    args_file.write_text("[4, 5]")
+    assert run("invoke", shared_hub_server, "Add", "--args", f"@{args_file}").stdout == "9\n"
+    assert run("invoke", shared_hub_server, "Add", "--args", "@-", stdin="[1, 1]").stdout == "2\n"
+    both = run("invoke", shared_hub_server, "Add", "1", "--args", "[1]")
+    assert both.returncode == 2
+    not_array = run("invoke", shared_hub_server, "Add", "--args", '{"x": 1}')
+    assert (not_array.returncode, not_array.stderr.count("\n")) == (2, 1)
+
+
+def test_verbose_shows_the_encoded_arguments(shared_hub_server: str) -> None:
+    result = run("invoke", "-v", shared_hub_server, "Echo", "hello")
+    assert 'hubcli: invoke Echo ["hello"]' in result.stderr.splitlines()
+
+
+def test_raw_and_envelope_output(shared_hub_server: str) -> None:
+    assert run("invoke", "-r", shared_hub_server, "Echo", "a b").stdout == "a b\n"
+    assert run("invoke", "-r", shared_hub_server, "Echo", "[1]").stdout == "[1]\n"
+    enveloped = run("stream", "-J", shared_hub_server, "Counter", "2", "0").stdout
+    assert [json.loads(line) for line in enveloped.splitlines()] == [
+        {"type": "item", "item": 0},
+        {"type": "item", "item": 1},
+        {"type": "completion"},
+    ]
+    failed = run("invoke", "-J", shared_hub_server, "ThrowException", "x")
+    assert failed.returncode == 3
+    assert json.loads(failed.stdout)["type"] == "completion"
+    assert "error" in json.loads(failed.stdout)
+
+
+def test_void_prints_nothing_and_null_prints_null(shared_hub_server: str) -> None:
+    assert run("invoke", shared_hub_server, "Void").stdout == ""
+    assert run("invoke", shared_hub_server, "Null").stdout == "null\n"
+
+
+def test_count_takes_n_items_then_cancels(hub_server: str) -> None:
+    result = run("stream", "-n", "5", hub_server, "Forever", "1")
+    assert (result.returncode, result.stdout.split()) == (0, ["0", "1", "2", "3", "4"])
+    assert run("invoke", hub_server, "WaitForCancelledStreams", "1", "10000").returncode == 0
+
+
+def test_messagepack_values_print_as_json(shared_hub_server: str) -> None:
+    result = run("invoke", "-p", "messagepack", shared_hub_server, "SendComplexObject")
+    value = json.loads(result.stdout)
+    assert value["ByteArray"] == "AQID"
+    assert value["DateTime"] == "2000-01-01T00:00:00Z"
+
+
+def test_send_exits_once_written(shared_hub_server: str) -> None:
+    result = run("send", shared_hub_server, "Broadcast", "hi")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_upload_text_rules(shared_hub_server: str) -> None:
+    # A trailing \r is dropped, a blank line is an empty string, no final newline needed.
+    result = run("upload", "--stream", shared_hub_server, "StreamEcho", stdin="a\r\n\nb")
+    assert result.stdout == '"a"\n""\n"b"\n'
+    nul = run("upload", "-0", "-r", "--stream", shared_hub_server, "StreamEcho", stdin="x\ny\0z")
+    assert nul.stdout == "x\ny\nz\n"
+
+
+def test_upload_stdin_placeholder_and_json(shared_hub_server: str) -> None:
+    result = run("upload", "--json", shared_hub_server, "UploadSum", "@stdin", stdin="1\n2.5\n")
+    assert result.stdout == "3.5\n"
+    twice = run("upload", shared_hub_server, "UploadSum", "@stdin", "@stdin", stdin="1\n")
+    assert twice.returncode == 2
+
+
+def test_usage_errors_are_one_line(shared_hub_server: str) -> None:
+    for args in (
+        ["invoke", shared_hub_server, "Echo", "--no-such-flag"],
+        ["invoke", "-p", "xml", shared_hub_server, "Echo"],
+        ["invoke", "-H", "no colon", shared_hub_server, "Echo"],
+        ["invoke", "ftp://example/hub", "Echo"],
+        ["invoke", shared_hub_server],
+    ):
+        result = run(*args)
+        assert result.returncode == 2, args
+        assert result.stderr.startswith("hubcli: error: "), args
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_token_from_flag_or_environment(start_hub_server: Callable[..., HubServer]) -> None:
+    server = start_hub_server("--require-token", "s3cret")
+    refused = run("invoke", server.url, "Echo", "1")
+    assert refused.returncode == 5
+    assert run("invoke", "--token", "s3cret", server.url, "Echo", "1").stdout == "1\n"
+    from_env = run("invoke", "-vv", server.url, "Echo", "1", env={"HUBCLI_TOKEN": "s3cret"})
+    assert from_env.stdout == "1\n"
+    assert "s3cret" not in from_env.stderr
+
+
+def test_headers_reach_the_server(shared_hub_server: str) -> None:
+    result = run("invoke", "-H", "X-Trace: abc", shared_hub_server, "GetConnectionInfo")
+    assert json.loads(result.stdout)["headers"]["x-trace"] == "abc"
+
+
+def test_skip_negotiation(shared_hub_server: str) -> None:
+    result = run("invoke", "--skip-negotiation", shared_hub_server, "GetConnectionInfo")
+    assert json.loads(result.stdout)["transport"] == "WebSockets"
+
+
+def test_oversized_message_names_the_flag(shared_hub_server: str) -> None:
+    result = run("invoke", "--max-message-size", "100", shared_hub_server, "BigResult", "5000")
+    assert result.returncode == 6
+    assert "--max-message-size" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_no_websockets_offered_exits_4(start_hub_server: Callable[..., HubServer]) -> None:
+    server = start_hub_server("--transports", "sse,longpolling")
+    result = run("invoke", server.url, "Echo", "1")
+    assert result.returncode == 4
+    assert "None of the transports supported by the client" in result.stderr
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.stdout.startswith("hubcli ")
