@@ -41,7 +41,8 @@ class HubServer:
         return "ws" + self.url[len("http") :]
 
     def stderr_text(self) -> str:
-        self.stderr_file.flush()
+        if not self.stderr_file.closed:
+            self.stderr_file.flush()
         with open(self.stderr_file.name, encoding="utf-8", errors="replace") as f:
             return f.read()
 

@@ -8,7 +8,8 @@ commands.
 
 from __future__ import annotations
 
+from .app import HubApp
 from .options import ServerOptions, TransportName
 from .runner import run_server, serve
 
-__all__ = ["ServerOptions", "TransportName", "run_server", "serve"]
+__all__ = ["HubApp", "ServerOptions", "TransportName", "run_server", "serve"]

@@ -112,6 +112,9 @@ class ConnectionManager:
     def __len__(self) -> int:
         return len(self._connections)
 
+    def all(self) -> list[HttpConnection]:
+        return list(self._connections.values())
+
     def create(self, negotiate_version: int) -> HttpConnection:
         connection_id = new_connection_id()
         # Before version 1 the id is the token; it is public, so v1 adds a secret one.

@@ -22,7 +22,7 @@ from hubcli.protocol.negotiate import (
 
 from .asgi import TEXT_PLAIN, RequestInfo, Send, respond
 from .connections import ConnectionManager
-from .options import ServerOptions, TransportName
+from .options import ALL_TRANSPORTS, ServerOptions, TransportName
 
 JSON = "application/json"
 
@@ -70,7 +70,9 @@ class NegotiateEndpoint:
             connection_token=connection.token,
             negotiate_version=version,
             available_transports=tuple(
-                AvailableTransport(t.value, TRANSFER_FORMATS[t]) for t in self._options.transports
+                AvailableTransport(t.value, TRANSFER_FORMATS[t])
+                for t in ALL_TRANSPORTS
+                if t in self._options.transports
             ),
         )
         await respond(send, 200, encode_response(negotiation), content_type=JSON)

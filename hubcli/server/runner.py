@@ -57,15 +57,17 @@ async def serve(
     options: ServerOptions,
     *,
     stop: trio.Event | None = None,
+    app: HubApp | None = None,
     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve the hub until `stop` is set (then shut down gracefully) or cancelled.
 
     Reports the hub URL (e.g. http://127.0.0.1:41234/hub) through task_status.
+    `app` lets a caller (a test) keep a handle on the hub's state.
     """
     from hypercorn.trio import serve as hypercorn_serve
 
-    app = HubApp(options)
+    app = app or HubApp(options)
     config = _hypercorn_config(options)
     shutdown = trio.Event()
     # Two nurseries: hubs (and connection watchdogs) outlive the HTTP server by a
@@ -98,21 +100,56 @@ def configure_logging(verbose: int, stream: IO[str] = sys.stderr) -> None:
 
 
 async def _main(options: ServerOptions, out: IO[str]) -> None:
-    # Listen for signals before the URL is out, so a script that stops the server
-    # right after reading it is not too early.
+    # Signals are received before the URL is out, so a script that stops the
+    # server right after reading it is not too early, and during the graceful
+    # shutdown too, so that a second signal cuts it short.
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         stop = trio.Event()
+        served = trio.Event()
+
+        async def run(task_status: trio.TaskStatus[str]) -> None:
+            try:
+                await serve(options, stop=stop, task_status=task_status)
+            finally:
+                served.set()
+
         async with trio.open_nursery() as nursery:
-            url = await nursery.start(partial(serve, options, stop=stop))
+
+            async def watch_signals() -> None:
+                async for signum in signals:
+                    name = signal.Signals(signum).name
+                    if stop.is_set():
+                        log.info("received %s again: stopping now", name)
+                        nursery.cancel_scope.cancel()
+                        return
+                    log.info("received %s: shutting down", name)
+                    stop.set()
+
+            url = await nursery.start(run)
             out.write(url + "\n")
             out.flush()
-            async for signum in signals:
-                log.info("received %s", signal.Signals(signum).name)
-                break
-            stop.set()
+            nursery.start_soon(watch_signals)
+            await served.wait()
+            nursery.cancel_scope.cancel()
+
+
+def _first_os_error(group: BaseExceptionGroup[BaseException]) -> OSError | None:
+    matched, rest = group.split(OSError)
+    if matched is None or rest is not None:
+        return None
+    leaf: BaseException = matched
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    return leaf if isinstance(leaf, OSError) else None
 
 
 def run_server(options: ServerOptions, out: IO[str] = sys.stdout) -> None:
-    """Run the hub in this process until SIGINT or SIGTERM."""
+    """Run the hub in this process until SIGINT or SIGTERM; OSError if it cannot listen."""
     configure_logging(options.verbose)
-    trio.run(_main, options, out)
+    try:
+        trio.run(_main, options, out)
+    except BaseExceptionGroup as group:
+        error = _first_os_error(group)
+        if error is None:
+            raise
+        raise error from None

@@ -51,14 +51,18 @@ async def serve_poll(
     connection.set_status(Status.ACTIVE)
     if not connection.application_started:
         manager.start_application(connection)
-        await respond(send, 200, content_type=OCTET_STREAM, headers=NO_CACHE_HEADERS)
         connection.set_status(Status.INACTIVE)
+        await respond(send, 200, content_type=OCTET_STREAM, headers=NO_CACHE_HEADERS)
         return
 
     done = trio.Event()
     connection.poll_done = done
     try:
         end, data = await _wait_for_output(receive, connection, poll_timeout)
+        # Inactive from now: the answer below is this poll's last act.
+        connection.set_status(Status.INACTIVE)
+        connection.poll_scope = None
+        done.set()
         if end is _End.DATA:
             await respond(send, 200, data, content_type=OCTET_STREAM, headers=NO_CACHE_HEADERS)
         elif end is _End.TIMED_OUT:
@@ -68,9 +72,10 @@ async def serve_poll(
         if end is _End.FINISHED:
             manager.dispose(connection)
     finally:
-        connection.set_status(Status.INACTIVE)
-        connection.poll_scope = None
-        done.set()
+        if not done.is_set():
+            connection.set_status(Status.INACTIVE)
+            connection.poll_scope = None
+            done.set()
 
 
 async def _wait_for_output(

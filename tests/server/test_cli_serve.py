@@ -1,0 +1,164 @@
+"""`hubcli serve` as a process: URL line, signals, flags, TLS, logging, start-up cost."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from trio_websocket import open_websocket_url
+
+from hubcli.protocol import Close
+from tests.server.rawclient import RawHub, negotiate
+from tests.serverproc import HubServer, hubcli_command
+
+StartServer = Callable[..., HubServer]
+
+
+async def test_first_line_is_the_url_and_sigint_exits_0(start_hub_server: StartServer) -> None:
+    server = start_hub_server()
+    assert server.url.startswith("http://127.0.0.1:")
+    assert server.url.endswith("/hub")
+    assert int(server.url.split(":")[2].split("/")[0]) > 0
+    await negotiate(server.url)
+    assert server.stop(signal.SIGINT) == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_shutdown_sends_close_with_allow_reconnect(
+    start_hub_server: StartServer, sig: int
+) -> None:
+    server = start_hub_server("--path", "/chat")
+    assert server.url.endswith("/chat")
+    async with RawHub.connect(server.url) as raw:
+        assert (await raw.invoke("Add", 1, 2)).result == 3
+        server.process.send_signal(sig)
+        assert await raw.receive_all() == [Close(None, allow_reconnect=True)]
+    assert server.process.wait(10) == 0
+
+
+async def test_verbose_logs_connection_events(start_hub_server: StartServer) -> None:
+    server = start_hub_server("-v")
+    async with RawHub.connect(server.url) as raw:
+        connection_id = (await raw.invoke("GetCallerConnectionId")).result
+    assert server.stop() == 0
+    log = server.stderr_text()
+    assert f"connection {connection_id} opened (WebSockets, json)" in log
+    assert f"connection {connection_id} closed" in log
+
+
+async def test_quiet_by_default(start_hub_server: StartServer) -> None:
+    server = start_hub_server()
+    async with RawHub.connect(server.url) as raw:
+        await raw.invoke("Add", 1, 2)
+    assert server.stop() == 0
+    assert server.stderr_text() == ""
+
+
+def test_list_methods() -> None:
+    done = subprocess.run(
+        hubcli_command("serve", "--list-methods"), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0
+    names = {line.split("(")[0] for line in done.stdout.splitlines()}
+    for name in (
+        "Counter",
+        "TriggerStream",
+        "UploadStream",
+        "UploadSummary",
+        "FastStream",
+        "WaitForCancelledStreams",
+        "StreamEcho",
+        "ClientResult",
+        "GetConnectionInfo",
+    ):
+        assert name in names
+    assert "Counter(count: int, delayMs: int) -> stream<int>" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--transports", "carrier-pigeon"], ["--keepalive", "0"], ["--tls-cert", "x.pem"]],
+)
+def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
+    done = subprocess.run(
+        hubcli_command("serve", "--port", "0", *flags), capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2, done.stderr
+
+
+def test_a_busy_port_is_reported(start_hub_server: StartServer) -> None:
+    server = start_hub_server()
+    port = server.base_url.rsplit(":", 1)[1]
+    done = subprocess.run(
+        hubcli_command("serve", "--port", port),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+    )
+    assert done.returncode == 4
+    assert "cannot serve on 127.0.0.1" in done.stderr
+    assert done.stdout == ""
+
+
+def test_importing_the_command_does_not_import_the_server() -> None:
+    code = (
+        "import sys, hubcli.cli.serve; "
+        "print(sorted(m for m in sys.modules if m.startswith(('hypercorn', 'hubcli.server'))))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(done.stdout.replace("'", '"')) == []
+
+
+@pytest.fixture
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls(start_hub_server: StartServer, certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    server = start_hub_server("--tls-cert", str(cert), "--tls-key", str(key))
+    assert server.url.startswith("https://127.0.0.1:")
+    context = ssl.create_default_context(cafile=str(cert))
+    async with httpx.AsyncClient(verify=context) as client:
+        body = (await client.post(f"{server.url}/negotiate?negotiateVersion=1")).json()
+    wss = "wss" + server.url[len("https") :] + f"?id={body['connectionToken']}"
+    async with open_websocket_url(wss, ssl_context=context) as ws:
+        await ws.send_message('{"protocol":"json","version":1}\x1e')
+        assert await ws.get_message() == "{}\x1e"
+        await ws.send_message('{"type":1,"invocationId":"1","target":"Add","arguments":[1,2]}\x1e')
+        assert await ws.get_message() == '{"type":3,"invocationId":"1","result":3}\x1e'
+    assert server.stop() == 0
