@@ -49,7 +49,13 @@ def _register_commands() -> None:
 
 def main() -> None:
     _register_commands()
-    from typer._click.exceptions import ClickException, UsageError
+    try:  # typer >= 0.2x vendors click
+        from typer._click.exceptions import ClickException, UsageError
+    except ImportError:  # pragma: no cover - older typer on real click
+        from click.exceptions import (  # type: ignore[import-not-found,no-redef]
+            ClickException,
+            UsageError,
+        )
 
     from .errors import report
 

@@ -156,3 +156,26 @@ def test_no_websockets_offered_exits_4(start_hub_server: Callable[..., HubServer
 def test_version() -> None:
     result = run("--version")
     assert result.stdout.startswith("hubcli ")
+
+
+def test_not_a_signalr_endpoint_exits_4(shared_hub_server: str) -> None:
+    result = run("invoke", shared_hub_server.rsplit("/", 1)[0] + "/nothing-here", "Echo", "1")
+    assert result.returncode == 4
+    assert result.stderr.startswith(
+        "hubcli: error: Failed to complete negotiation with the server: 404"
+    )
+    assert "Either this is not a SignalR endpoint" in result.stderr
+
+
+def test_redirect_negotiate_is_followed(shared_hub_server: str) -> None:
+    result = run("invoke", "-v", f"{shared_hub_server}/redirect/3", "Echo", "1")
+    assert result.stdout == "1\n", result.stderr
+    assert result.stderr.count("negotiate: redirected to") == 3
+
+
+def test_verbose_output_redacts_secrets() -> None:
+    from hubcli.cli.runner import redact
+
+    assert redact("GET /hub?id=abc123&access_token=xyz") == "GET /hub?id=***&access_token=***"
+    assert redact("Authorization: Bearer eyJ.abc") == "Authorization: Bearer ***"
+    assert redact('{"accessToken":"t0k","url":"x"}') == '{"accessToken":"***","url":"x"}'
