@@ -67,6 +67,9 @@ async def serve(
     """
     from hypercorn.trio import serve as hypercorn_serve
 
+    from .reasons import add_reason_phrases
+
+    add_reason_phrases()
     app = app or HubApp(options)
     config = _hypercorn_config(options)
     shutdown = trio.Event()

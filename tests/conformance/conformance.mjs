@@ -1,0 +1,394 @@
+// Drives the official @microsoft/signalr client against `hubcli serve`.
+//
+//   node conformance.mjs OPEN_URL PROTECTED_URL TOKEN
+//
+// OPEN_URL is a hub started with short keep-alive timers (--keepalive 0.3
+// --client-timeout 1.5); PROTECTED_URL one started with --require-token TOKEN.
+// Prints "ok - <scenario>" or "not ok - <scenario>: <why>" per scenario, then a
+// JSON summary line; exits 1 if any scenario failed.
+
+import { createHash } from "node:crypto";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import * as signalR from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+
+const [openUrl, protectedUrl, token] = process.argv.slice(2);
+if (!openUrl || !protectedUrl || !token) {
+  console.error("usage: node conformance.mjs OPEN_URL PROTECTED_URL TOKEN");
+  process.exit(2);
+}
+
+const { HttpTransportType, HubConnectionState, Subject } = signalR;
+const SCENARIO_TIMEOUT_MS = 20000;
+
+// Every combination the client allows: MessagePack is binary, which Server-Sent
+// Events cannot carry, and skipNegotiation exists only for WebSockets.
+const COMBINATIONS = [
+  { transport: "WebSockets", protocol: "json" },
+  { transport: "WebSockets", protocol: "messagepack" },
+  { transport: "WebSockets", protocol: "json", skipNegotiation: true },
+  { transport: "WebSockets", protocol: "messagepack", skipNegotiation: true },
+  { transport: "ServerSentEvents", protocol: "json" },
+  { transport: "LongPolling", protocol: "json" },
+  { transport: "LongPolling", protocol: "messagepack" },
+];
+
+const results = [];
+const keepAliveScenarios = [];
+
+function describe(combination) {
+  const skip = combination.skipNegotiation ? "/skipNegotiation" : "";
+  return `${combination.transport}/${combination.protocol}${skip}`;
+}
+
+// Client logs go to stderr; errors are what a failing scenario wants to show.
+const logger = {
+  log(level, message) {
+    if (level >= signalR.LogLevel.Error) console.error(`[signalr] ${message}`);
+  },
+};
+
+function build(url, combination, options = {}) {
+  const connection = new signalR.HubConnectionBuilder()
+    .withUrl(url, {
+      transport: HttpTransportType[combination.transport],
+      skipNegotiation: Boolean(combination.skipNegotiation),
+      ...options,
+    })
+    .withHubProtocol(
+      combination.protocol === "messagepack" ? new MessagePackHubProtocol() : new signalR.JsonHubProtocol(),
+    )
+    .withServerTimeout(5000)
+    .withKeepAliveInterval(1000)
+    .configureLogging(logger)
+    .build();
+  connection.closedWith = new Promise((resolve) => connection.onclose((error) => resolve(error)));
+  return connection;
+}
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function nextCall(connection, method) {
+  return new Promise((resolve) => {
+    const handler = (...args) => {
+      connection.off(method, handler);
+      resolve(args);
+    };
+    connection.on(method, handler);
+  });
+}
+
+function collect(stream, { take } = {}) {
+  const items = [];
+  let subscription;
+  const done = new Promise((resolve, reject) => {
+    subscription = stream.subscribe({
+      next: (item) => {
+        items.push(item);
+        if (take !== undefined && items.length === take) resolve(items);
+      },
+      complete: () => resolve(items),
+      error: (error) => reject(error),
+    });
+  });
+  return { items, done, subscription };
+}
+
+async function rejection(promise) {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection");
+}
+
+function sha256Lines(items) {
+  const hash = createHash("sha256");
+  for (const item of items) hash.update(`${item}\n`);
+  return hash.digest("hex");
+}
+
+async function scenario(name, body) {
+  try {
+    await withTimeout(body(), SCENARIO_TIMEOUT_MS, name);
+    results.push({ name, ok: true });
+    console.log(`ok - ${name}`);
+  } catch (error) {
+    results.push({ name, ok: false, error: String(error && error.stack ? error.stack : error) });
+    console.log(`not ok - ${name}: ${error && error.stack ? error.stack : error}`);
+  }
+}
+
+// A started connection for one scenario, always stopped afterwards.
+async function using(url, combination, options, body) {
+  const connection = build(url, combination, options);
+  try {
+    await connection.start();
+    return await body(connection);
+  } finally {
+    await connection.stop();
+  }
+}
+
+async function hubScenarios(combination) {
+  const label = describe(combination);
+  const on = (name, body, options = {}) =>
+    scenario(`${label}: ${name}`, () => using(openUrl, combination, options, body));
+
+  await on("connect, transport and protocol", async (connection) => {
+    strictEqual(connection.state, HubConnectionState.Connected);
+    if (combination.skipNegotiation) strictEqual(connection.connectionId, null);
+    else ok(connection.connectionId, "negotiate gave a connection id");
+    strictEqual(await connection.invoke("GetActiveTransportName"), combination.transport);
+    const info = await connection.invoke("GetConnectionInfo");
+    strictEqual(info.protocol, combination.protocol);
+    if (!combination.skipNegotiation) {
+      strictEqual(await connection.invoke("GetCallerConnectionId"), connection.connectionId);
+    }
+  });
+
+  await on("invoke", async (connection) => {
+    strictEqual(await connection.invoke("Add", 2, 3), 5);
+    strictEqual(await connection.invoke("HelloWorld"), "Hello World!");
+    deepStrictEqual(await connection.invoke("Echo", { a: [1, "x", null], b: true }), {
+      a: [1, "x", null],
+      b: true,
+    });
+    strictEqual(await connection.invoke("Null"), null);
+    strictEqual(await connection.invoke("Void"), undefined);
+    strictEqual(await connection.invoke("add", 1, 1), 2, "method names ignore case");
+  });
+
+  await on("server calls the client (InvokeWithString, CallEcho)", async (connection) => {
+    const message = nextCall(connection, "Message");
+    await connection.invoke("InvokeWithString", "hello");
+    deepStrictEqual(await message, ["hello"]);
+    const echo = nextCall(connection, "Echo");
+    await connection.invoke("CallEcho", "again");
+    deepStrictEqual(await echo, ["again"]);
+  });
+
+  await on("send (no answer) and broadcast", async (connection) => {
+    const broadcast = nextCall(connection, "Broadcast");
+    await connection.send("Broadcast", { sent: 1 });
+    deepStrictEqual(await broadcast, [{ sent: 1 }]);
+  });
+
+  await on("stream", async (connection) => {
+    deepStrictEqual(await collect(connection.stream("Counter", 5, 0)).done, [0, 1, 2, 3, 4]);
+    deepStrictEqual(await collect(connection.stream("Stream")).done, ["a", "b", "c"]);
+    deepStrictEqual(await collect(connection.stream("EmptyStream")).done, []);
+    const many = await collect(connection.stream("FastStream", 5000)).done;
+    strictEqual(many.length, 5000);
+    strictEqual(many[4999], 4999);
+  });
+
+  await on("stream cancellation by subscription.dispose(), confirmed by the server", async (connection) => {
+    const before = await connection.invoke("GetCancelledStreamCount");
+    const stream = collect(connection.stream("Forever", 10), { take: 3 });
+    await stream.done;
+    stream.subscription.dispose();
+    const after = await connection.invoke("WaitForCancelledStreams", before + 1, 10000);
+    ok(after >= before + 1, `cancelled streams ${before} -> ${after}`);
+  });
+
+  await on("InfiniteStream: the server sees the cancel and calls StreamCanceled", async (connection) => {
+    const canceled = nextCall(connection, "StreamCanceled");
+    const stream = collect(connection.stream("InfiniteStream"));
+    // Let the StreamInvocation go out before the CancelInvocation.
+    strictEqual(await connection.invoke("Add", 0, 0), 0);
+    stream.subscription.dispose();
+    deepStrictEqual(await canceled, []);
+  });
+
+  await on("upload through a Subject", async (connection) => {
+    const items = Array.from({ length: 200 }, (_, i) => String(i + 1));
+    const subject = new Subject();
+    const summary = connection.invoke("UploadSummary", subject);
+    for (const item of items) subject.next(item);
+    subject.complete();
+    deepStrictEqual(await summary, { count: 200, checksum: sha256Lines(items) });
+    deepStrictEqual(await connection.invoke("GetLastUpload"), { count: 200, checksum: sha256Lines(items) });
+
+    const concat = new Subject();
+    const joined = connection.invoke("StreamingConcat", concat);
+    for (const part of ["a", "b", "c"]) concat.next(part);
+    concat.complete();
+    strictEqual(await joined, "abc");
+  });
+
+  await on("stream echo (upload and stream at once)", async (connection) => {
+    const subject = new Subject();
+    const echoed = collect(connection.stream("StreamEcho", subject));
+    for (const word of ["one", "two", "three"]) subject.next(word);
+    subject.complete();
+    deepStrictEqual(await echoed.done, ["one", "two", "three"]);
+  });
+
+  await on("upload ended with an error", async (connection) => {
+    const subject = new Subject();
+    const concat = connection.invoke("StreamingConcat", subject);
+    subject.next("a");
+    subject.error(new Error("client gave up"));
+    strictEqual(
+      (await rejection(concat)).message,
+      "An unexpected error occurred invoking 'StreamingConcat' on the server.",
+    );
+  });
+
+  await on("error texts", async (connection) => {
+    const cases = [
+      [connection.invoke("ThrowException", "boom"), "An unexpected error occurred invoking 'ThrowException' on the server."],
+      [
+        connection.invoke("ThrowHubException", "visible"),
+        "An unexpected error occurred invoking 'ThrowHubException' on the server. HubException: visible",
+      ],
+      [
+        connection.invoke("NoSuchMethod"),
+        "Failed to invoke 'NoSuchMethod' due to an error on the server. HubException: Method does not exist.",
+      ],
+      [connection.invoke("Add", "x", 1), "Failed to invoke 'Add' due to an error on the server."],
+      [
+        connection.invoke("Counter", 1, 0),
+        "The client attempted to invoke the streaming 'Counter' method with a non-streaming invocation.",
+      ],
+      [
+        collect(connection.stream("StreamThrowException", "bad")).done,
+        "An unexpected error occurred invoking 'StreamThrowException' on the server.",
+      ],
+      [
+        collect(connection.stream("StreamBroken")).done,
+        "The value returned by the streaming method 'StreamBroken' is not a ChannelReader<> or IAsyncEnumerable<>.",
+      ],
+      [
+        collect(connection.stream("Add", 1, 2)).done,
+        "The client attempted to invoke the non-streaming 'Add' method with a streaming invocation.",
+      ],
+    ];
+    // Every promise is watched at once (rejection()), so none is left unhandled.
+    const errors = await Promise.all(cases.map(([promise]) => rejection(promise)));
+    deepStrictEqual(
+      errors.map((error) => error.message),
+      cases.map(([, text]) => text),
+    );
+    strictEqual(await connection.invoke("Add", 1, 2), 3, "errors do not close the connection");
+  });
+
+  await on("client results", async (connection) => {
+    connection.on("GetAnswer", () => 42);
+    connection.on("Refuse", () => {
+      throw new Error("not telling");
+    });
+    strictEqual(await connection.invoke("ClientResult", "GetAnswer"), 42);
+    strictEqual(await connection.invoke("ClientResult", "Refuse"), "Error: not telling");
+    strictEqual(await connection.invoke("ClientResult", "Unhandled"), "Client didn't provide a result.");
+  });
+
+  await on("the server closes the connection with an error", async (connection) => {
+    const pending = rejection(connection.invoke("CloseConnection", "bye", false));
+    const closeError = await connection.closedWith;
+    strictEqual(closeError.message, "Server returned an error on close: bye");
+    strictEqual((await pending).message, "Server returned an error on close: bye");
+    strictEqual(connection.state, HubConnectionState.Disconnected);
+  });
+
+  await on("a stream cut by the server's Close", async (connection) => {
+    const stream = collect(connection.stream("StreamThenClose", 3));
+    const error = await rejection(stream.done);
+    deepStrictEqual(stream.items, [0, 1, 2]);
+    strictEqual(error.message, "Server returned an error on close: Connection closed with an error.");
+  });
+
+  if (combination.transport !== "LongPolling") {
+    // Long polling has neither pings nor timeouts (inherent keep-alive). These
+    // wait on purpose, so they run together at the end.
+    keepAliveScenarios.push(() =>
+      scenario(`${label}: keep-alive holds an idle connection past both timeouts`, () =>
+        using(openUrl, combination, {}, async (connection) => {
+          connection.serverTimeoutInMilliseconds = 1200;
+          connection.keepAliveIntervalInMilliseconds = 300;
+          let closed = false;
+          connection.onclose(() => {
+            closed = true;
+          });
+          // The server pings every 0.3 s and drops clients silent for 1.5 s; the
+          // client drops a server silent for 1.2 s: 3 s idle proves both ping.
+          await new Promise((resolve) => setTimeout(resolve, 3000));
+          strictEqual(closed, false);
+          strictEqual(connection.state, HubConnectionState.Connected);
+          strictEqual(await connection.invoke("Add", 1, 1), 2);
+        }),
+      ),
+    );
+  }
+}
+
+async function securityScenarios(combination) {
+  const label = describe(combination);
+  const withToken = { accessTokenFactory: () => token };
+
+  await scenario(`${label}: protected hub refuses a client without a token`, async () => {
+    const connection = build(protectedUrl, combination);
+    const error = await rejection(connection.start());
+    if (combination.skipNegotiation) {
+      // A refused upgrade (401) reaches the client only as a failed WebSocket.
+      ok(error.message.startsWith("WebSocket failed to connect."), error.message);
+    } else {
+      strictEqual(
+        error.message,
+        "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'",
+      );
+    }
+  });
+
+  await scenario(`${label}: protected hub accepts accessTokenFactory`, () =>
+    using(protectedUrl, combination, withToken, async (connection) => {
+      strictEqual(await connection.invoke("Add", 20, 22), 42);
+      const info = await connection.invoke("GetConnectionInfo");
+      const sent = info.headers.authorization ?? `Bearer ${info.query.access_token}`;
+      strictEqual(sent, `Bearer ${token}`);
+    }),
+  );
+
+  if (combination.skipNegotiation) return; // redirects are negotiate answers
+
+  await scenario(`${label}: redirect endpoint (2 hops) to the protected hub`, () =>
+    using(`${protectedUrl}/redirect/2`, combination, withToken, async (connection) => {
+      strictEqual(await connection.invoke("GetNumRedirects"), 2);
+      const info = await connection.invoke("GetConnectionInfo");
+      const sent = info.headers.authorization ?? `Bearer ${info.query.access_token}`;
+      ok(sent.startsWith("Bearer redirect-"), `the redirect's accessToken was used: ${sent}`);
+    }),
+  );
+
+  await scenario(`${label}: redirect endpoint to the open hub`, () =>
+    using(`${openUrl}/redirect`, combination, {}, async (connection) => {
+      strictEqual(await connection.invoke("GetNumRedirects"), 1);
+    }),
+  );
+}
+
+for (const combination of COMBINATIONS) {
+  await hubScenarios(combination);
+  await securityScenarios(combination);
+}
+await Promise.all(keepAliveScenarios.map((run) => run()));
+
+const failed = results.filter((result) => !result.ok);
+console.log(
+  JSON.stringify({
+    summary: true,
+    client: signalR.VERSION,
+    total: results.length,
+    passed: results.length - failed.length,
+    failed: failed.map((result) => result.name),
+  }),
+);
+process.exit(failed.length === 0 ? 0 : 1);
