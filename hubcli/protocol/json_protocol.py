@@ -311,6 +311,43 @@ def _whole_frame_batch(values: list[Any]) -> StreamItemBatch | None:
     return StreamItemBatch(invocation_id, items)
 
 
+_ITEM_HEAD: Final = b'{"type":2,"invocationId":"'
+_ITEM_TAIL: Final = b'","item":'
+
+
+def _compact_stream_frame(frame: bytes) -> StreamItemBatch | None:
+    """Whole records that are all `{"type":2,"invocationId":ID,"item":V}`, written
+    compactly with one ID (as bulk writers do), decoded as the list of their items in
+    ONE orjson call: no envelope objects at all. None for any other frame.
+
+    0x1E never occurs inside JSON text, so once every `}` 0x1E PREFIX is replaced by a
+    comma and no 0x1E is left, each record was PREFIX + V + `}`; the count check (one
+    value per record, as in `_decode_records`) then leaves exactly one value per V.
+    """
+    if not frame.startswith(_ITEM_HEAD) or not frame.endswith(b"}\x1e"):
+        return None
+    id_end = frame.find(b'"', len(_ITEM_HEAD))
+    if id_end < 0:
+        return None
+    raw_id = frame[len(_ITEM_HEAD) : id_end]
+    if b"\\" in raw_id:
+        return None  # an escaped id: the exact path decodes it
+    prefix = frame[:id_end] + _ITEM_TAIL
+    if not frame.startswith(prefix):
+        return None
+    body = frame[len(prefix) : -2].replace(b"}" + RECORD_SEPARATOR + prefix, b",")
+    if RECORD_SEPARATOR in body:
+        return None  # a record that is not PREFIX + V + "}"
+    try:
+        items = orjson.loads(b"[" + body + b"]")
+        invocation_id = raw_id.decode("utf-8")
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if type(items) is not list or len(items) != frame.count(RECORD_SEPARATOR):
+        return None
+    return StreamItemBatch(invocation_id, items)
+
+
 class JsonMessageParser:
     """Sans-IO incremental parser for JSON hub messages."""
 
@@ -331,7 +368,12 @@ class JsonMessageParser:
         return len(self._rest)
 
     def feed(self, data: bytes) -> list[IncomingMessage]:
-        records, self._rest = split_records(self._rest + data if self._rest else bytes(data))
+        buffer = self._rest + data if self._rest else bytes(data)
+        if self._batch_stream_items:
+            fast = self._compact_stream_items(buffer)
+            if fast is not None:
+                return fast
+        records, self._rest = split_records(buffer)
         limit = self._max_message_size
         if limit is not None:
             if len(self._rest) > limit:
@@ -342,6 +384,21 @@ class JsonMessageParser:
         if not records:
             return []
         return self._to_messages(_decode_records(records))
+
+    def _compact_stream_items(self, buffer: bytes) -> list[IncomingMessage] | None:
+        """The whole records of `buffer` as one batch, if `_compact_stream_frame` can."""
+        end = buffer.rfind(RECORD_SEPARATOR) + 1
+        limit = self._max_message_size
+        # Within the limit as a whole, so within it record by record.
+        if not end or (limit is not None and end > limit):
+            return None
+        batch = _compact_stream_frame(buffer[:end])
+        if batch is None:
+            return None
+        self._rest = buffer[end:]
+        if limit is not None and len(self._rest) > limit:
+            raise MessageTooLargeError(len(self._rest), limit)
+        return [batch]
 
     def _to_messages(self, values: list[Any]) -> list[IncomingMessage]:
         if self._batch_stream_items:
