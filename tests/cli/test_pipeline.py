@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import signal
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.cli.hubcli_process import pipeline, proc_status, run, start, wait_for
+from tests.cli.hubcli_process import HUBCLI, pipeline, proc_status, run, start, wait_for
 
 
 def _server_saw_cancellations(url: str, count: int) -> bool:
@@ -199,3 +200,44 @@ def test_slow_reader_keeps_memory_flat(hub_server: str) -> None:
     assert process.returncode == 130, err
     lines = [b"0", *out.splitlines()]
     assert lines == [str(i).encode() for i in range(len(lines))]
+
+
+def test_second_signal_aborts_a_stuck_clean_up(hub_server: str) -> None:
+    process = start("stream", hub_server, "FastStream", "200000000")
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline() == b"0\n"
+        # stdout is full and nobody reads it: a frame may be half written, and the
+        # first signal's clean-up waits to finish it; the second must not wait.
+        assert wait_for(lambda: _unread_socket_bytes(process.pid) > 64 * 1024)
+        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 130
+    finally:
+        process.kill()
+        process.communicate()
+
+
+def test_signal_during_upload_ends_the_client_stream_with_an_error(hub_server: str) -> None:
+    process = subprocess.Popen(
+        [*HUBCLI, "upload", "-vv", hub_server, "UploadSummary"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        bufsize=0,
+    )
+    assert process.stdin is not None
+    assert process.stderr is not None
+    process.stdin.write(b"1\n2\n")  # and stdin stays open: the upload never ends by itself
+    seen = b""
+    while b'"item":"2"' not in seen:
+        chunk = process.stderr.read(4096)
+        assert chunk, seen.decode()
+        seen += chunk
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=30)
+    process.stdin.close()
+    assert process.returncode == 130
+    assert b'{"type":3,"invocationId":"0","error":"The upload was cancelled by the client."}' in (
+        seen + rest
+    )
