@@ -64,15 +64,31 @@ class RecordDecoder:
         return self._separator
 
 
+def check_stdin(fd: int = 0) -> None:
+    """Refuse a closed stdin before connecting (its number may belong to a socket later)."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise StdinError("stdin is closed; upload reads its items from stdin") from None
+
+
 async def read_records(
     decoder: RecordDecoder, fd: int = 0, chunk_size: int = CHUNK_SIZE
 ) -> AsyncIterator[list[Any]]:
     """Batches of stdin records until EOF; a last record needs no separator."""
     separator = decoder.separator
     rest = b""
-    async with trio.lowlevel.FdStream(os.dup(fd)) as stream:
+    try:
+        own_fd = os.dup(fd)
+    except OSError as error:
+        raise StdinError(f"cannot read stdin: {error.strerror}") from None
+    async with trio.lowlevel.FdStream(own_fd) as stream:
         while True:
-            chunk = await stream.receive_some(chunk_size)
+            try:
+                chunk = await stream.receive_some(chunk_size)
+            except trio.BrokenResourceError as error:
+                reason = getattr(error.__cause__, "strerror", None) or "read failed"
+                raise StdinError(f"cannot read stdin: {reason}") from None
             if not chunk:
                 break
             data = rest + chunk if rest else chunk

@@ -79,6 +79,9 @@ def upload_command(
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         settings = connection_settings(url, flags)
         values, position = parse_arguments(args, args_json, strict=strict_json, upload=True)
+        from .stdin import check_stdin
+
+        check_stdin()
 
         async def body(session: Session) -> None:
             import logging
