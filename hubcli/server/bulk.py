@@ -63,16 +63,23 @@ def _json_encoder(prefix: bytes) -> Callable[[Sequence[Any]], bytes]:
     return encode
 
 
+# Length prefixes of small bodies, the common case, computed once.
+_PREFIXES: Final = tuple(encode_length(n) for n in range(1 << 14))
+
+
 def _msgpack_encoder(head: bytes) -> Callable[[Sequence[Any]], bytes]:
     # Same settings as the core's packer, so an item encodes to the same bytes.
     pack = msgpack.Packer(use_bin_type=True, datetime=True).pack
+    prefixes = _PREFIXES
+    small = len(prefixes)
 
     def encode(items: Sequence[Any]) -> bytes:
-        parts: list[bytes] = []
-        for item in items:
-            body = head + pack(item)
-            parts.append(encode_length(len(body)))
-            parts.append(body)
-        return b"".join(parts)
+        bodies = [head + pack(item) for item in items]
+        return b"".join(
+            [
+                (prefixes[len(body)] if len(body) < small else encode_length(len(body))) + body
+                for body in bodies
+            ]
+        )
 
     return encode

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import trio
-import trio.testing
 
 from hubcli.server.connections import Status
 from tests.server.conftest import Hub, StartHub
@@ -68,25 +67,27 @@ async def wait_for_pending_poll(hub: Hub) -> None:
 async def test_a_newer_poll_ends_the_pending_one_with_204(hub: Hub) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         url = await started(hub, client)
-        older: list[httpx.Response] = []
-        newer: list[httpx.Response] = []
+        older_done, newer_done = trio.Event(), trio.Event()
+        responses: dict[str, httpx.Response] = {}
         async with trio.open_nursery() as nursery:
 
-            async def poll(into: list[httpx.Response]) -> None:
-                into.append(await client.get(url))
+            async def poll(name: str, done: trio.Event) -> None:
+                responses[name] = await client.get(url)
+                done.set()
 
-            nursery.start_soon(poll, older)
+            nursery.start_soon(poll, "older", older_done)
             await wait_for_pending_poll(hub)
-            nursery.start_soon(poll, newer)
+            nursery.start_soon(poll, "newer", newer_done)
             with trio.fail_after(5):
-                while not older:
-                    await trio.testing.wait_all_tasks_blocked()
-            assert (older[0].status_code, older[0].content) == (204, b"")
+                await older_done.wait()
+            assert (responses["older"].status_code, responses["older"].content) == (204, b"")
             await wait_for_pending_poll(hub)
             await client.post(
                 url, content=b'{"type":1,"invocationId":"1","target":"Add","arguments":[1,2]}\x1e'
             )
-        assert newer[0].content == b'{"type":3,"invocationId":"1","result":3}\x1e'
+            with trio.fail_after(5):
+                await newer_done.wait()
+        assert responses["newer"].content == b'{"type":3,"invocationId":"1","result":3}\x1e'
 
 
 async def test_delete_ends_the_connection(hub: Hub) -> None:
