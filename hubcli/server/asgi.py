@@ -148,17 +148,3 @@ async def respond(
         }
     )
     await send({"type": f"{prefix}.body", "body": body, "more_body": False})
-
-
-async def read_body_chunks(receive: Receive) -> tuple[list[bytes], bool]:
-    """Not used for streaming; kept small: the whole body and whether it arrived whole."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return chunks, False
-        chunk = message.get("body", b"")
-        if chunk:
-            chunks.append(bytes(chunk))
-        if not message.get("more_body", False):
-            return chunks, True

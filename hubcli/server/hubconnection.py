@@ -240,7 +240,8 @@ class HubConnection:
 
     def _check_handshake(self, name: str, version: int) -> str | None:
         try:
-            protocol = protocol_by_name(name)
+            # Protocol names match case-insensitively, as the server's resolver does.
+            protocol = protocol_by_name(name.lower())
         except KeyError:
             return f"The protocol '{name}' is not supported."
         if version > SERVER_PROTOCOL_VERSION:

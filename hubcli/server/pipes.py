@@ -66,12 +66,6 @@ class BytePipe:
         self._notify()
         return data
 
-    def read_nowait(self) -> bytes:
-        data = bytes(self._buffer)
-        self._buffer.clear()
-        self._notify()
-        return data
-
     def complete(self) -> None:
         """No more writes; the reader still gets what is buffered, then None."""
         if not self._completed:
