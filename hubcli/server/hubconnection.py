@@ -228,8 +228,12 @@ class HubConnection:
                     break
                 self.http.active_format = self.protocol.transfer_format
                 await self._write_handshake_response(None)
+                # Unknown message types are skipped: "future protocol changes can add
+                # message types", as the server's parsers say. (With a size limit set,
+                # ASP.NET Core then stops reading that connection; not copied.)
                 parser = self.protocol.parser(
                     max_message_size=parser_limit(self.protocol, limit),
+                    ignore_unknown_types=True,
                 )
                 return parser, rest
         if timeout.cancelled_caught:

@@ -83,7 +83,6 @@ async def test_no_limit(start_hub: StartHub) -> None:
         "not json\x1e",
         "[1,2]\x1e",
         '{"type":"1"}\x1e',
-        '{"type":99}\x1e',
         '{"type":1,"target":"Echo"}\x1e',
         '{"type":3,"invocationId":"1","result":1,"error":"x"}\x1e',
     ],
@@ -97,6 +96,17 @@ async def test_garbage_closes_only_that_connection(hub: Hub, garbage: str) -> No
         assert (await bystander.invoke("Add", 1, 2)).result == 3
     async with RawHub.connect(hub.url) as newcomer:
         assert (await newcomer.invoke("Add", 2, 2)).result == 4
+
+
+async def test_unknown_message_types_are_skipped(hub: Hub) -> None:
+    async with RawHub.connect(hub.url) as raw:
+        await raw.send_raw(
+            '{"type":99,"x":1}\x1e{"type":1,"invocationId":"1","target":"Null","arguments":[]}\x1e'
+        )
+        assert (await raw.receive_completion("1")).result is None
+    async with RawHub.connect(hub.url, protocol="messagepack") as raw:
+        await raw.send_raw(b"\x02\x91\x63")
+        assert (await raw.invoke("Add", 1, 2)).result == 3
 
 
 async def test_detailed_garbage_error(start_hub: StartHub) -> None:
