@@ -26,6 +26,7 @@ from hubcli.protocol.msgpack_protocol import to_plain
 from .errors import StdoutClosed
 
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
+_PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 
 class StdoutWriter:
@@ -103,7 +104,7 @@ def _dumps_plain(value: Any) -> bytes:
             ).encode()
 
 
-def _lines(items: list[Any], dumps: Callable[[Any], bytes]) -> bytes:
+def _lines(items: list[Any], dumps: Callable[[Any], bytes], messagepack: bool) -> bytes:
     if not items:
         return b""
     types = set(map(type, items))
@@ -120,10 +121,20 @@ def _lines(items: list[Any], dumps: Callable[[Any], bytes]) -> bytes:
         if b'\\"' not in encoded:
             return encoded[1:-1].replace(b'","', b'"\n"') + b"\n"
     buffer = bytearray()
-    for item in items:
-        # Appending at once: orjson results hold far more memory than their size.
-        buffer += dumps(item)
-        buffer += b"\n"
+    # Appending each result at once: orjson's results hold far more memory than
+    # their length, so a list of them (what b"".join builds) grows by kilobytes each.
+    try:
+        if messagepack:
+            for item in items:
+                buffer += orjson.dumps(item, _bytes_as_base64, _PLAIN_LINE)
+        else:
+            for item in items:
+                buffer += orjson.dumps(item, None, orjson.OPT_APPEND_NEWLINE)
+    except TypeError:  # a value orjson refuses: the exact encoders, item by item
+        buffer.clear()
+        for item in items:
+            buffer += dumps(item)
+            buffer += b"\n"
     return bytes(buffer)
 
 
@@ -133,6 +144,7 @@ class Formatter:
     def __init__(self, *, raw: bool, envelope: bool, messagepack: bool) -> None:
         self.raw = raw
         self.envelope = envelope
+        self._messagepack = messagepack
         self._dumps = _dumps_plain if messagepack else _dumps_json
 
     def value(self, value: Any) -> bytes:
@@ -152,7 +164,7 @@ class Formatter:
             if all(type(item) is str for item in items):
                 return ("\n".join(items) + "\n").encode("utf-8", "surrogatepass")
             return b"".join(self.value(item) + b"\n" for item in items)
-        return _lines(items, self._dumps)
+        return _lines(items, self._dumps, self._messagepack)
 
     def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
         """What invoke prints for a completion: the result, or nothing for void."""
