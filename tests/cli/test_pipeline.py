@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -18,6 +19,7 @@ def _server_saw_cancellations(url: str, count: int) -> bool:
     return result.returncode == 0 and int(result.stdout) >= count
 
 
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
 def test_stream_into_jq(shared_hub_server: str) -> None:
     result = pipeline(f"hubcli stream {shared_hub_server} Counter 10 0 | jq -c .")
     assert result.returncode == 0, result.stderr
