@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-from . import invoke, send, serve, stream, upload  # noqa: F401
+from . import demo, invoke, send, serve, stream, upload  # noqa: F401

@@ -1,0 +1,30 @@
+"""`hubcli demo` shows the whole tool working against the built-in hub."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+
+def test_demo_runs_every_example_against_the_built_in_hub() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubcli", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    url = re.search(r"serving on (http://127\.0\.0\.1:\d+/hub)", out)
+    assert url is not None, out
+    hub = url.group(1)
+    assert f'$ hubcli invoke {hub} Echo \'{{"a":1}}\'\n{{"a":1}}\n' in out
+    assert f"$ hubcli stream {hub} Counter 5 100\n0\n1\n2\n3\n4\n" in out
+    assert f"$ hubcli stream -n 3 {hub} Forever 50\n0\n1\n2\n\n" in out
+    assert '"Job 2 executed successfully"' in out
+    # sha256 of "alpha\nbeta\ngamma\n": the upload arrived whole and in order.
+    assert '{"count":3,"checksum":"4fdbc441ea7b546100e086ac1e4fc5ae' in out
+    assert "(exit status 3)" in out
+    assert "HubException: out of coffee" in result.stderr
