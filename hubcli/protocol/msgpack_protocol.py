@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Final
+from typing import Any, Final, NoReturn
 
 import msgpack
 
@@ -389,16 +389,47 @@ class MessagePackMessageParser:
         batching = self._batch_stream_items
         unpacker = self._unpacker
         tell = unpacker.tell
+        read_bytes = unpacker.read_bytes
+        unpack = unpacker.unpack
+        limit = self._max_message_size
+        fed = self._fed
         while True:
-            if self._length is None and not self._read_prefix():
-                break
             length = self._length
-            assert length is not None
+            if length is None:
+                # Most messages are shorter than 128 bytes: a one-byte prefix, read
+                # here without the general (multi-byte, resumable) prefix reader.
+                if self._prefix_bytes:
+                    if not self._read_prefix():
+                        break
+                    length = self._length
+                else:
+                    first = read_bytes(1)
+                    if not first:
+                        break
+                    if first[0] < 0x80:
+                        length = first[0]
+                        if limit is not None and length > limit:
+                            raise MessageTooLargeError(length, limit)
+                    elif not self._read_prefix(first[0]):
+                        break
+                    else:
+                        length = self._length
+                assert length is not None
             start = tell()
-            if self._fed - start < length:
+            if fed - start < length:
+                self._length = length
                 break
             self._length = None
-            value = self._unpack_body(start, length)
+            value = _INVALID
+            if length:
+                try:
+                    value = unpack()
+                except (msgpack.OutOfData, *_UNPACK_ERRORS):
+                    self._unpacker_failed(start, length)
+                if tell() - start != length:
+                    value = self._unpacked_wrong_length(start, length)
+            else:
+                raise ProtocolError("Reading array length for 'message' failed.")
             # The hot path: a plain stream item becomes part of a batch, not an object.
             if (
                 batching
@@ -431,19 +462,23 @@ class MessagePackMessageParser:
         self._forget_consumed_chunks()
         return messages
 
-    def _read_prefix(self) -> bool:
+    def _read_prefix(self, first: int | None = None) -> bool:
+        """Read (or go on reading) a length prefix; False while it is incomplete."""
         read_bytes: Callable[[int], bytes | bytearray] = self._unpacker.read_bytes
+        value = first
         while True:
-            byte = read_bytes(1)
-            if not byte:
-                return False
-            value = byte[0]
+            if value is None:
+                byte = read_bytes(1)
+                if not byte:
+                    return False
+                value = byte[0]
             if self._prefix_bytes == MAX_PREFIX_BYTES - 1 and value > 0x07:
                 raise ProtocolError(TOO_LARGE)
             self._prefix_value |= (value & 0x7F) << (7 * self._prefix_bytes)
             self._prefix_bytes += 1
             if not value & 0x80:
                 break
+            value = None
         length = self._prefix_value
         self._prefix_value = self._prefix_bytes = 0
         limit = self._max_message_size
@@ -452,27 +487,18 @@ class MessagePackMessageParser:
         self._length = length
         return True
 
-    def _unpack_body(self, start: int, length: int) -> Any:
-        """The decoded body, or _INVALID when only the slow road can read it.
+    def _unpacker_failed(self, start: int, length: int) -> NoReturn:
+        # OutOfData: the array claims more bytes than the declared length holds
+        # (the whole body is buffered); anything else: bytes that are not MessagePack.
+        raise self._slow_error(start, length, "Invalid MessagePack data.")
 
-        Either way the unpacker is left at the end of the body.
-        """
-        if length == 0:
-            raise ProtocolError("Reading array length for 'message' failed.")
-        try:
-            value = self._unpacker.unpack()
-        except msgpack.OutOfData:
-            raise self._slow_error(
-                start, length, "The message is longer than its length prefix."
-            ) from None
-        except _UNPACK_ERRORS:
-            raise self._slow_error(start, length, "Invalid MessagePack data.") from None
+    def _unpacked_wrong_length(self, start: int, length: int) -> Any:
+        """_INVALID (for the slow road) when the body has bytes left; raises when the
+        decoded value ran past the body. Leaves the unpacker at the end of the body."""
         consumed = self._unpacker.tell() - start
-        if consumed == length:
-            return value
         if consumed < length:
-            # Bytes left in the body: the server reads fields past a short array
-            # header, so the slow road decides, and the rest is skipped here.
+            # The server reads fields past a short array header, so the slow road
+            # decides; the rest of the body is skipped here.
             self._unpacker.read_bytes(length - consumed)
             return _INVALID
         raise self._slow_error(start, length, "The message is longer than its length prefix.")
