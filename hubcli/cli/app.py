@@ -13,12 +13,21 @@ import typer
 
 from hubcli import __version__
 
-from .exit_codes import exit_code_table
+from .helptext import Group, epilog
+
+ROOT_HELP = """Command-line client for ASP.NET Core SignalR hubs.
+
+Calls hub methods from shells and CI scripts: stdout carries data only, one
+compact JSON value per line; a failure is one line on stderr (hubcli: error: ...)
+and an exit status that says what went wrong. Options may stand anywhere before
+--. 'hubcli COMMAND --help' shows a command's options, examples and exit statuses;
+'man hubcli' shows everything."""
 
 app = typer.Typer(
     name="hubcli",
-    help="Command-line client for ASP.NET Core SignalR hubs.\n\n"
-    "Exit status:\n\n" + exit_code_table().replace("\n", "\n\n"),
+    help=ROOT_HELP,
+    epilog=epilog(),
+    cls=Group,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,7 +48,7 @@ def root(
         False, "--version", callback=_show_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    """Command-line client for ASP.NET Core SignalR hubs."""
+    """Command-line client for ASP.NET Core SignalR hubs."""  # ROOT_HELP is what --help shows
 
 
 def _register_commands() -> None:
@@ -47,26 +56,42 @@ def _register_commands() -> None:
     from . import commands  # noqa: F401
 
 
+def _as_clause(message: str) -> str:
+    """click's "Missing argument 'URL'." in the style of hubcli's own messages."""
+    message = message.strip().removesuffix(".")
+    if message[:2].istitle():
+        message = message[0].lower() + message[1:]
+    return message
+
+
 def main() -> None:
     _register_commands()
-    try:  # typer >= 0.2x vendors click
-        from typer._click.exceptions import ClickException, UsageError
-    except ImportError:  # pragma: no cover - older typer on real click
-        from click.exceptions import (  # type: ignore[import-not-found,no-redef]
-            ClickException,
-            UsageError,
-        )
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer.exceptions import Abort
 
     from .errors import report
+    from .exit_codes import ExitCode
 
     try:
         # Not standalone: typer's usage errors are several lines; hubcli's are one.
         status = app(standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        # A bare `hubcli` asks for help rather than fails, but no command ran: the
+        # help goes to stderr with the usage status, as jq and grpcurl do.
+        sys.stderr.write(error.ctx.get_help() + "\n" if error.ctx else ROOT_HELP + "\n")
+        sys.exit(ExitCode.USAGE)
     except UsageError as error:
         command = error.ctx.command_path if error.ctx is not None else "hubcli"
-        report(error.format_message(), f"see '{command} --help'")
+        report(_as_clause(error.format_message()), f"see '{command} --help'")
         sys.exit(error.exit_code)
     except ClickException as error:
-        report(error.format_message())
+        report(_as_clause(error.format_message()))
         sys.exit(error.exit_code)
+    except Abort:
+        report("aborted")
+        sys.exit(ExitCode.INTERNAL_ERROR)
+    except Exception as error:
+        # Errors of a run are reported inside it (runner.py); this is a bug outside.
+        report(f"internal error: {type(error).__name__}: {error}", "a bug: please report it")
+        sys.exit(ExitCode.INTERNAL_ERROR)
     sys.exit(status if isinstance(status, int) else 0)

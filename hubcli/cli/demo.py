@@ -15,6 +15,7 @@ import typer
 
 from .app import app
 from .exit_codes import ExitCode
+from .helptext import Command, epilog
 
 if TYPE_CHECKING:
     from hubcli.server import ServerOptions
@@ -106,7 +107,13 @@ async def _run_examples(options: ServerOptions) -> list[str]:
     return failures
 
 
-@app.command("demo", help=DEMO_HELP)
+@app.command(
+    "demo",
+    help=DEMO_HELP,
+    short_help="Run examples of every command against the built-in hub.",
+    cls=Command,
+    epilog=epilog("demo"),
+)
 def demo() -> None:
     import trio
 

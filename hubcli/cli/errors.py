@@ -19,13 +19,18 @@ class StdoutClosed(Exception):
     """The reader of stdout went away (EPIPE): stop quietly, exit 0."""
 
 
+def _one_line(text: str) -> str:
+    # A hub's error text may carry a stack trace; scripts read stderr line by line.
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def report(message: str, hint: str | None = None) -> None:
     """The one stderr line every failure ends with."""
     import sys
 
-    line = f"hubcli: error: {message}"
+    line = f"hubcli: error: {_one_line(message)}"
     if hint:
-        line += f" ({hint})"
+        line += f" ({_one_line(hint)})"
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

@@ -32,7 +32,3 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C (CancelInvocation sent first)",
     ExitCode.TERMINATED: "terminated by SIGTERM (handled like Ctrl-C)",
 }
-
-
-def exit_code_table() -> str:
-    return "\n".join(f"{int(code):>4}  {meaning}" for code, meaning in EXIT_CODE_MEANINGS.items())

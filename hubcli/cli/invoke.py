@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .app import app
 from .arguments import describe_arguments, parse_arguments
+from .helptext import Command, epilog
 from .launch import Body, launch
 from .options import (
     ArgsOption,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .runner import Session
 
 
-@app.command("invoke")
+@app.command("invoke", cls=Command, epilog=epilog("invoke"))
 @with_connection_flags
 def invoke_command(
     url: UrlArg,
@@ -39,7 +40,11 @@ def invoke_command(
     envelope: EnvelopeOption = False,
     flags: ConnectionFlags,
 ) -> None:
-    """Call METHOD and print its result (nothing for a void method, null for null)."""
+    """Call METHOD and print its result as one JSON line.
+
+    A void method prints nothing; a null result prints null. An error the hub
+    reports goes to stderr as one line, exit status 3.
+    """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         settings = connection_settings(url, flags)

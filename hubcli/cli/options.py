@@ -39,12 +39,18 @@ class TransportName(enum.StrEnum):
 
 
 UrlArg = Annotated[
-    str, typer.Argument(help="Hub URL, e.g. http://127.0.0.1:5000/hub.", show_default=False)
+    str,
+    typer.Argument(
+        metavar="URL", help="Hub URL, e.g. http://127.0.0.1:5000/hub.", show_default=False
+    ),
 ]
-MethodArg = Annotated[str, typer.Argument(help="Hub method name.", show_default=False)]
+MethodArg = Annotated[
+    str, typer.Argument(metavar="METHOD", help="Hub method name.", show_default=False)
+]
 HubArgs = Annotated[
     list[str] | None,
     typer.Argument(
+        metavar="ARG...",
         help="Hub arguments, each a JSON literal (10, true, '\"10\"', '{\"a\":1}'); text "
         "that is not JSON is sent as a string. ARGs starting with - go after --.",
         show_default=False,
@@ -121,6 +127,7 @@ TokenOption = Annotated[
     str | None,
     typer.Option(
         "--token",
+        metavar="TOKEN",
         envvar="HUBCLI_TOKEN",
         show_envvar=True,
         show_default=False,
@@ -185,6 +192,7 @@ VerboseOption = Annotated[
         "-v",
         "--verbose",
         count=True,
+        show_default=False,
         help="-v: connection events; -vv: every frame (tokens redacted). On stderr.",
         rich_help_panel=CONNECTION,
     ),

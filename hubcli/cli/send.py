@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .app import app
 from .arguments import describe_arguments, parse_arguments
+from .helptext import Command, epilog
 from .launch import Body, launch
 from .options import (
     ArgsOption,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .runner import Session
 
 
-@app.command("send")
+@app.command("send", cls=Command, epilog=epilog("send"))
 @with_connection_flags
 def send_command(
     url: UrlArg,
@@ -35,7 +36,11 @@ def send_command(
     strict_json: StrictJsonOption = False,
     flags: ConnectionFlags,
 ) -> None:
-    """Invoke METHOD without waiting for a result (the hub sends none)."""
+    """Invoke METHOD without waiting for a result (the hub sends none).
+
+    Prints nothing. Exits 0 once the message is handed to the transport, so an
+    error the method raises on the hub goes unseen: use invoke to see it.
+    """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings | None]:
         settings = connection_settings(url, flags)

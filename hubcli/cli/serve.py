@@ -13,6 +13,7 @@ import typer
 
 from .app import app
 from .exit_codes import ExitCode
+from .helptext import Command, epilog
 
 if TYPE_CHECKING:
     from hubcli.server.options import TransportName
@@ -46,18 +47,33 @@ def _transports(value: str) -> tuple[TransportName, ...]:
     return tuple(t for t in TransportName if t in chosen)
 
 
-@app.command("serve", help=SERVE_HELP, no_args_is_help=False)
+@app.command(
+    "serve",
+    help=SERVE_HELP,
+    short_help="Run the built-in SignalR hub (for tests, demos and CI).",
+    no_args_is_help=False,
+    cls=Command,
+    epilog=epilog("serve"),
+)
 def serve(
     *,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+    ] = "127.0.0.1",
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="TCP port; 0 picks a free one.")
+        int,
+        typer.Option(
+            "--port", min=0, max=65535, metavar="PORT", help="TCP port; 0 picks a free one."
+        ),
     ] = 5000,
-    path: Annotated[str, typer.Option("--path", help="URL path of the hub.")] = "/hub",
+    path: Annotated[
+        str, typer.Option("--path", metavar="PATH", help="URL path of the hub.")
+    ] = "/hub",
     transports: Annotated[
         str,
         typer.Option(
             "--transports",
+            metavar="LIST",
             help="Transports to offer, comma-separated: websockets, sse, longpolling.",
         ),
     ] = "websockets,sse,longpolling",
@@ -71,10 +87,14 @@ def serve(
         ),
     ] = None,
     tls_cert: Annotated[
-        Path | None, typer.Option("--tls-cert", help="PEM certificate: serve https:// and wss://.")
+        Path | None,
+        typer.Option(
+            "--tls-cert", metavar="FILE", help="PEM certificate: serve https:// and wss://."
+        ),
     ] = None,
     tls_key: Annotated[
-        Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.")
+        Path | None,
+        typer.Option("--tls-key", metavar="FILE", help="PEM private key of --tls-cert."),
     ] = None,
     keepalive: Annotated[
         float,
@@ -150,7 +170,11 @@ def serve(
     verbose: Annotated[
         int,
         typer.Option(
-            "-v", "--verbose", count=True, help="Log connection events (-vv: debug) on stderr."
+            "-v",
+            "--verbose",
+            count=True,
+            show_default=False,
+            help="Log connection events (-vv: debug) on stderr.",
         ),
     ] = 0,
 ) -> None:
@@ -184,5 +208,7 @@ def serve(
     try:
         run_server(options)
     except OSError as exc:
-        typer.echo(f"hubcli serve: cannot serve on {host}:{port}: {exc}", err=True)
+        from .errors import report
+
+        report(f"cannot serve on {host}:{port}: {exc.strerror or exc}", "is --port in use?")
         raise typer.Exit(ExitCode.CONNECT_FAILED) from None

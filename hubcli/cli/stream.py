@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from .app import app
 from .arguments import describe_arguments, parse_arguments
+from .helptext import Command, epilog
 from .launch import Body, launch
 from .options import (
     ArgsOption,
@@ -59,7 +60,12 @@ async def print_stream(output: Output, stream: StreamCall, count: int | None) ->
         await output.completion(CompletionKind.VOID, None, None)
 
 
-@app.command("stream")
+@app.command(
+    "stream",
+    short_help="Call a streaming METHOD; print each item as one JSON line.",
+    cls=Command,
+    epilog=epilog("stream"),
+)
 @with_connection_flags
 def stream_command(
     url: UrlArg,
@@ -73,7 +79,14 @@ def stream_command(
     envelope: EnvelopeOption = False,
     flags: ConnectionFlags,
 ) -> None:
-    """Call a streaming METHOD and print each item as it arrives."""
+    """Call a streaming METHOD and print each item as one JSON line as it arrives.
+
+    -n N stops after N items and cancels the stream on the hub, as do Ctrl-C,
+    --max-time and a reader that closes stdout (| head: exit status 0). A hub
+    error after some items: those items, then the error on stderr, exit 3.
+    When stderr is a terminal and stdout is not, a progress line (items, rate,
+    elapsed) stands on stderr; -q turns it off.
+    """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         settings = connection_settings(url, flags)

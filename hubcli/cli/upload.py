@@ -8,6 +8,7 @@ import typer
 
 from .app import app
 from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
+from .helptext import Command, epilog
 from .launch import Body, launch
 from .options import (
     ARGUMENTS,
@@ -53,7 +54,12 @@ StreamBackOption = Annotated[
 ]
 
 
-@app.command("upload")
+@app.command(
+    "upload",
+    short_help="Send stdin to METHOD as a stream, one item per line.",
+    cls=Command,
+    epilog=epilog("upload"),
+)
 @with_connection_flags
 def upload_command(
     url: UrlArg,
@@ -70,10 +76,14 @@ def upload_command(
     envelope: EnvelopeOption = False,
     flags: ConnectionFlags,
 ) -> None:
-    """Send stdin to METHOD as a stream, one item per line, and print the result.
+    """Send stdin to METHOD as a stream, one item per line; print the result.
 
-    The stream goes last among the hub arguments, or where a literal @stdin stands.
-    Lines end at \\n (a trailing \\r is dropped); a blank line is an empty string.
+    The stream goes last among the hub arguments, or where a literal @stdin
+    stands. Lines end at \\n (a trailing \\r is dropped) and go as strings; a
+    blank line is an empty string. --json parses each line as JSON, -0 splits
+    at NUL bytes. Invalid UTF-8 or JSON stops the upload: exit 2, naming the
+    line. When stderr is a terminal, a progress line (items sent, rate,
+    elapsed) stands on stderr; -q turns it off.
     """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:

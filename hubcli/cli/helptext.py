@@ -1,0 +1,165 @@
+"""Examples and exit statuses of each command, as data.
+
+One table feeds `--help` (as epilogs), the man page's EXAMPLES and EXIT STATUS,
+and the README, so none of them can say something the others do not. Imported at
+start-up by every command module: it holds strings only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from typer._click import Context, HelpFormatter
+from typer.core import TyperCommand, TyperGroup
+
+from .exit_codes import EXIT_CODE_MEANINGS, ExitCode
+
+HUB_URL: Final = "http://127.0.0.1:5000/hub"
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A command line as a user types it (in a POSIX shell), and what it shows."""
+
+    comment: str
+    command: str
+
+
+_U = HUB_URL
+
+EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
+    "invoke": (
+        Example("The result as one JSON line", f"hubcli invoke {_U} Echo '{{\"a\":1}}'"),
+        Example("Each ARG is a JSON literal: prints 42", f"hubcli invoke {_U} Add 2 40"),
+        Example("ARGs that begin with - go after --", f"hubcli invoke {_U} Add -- -1 2"),
+        Example("A string result without quotes", f"hubcli invoke -r {_U} HelloWorld"),
+    ),
+    "send": (
+        Example(
+            "Fire and forget: exit 0 once the message is written",
+            f"hubcli send {_U} Broadcast '\"hello\"'",
+        ),
+    ),
+    "stream": (
+        Example(
+            "Each item as one JSON line as it arrives, into jq",
+            f"hubcli stream {_U} Counter 10 500 | jq .",
+        ),
+        Example(
+            "The first 3 items of an endless stream, then cancel it",
+            f"hubcli stream -n 3 {_U} Forever 100",
+        ),
+        Example(
+            "Give up after 5 seconds (exit 124)",
+            f"hubcli stream --max-time 5 {_U} Forever 100",
+        ),
+        Example(
+            "MessagePack on the wire, the same JSON lines on stdout",
+            f"hubcli stream -p messagepack {_U} TriggerStream 3",
+        ),
+    ),
+    "upload": (
+        Example(
+            "Each stdin line is one item of the client-to-server stream",
+            f"cat data | hubcli upload {_U} UploadStream",
+        ),
+        Example(
+            "Lines parsed as JSON; the method's result printed",
+            f"seq 10 | hubcli upload --json {_U} UploadSum",
+        ),
+        Example(
+            "The method streams back: print its items",
+            f"printf 'a\\nb\\n' | hubcli upload --stream {_U} StreamEcho",
+        ),
+    ),
+    "serve": (
+        Example("The built-in hub on http://127.0.0.1:5000/hub", "hubcli serve"),
+        Example("A free port; the URL is the first stdout line", "hubcli serve --port 0"),
+        Example("What the built-in hub's methods do", "hubcli serve --list-methods"),
+    ),
+    "demo": (Example("Examples of every command against the built-in hub", "hubcli demo"),),
+}
+
+# The whole table applies to the client commands; serve and demo end in fewer ways.
+CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload")
+EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
+    **dict.fromkeys(CLIENT_COMMANDS, EXIT_CODE_MEANINGS),
+    "serve": {
+        ExitCode.OK: "stopped by SIGINT or SIGTERM (every connection got Close first)",
+        ExitCode.INTERNAL_ERROR: EXIT_CODE_MEANINGS[ExitCode.INTERNAL_ERROR],
+        ExitCode.USAGE: EXIT_CODE_MEANINGS[ExitCode.USAGE],
+        ExitCode.CONNECT_FAILED: "cannot listen on --host/--port (in use, no permission)",
+    },
+    "demo": {
+        ExitCode.OK: "every example ended as expected",
+        ExitCode.INTERNAL_ERROR: "an example did not end as expected",
+        ExitCode.CONNECT_FAILED: "the built-in hub could not start",
+        ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
+    },
+}
+
+# `hubcli --help`: a tour, from starting a hub to each kind of call.
+ROOT_EXAMPLES: Final = (
+    Example("Start the built-in hub (another terminal, or append &)", "hubcli serve"),
+    EXAMPLES["invoke"][0],
+    EXAMPLES["stream"][0],
+    EXAMPLES["upload"][0],
+    Example("Try every command against a built-in hub", "hubcli demo"),
+)
+
+
+def exit_code_lines(codes: dict[ExitCode, str]) -> list[str]:
+    return [f"{int(code):>3}  {meaning}" for code, meaning in codes.items()]
+
+
+def _section(heading: str, lines: list[str]) -> str:
+    # \b: click prints the paragraph as it is instead of re-wrapping it; laid
+    # out like click's own "Options:" section.
+    return "\n".join(["\b", f"{heading}:", *(f"  {line}" for line in lines)])
+
+
+def example_lines(examples: tuple[Example, ...]) -> list[str]:
+    lines: list[str] = []
+    for example in examples:
+        lines += [f"# {example.comment}", example.command]
+    return lines
+
+
+def epilog(command: str | None = None) -> str:
+    """The Examples and Exit status sections that close `--help`."""
+    examples = ROOT_EXAMPLES if command is None else EXAMPLES[command]
+    codes = EXIT_CODE_MEANINGS if command is None else EXIT_CODES[command]
+    return (
+        f"{_section('Examples', example_lines(examples))}\n\n"
+        f"{_section('Exit status', exit_code_lines(codes))}"
+    )
+
+
+def _write_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
+    # click indents an epilog; hubcli's are sections of their own ("Examples:",
+    # "Exit status:"), so they start in the column of "Options:".
+    if epilog:
+        formatter.write_paragraph()
+        formatter.write_text(epilog)
+
+
+class Command(TyperCommand):
+    """A subcommand whose epilog reads as sections of its help."""
+
+    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+        # typer writes required arguments as {URL}; usage lines say URL everywhere else.
+        return [
+            piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
+            for piece in super().collect_usage_pieces(ctx)
+        ]
+
+    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+        _write_epilog(self.epilog, formatter)
+
+
+class Group(TyperGroup):
+    """The root command, with the same epilog layout as `Command`."""
+
+    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+        _write_epilog(self.epilog, formatter)
