@@ -12,7 +12,9 @@ from .errors import (
     HubError,
     HubTimeoutError,
     ServerTimeoutError,
+    TlsError,
 )
+from .network import NetworkSettings, tls_context
 
 __all__ = [
     "AuthenticationError",
@@ -24,6 +26,9 @@ __all__ = [
     "HubTimeoutError",
     "ItemBatches",
     "ServerTimeoutError",
+    "NetworkSettings",
     "StreamCall",
+    "TlsError",
     "connect",
+    "tls_context",
 ]

@@ -16,44 +16,106 @@ by `close_timeout`, and `hub.abort()` ends even that at once.
 from __future__ import annotations
 
 import contextlib
+import enum
+import logging
 import math
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+import ssl
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from types import TracebackType
 from typing import Any, Final
 
 import trio
 
-from hubcli import __version__
 from hubcli.protocol import PROTOCOLS
-from hubcli.protocol import negotiate as wire
+from hubcli.protocol.base import HubProtocol
 from hubcli.protocol.messages import Completion, CompletionKind
 
 from .connection import Call, HubConnection, perform_handshake
-from .errors import ConnectTimeoutError, HubError
-from .negotiation import Endpoint, negotiate, with_bearer
-from .websocket import open_websocket_transport
+from .errors import AuthenticationError, ConnectError, ConnectTimeoutError, HubError, TlsError
+from .negotiation import NO_COMMON_TRANSPORT, negotiate, usable_transports
+from .network import (
+    AccessToken,
+    HttpState,
+    NetworkSettings,
+    check_proxy_url,
+    environment_proxies,
+    parse_cookie_string,
+)
+from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS, Transport, open_transport
+from .transports.base import sole_exception
+
+logger: Final = logging.getLogger("hubcli")
 
 DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
-# Transport choices a user can make, and what each allows of negotiate's list.
+DEFAULT_SERVER_TIMEOUT_SECONDS: Final = 30.0
+# What a user may name, and the transports (as negotiate spells them) each allows.
 TRANSPORT_CHOICES: Final[dict[str, tuple[str, ...]]] = {
-    "auto": ("WebSockets",),
-    "websockets": ("WebSockets",),
+    "auto": (WEBSOCKETS, SERVER_SENT_EVENTS, LONG_POLLING),
+    "websockets": (WEBSOCKETS,),
+    "sse": (SERVER_SENT_EVENTS,),
+    "serversentevents": (SERVER_SENT_EVENTS,),
+    "longpolling": (LONG_POLLING,),
 }
+SKIP_NEGOTIATION_ERROR: Final = (
+    "Negotiation can only be skipped when using the WebSocket transport directly."
+)
+
+
+class Default(enum.Enum):
+    """The type of `DEFAULT`, a server timeout left to hubcli to choose."""
+
+    TIMEOUT = "default"
+
+
+DEFAULT: Final = Default.TIMEOUT
+
+
+def _words(choice: str | Sequence[str]) -> set[str]:
+    parts = [choice] if isinstance(choice, str) else list(choice)
+    return {word.strip().lower() for part in parts for word in part.split(",") if word.strip()}
+
+
+def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
+    """The transports a choice allows: "auto", a name, a comma list, or a sequence.
+
+    ValueError for an unknown name.
+    """
+    parts = [choice] if isinstance(choice, str) else list(choice)
+    names: list[str] = []
+    for part in parts:
+        for word in part.split(","):
+            key = word.strip().lower()
+            if not key:
+                continue
+            if key not in TRANSPORT_CHOICES:
+                raise ValueError(
+                    f"unknown transport {word.strip()!r}; use auto, websockets, sse or longpolling"
+                )
+            names.extend(name for name in TRANSPORT_CHOICES[key] if name not in names)
+    if not names:
+        raise ValueError("no transport given; use auto, websockets, sse or longpolling")
+    return tuple(names)
 
 
 class Hub:
     """A connected hub. Made by `connect`; valid inside its `async with` block."""
 
     def __init__(
-        self, connection: HubConnection, endpoint: Endpoint, protocol: str, close_timeout: float
+        self,
+        connection: HubConnection,
+        *,
+        transport: str,
+        connection_id: str | None,
+        protocol: str,
+        close_timeout: float,
     ) -> None:
         self._connection = connection
         self._close_timeout = close_timeout
         self._cleanup_scopes: set[trio.CancelScope] = set()
         self._aborted = False
-        self.connection_id = endpoint.connection_id
-        self.transport = endpoint.transport
+        self.connection_id = connection_id
+        self.transport = transport  # as negotiate spells it: WebSockets, ServerSentEvents, ...
         self.protocol = protocol
 
     async def invoke(self, method: str, *args: Any) -> Any:
@@ -214,24 +276,100 @@ class StreamCall:
         return item
 
 
-def _sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception a group carries, or the group when there are more."""
-    leaves: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            leaves.append(error)
-
-    collect(group)
-    failures = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
+def _all_failed(failures: list[tuple[str, ConnectError]]) -> ConnectError:
     if len(failures) == 1:
-        return failures[0]
-    if not failures and leaves:
-        return leaves[0]
-    return group
+        return failures[0][1]
+    details = " ".join(f"{name} failed: {str(error).rstrip('.')}." for name, error in failures)
+    message = f"Unable to connect to the server with any of the available transports. {details}"
+    errors = [error for _, error in failures]
+    if all(isinstance(error, AuthenticationError) for error in errors):
+        first = errors[0]
+        assert isinstance(first, AuthenticationError)
+        return AuthenticationError(message, first.status_code)
+    if all(isinstance(error, TlsError) for error in errors):
+        return TlsError(message)
+    return ConnectError(message)
+
+
+async def _start_transport(
+    url: str,
+    *,
+    http: HttpState,
+    hub_protocol: HubProtocol,
+    wanted: Sequence[str],
+    skip_negotiation: bool,
+    stack: AsyncExitStack,
+    max_message_size: int,
+    close_timeout: float,
+) -> tuple[Transport, str | None]:
+    """Negotiate and start the first transport that works; (transport, connection id).
+
+    A transport that fails to start has burnt its connection token, so the next
+    one is tried on a fresh negotiate, as the official clients do.
+    """
+    binary = hub_protocol.transfer_format.value == "Binary"
+
+    def opener(name: str, connect_url: str) -> Any:
+        return open_transport(
+            name,
+            connect_url,
+            http=http,
+            binary=binary,
+            max_message_size=max_message_size,
+            close_timeout=close_timeout,
+        )
+
+    if skip_negotiation:
+        await http.refresh_token()
+        logger.info("transport: WebSockets (negotiation skipped)")
+        transport: Transport = await stack.enter_async_context(opener(WEBSOCKETS, url))
+        return transport, None
+    negotiation = await negotiate(url, http)
+    candidates = usable_transports(negotiation.response, wanted, hub_protocol.transfer_format)
+    if not candidates:
+        raise ConnectError(NO_COMMON_TRANSPORT)
+    failures: list[tuple[str, ConnectError]] = []
+    current = negotiation
+    for index, name in enumerate(candidates):
+        if index > 0:
+            logger.info("negotiating again to try %s", name)
+            current = await negotiate(negotiation.url, http)
+        logger.info("transport: trying %s", name)
+        try:
+            transport = await stack.enter_async_context(opener(name, current.connect_url))
+        except ConnectError as error:
+            logger.info("transport: %s failed: %s", name, error)
+            failures.append((name, error))
+            continue
+        return transport, current.response.connection_id
+    raise _all_failed(failures)
+
+
+def _network_settings(
+    *,
+    headers: Sequence[tuple[str, str]],
+    cookies: str | Mapping[str, str] | Sequence[tuple[str, str]],
+    access_token: AccessToken,
+    token_in_query: bool,
+    ssl_context: ssl.SSLContext | None,
+    proxy: str | None,
+    trust_env: bool,
+) -> NetworkSettings:
+    if isinstance(cookies, str):
+        cookie_pairs = parse_cookie_string(cookies)
+    elif isinstance(cookies, Mapping):
+        cookie_pairs = tuple(cookies.items())
+    else:
+        cookie_pairs = tuple(cookies)
+    return NetworkSettings(
+        headers=tuple(headers),
+        cookies=cookie_pairs,
+        access_token=access_token,
+        token_in_query=token_in_query,
+        ssl_context=ssl_context,
+        proxy=None if proxy is None else check_proxy_url(proxy),
+        environment_proxies=environment_proxies() if trust_env else (),
+    )
 
 
 @asynccontextmanager
@@ -239,63 +377,103 @@ async def connect(
     url: str,
     *,
     protocol: str = "json",
-    transport: str = "auto",
+    transport: str | Sequence[str] = "auto",
     skip_negotiation: bool = False,
     headers: Sequence[tuple[str, str]] = (),
-    access_token: str | None = None,
+    cookies: str | Mapping[str, str] | Sequence[tuple[str, str]] = (),
+    access_token: AccessToken = None,
+    token_in_query: bool = False,
+    ssl_context: ssl.SSLContext | None = None,
+    proxy: str | None = None,
+    trust_env: bool = True,
+    network: NetworkSettings | None = None,
     connect_timeout: float | None = None,
     handshake_timeout: float = 15.0,
     keepalive_interval: float = 15.0,
-    server_timeout: float | None = 30.0,
+    server_timeout: float | Default | None = DEFAULT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 2.0,
 ) -> AsyncIterator[Hub]:
-    """Negotiate, open the transport, handshake; yield the Hub; Close on the way out.
+    """Negotiate, start a transport, handshake; yield the Hub; Close on the way out.
 
-    `headers` go on every HTTP request and the WebSocket upgrade; `access_token` is
-    sent as `Authorization: Bearer` unless `headers` has an Authorization of its own.
-    `server_timeout=None` waits for the server forever; `keepalive_interval=0` sends
-    no pings.
+    `transport`: "auto" (every transport the server offers, in its order, falling
+    back on a fresh negotiate when one fails to start), or "websockets", "sse",
+    "longpolling", or several of them (a sequence or a comma list).
+
+    `headers` and `cookies` ("a=1; b=2", a mapping or pairs) go on every HTTP
+    request and the WebSocket upgrade; cookies the server sets on the way are kept
+    for the connection. `access_token` (a string, or a callable, sync or async,
+    asked again for each negotiate and after a 401) is sent as `Authorization:
+    Bearer` unless `headers` has an Authorization of its own, and also as
+    `access_token=` in the transport URL with `token_in_query`. A negotiate
+    redirect's token replaces all of them for this connection.
+
+    `ssl_context`: see `tls_context()` for a CA file, a client certificate or no
+    verification; the system trust store by default. `proxy`: an http:// proxy for
+    every request (a tunnel for the WebSocket); with `trust_env` the HTTP_PROXY,
+    HTTPS_PROXY and NO_PROXY variables apply too. `network` gives all of these at
+    once, as a NetworkSettings (the other network arguments must then be left out).
+
+    `server_timeout`: how long the server may stay silent; by default 30 s, but
+    none over Long Polling, whose polls show the server is alive (as in the
+    official clients); a number given here applies to every transport, None waits
+    forever. `keepalive_interval=0` sends no pings (Long Polling never does).
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
-    if transport not in TRANSPORT_CHOICES:
-        raise ValueError(f"unknown transport {transport!r}; use auto or websockets")
+    wanted = transport_names(transport)
+    if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
+        raise ValueError(SKIP_NEGOTIATION_ERROR)
     hub_protocol = PROTOCOLS[protocol]()
-    headers = tuple(headers)
-    if not any(name.lower() == "user-agent" for name, _ in headers):
-        headers = (*headers, ("User-Agent", f"hubcli/{__version__}"))
+    if network is None:
+        network = _network_settings(
+            headers=headers,
+            cookies=cookies,
+            access_token=access_token,
+            token_in_query=token_in_query,
+            ssl_context=ssl_context,
+            proxy=proxy,
+            trust_env=trust_env,
+        )
+    elif headers or cookies or access_token is not None or ssl_context or proxy is not None:
+        raise ValueError("give the network settings either as `network` or one by one, not both")
+    http = HttpState(network, url)
     deadline = math.inf if connect_timeout is None else trio.current_time() + connect_timeout
     connected = False
     with trio.CancelScope(deadline=deadline) as connecting:
-        if skip_negotiation:
-            endpoint = Endpoint(url, "WebSockets", with_bearer(headers, access_token))
-        else:
-            endpoint = await negotiate(
+        async with AsyncExitStack() as stack:
+            hub_transport, connection_id = await _start_transport(
                 url,
-                headers=headers,
-                access_token=access_token,
-                transfer_format=hub_protocol.transfer_format,
-                transports=TRANSPORT_CHOICES[transport],
+                http=http,
+                hub_protocol=hub_protocol,
+                wanted=wanted,
+                skip_negotiation=skip_negotiation,
+                stack=stack,
+                max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
+                close_timeout=close_timeout,
             )
-        async with open_websocket_transport(
-            wire.websocket_url(endpoint.url),
-            headers=endpoint.headers,
-            binary=protocol != "json",
-            max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
-            close_timeout=close_timeout,
-        ) as hub_transport:
             received = await perform_handshake(hub_transport, hub_protocol, handshake_timeout)
             connecting.deadline = math.inf
             connected = True
+            inherent = hub_transport.inherent_keepalive
+            if server_timeout is DEFAULT:
+                silence = math.inf if inherent else DEFAULT_SERVER_TIMEOUT_SECONDS
+            else:
+                silence = math.inf if server_timeout is None else server_timeout
             connection = HubConnection(
                 hub_transport,
                 hub_protocol,
-                keepalive_interval=keepalive_interval,
-                server_timeout=math.inf if server_timeout is None else server_timeout,
+                keepalive_interval=0 if inherent else keepalive_interval,
+                server_timeout=silence,
                 max_message_size=max_message_size,
             )
-            hub = Hub(connection, endpoint, protocol, close_timeout)
+            hub = Hub(
+                connection,
+                transport=hub_transport.name,
+                connection_id=connection_id,
+                protocol=protocol,
+                close_timeout=close_timeout,
+            )
             try:
                 async with trio.open_nursery() as nursery:
                     connection.start(nursery, received)
@@ -306,7 +484,7 @@ async def connect(
                             await connection.close()
                         nursery.cancel_scope.cancel()
             except BaseExceptionGroup as group:
-                raise _sole_exception(group) from None
+                raise sole_exception(group) from None
     if connecting.cancelled_caught and not connected:
         raise ConnectTimeoutError(
             f"Could not connect within {connect_timeout:g} s (--connect-timeout)."

@@ -44,7 +44,7 @@ from .errors import (
     HubError,
     ServerTimeoutError,
 )
-from .transport import Transport, TransportClosed
+from .transports.base import Transport, TransportClosed
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -213,6 +213,7 @@ class HubConnection:
         self._calls: dict[str, Call] = {}
         self._next_id = 0
         self._send_lock = trio.StrictFIFOLock()
+        self._concurrent_sends = transport.concurrent_sends
         self._last_send = trio.current_time()
         self._failure: BaseException | None = None
         self._transport_closed = False
@@ -377,14 +378,19 @@ class HubConnection:
             raise self._failure or ConnectionClosedError(CLOSED_WITHOUT_ERROR)
         if self._trace and self._text:
             _trace("->", data, text=True)
-        async with self._send_lock:
-            try:
+        try:
+            if self._concurrent_sends:
+                # The transport keeps callers' order and joins what queues up
+                # behind a POST in flight into the next one: no turns to take.
                 await self._transport.send(data)
-            except TransportClosed as closed:
-                self._transport_closed = True
-                raise self._failure or ConnectionClosedError(
-                    f"The connection was closed: {closed.reason}"
-                ) from None
+            else:
+                async with self._send_lock:
+                    await self._transport.send(data)
+        except TransportClosed as closed:
+            self._transport_closed = True
+            raise self._failure or ConnectionClosedError(
+                f"The connection was closed: {closed.reason}"
+            ) from None
         self._last_send = trio.current_time()
 
     async def _keepalive_loop(self) -> None:

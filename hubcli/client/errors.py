@@ -22,6 +22,10 @@ class AuthenticationError(ConnectError):
         self.status_code = status_code
 
 
+class TlsError(ConnectError):
+    """TLS failed: the server's certificate was not trusted, or ours was refused."""
+
+
 class HubError(HubCliError):
     """The hub answered an invocation with an error Completion."""
 

@@ -1,9 +1,12 @@
-"""Negotiate over HTTP: follow redirects, pick a transport.
+"""Negotiate over HTTP: follow redirects, list the transports worth trying.
 
-The POST is one HTTP/1.1 request on h11 over a trio stream. h11 is already loaded
-for the WebSocket upgrade (wsproto speaks HTTP through it), so negotiating costs a
-round trip and nothing at start-up; httpx, the first choice, took about 60 ms of
-imports and client set-up per run, a quarter of a whole `hubcli invoke`.
+The POST is one HTTP/1.1 request on h11 over the stream `streams.open_stream` gives
+(direct or through the proxy's tunnel, TLS from the connection's one context). h11
+is already loaded for the WebSocket upgrade (wsproto speaks HTTP through it), so
+negotiating costs a round trip and nothing at start-up; httpx, the first choice,
+took about 60 ms of imports and client set-up per run, a quarter of a whole
+`hubcli invoke`. httpx is still what Server-Sent Events and Long Polling run on,
+imported only when one of them is chosen.
 """
 
 from __future__ import annotations
@@ -23,45 +26,56 @@ from hubcli.protocol.base import TransferFormat
 from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError
+from .network import HttpState, display_url
+from .streams import host_and_port, open_stream, ssl_cause, tls_failure
 
 logger: Final = logging.getLogger("hubcli")
-
-Headers = Sequence[tuple[str, str]]
 
 MAX_RESPONSE_BYTES: Final = 1024 * 1024
 NO_COMMON_TRANSPORT: Final = (
     "None of the transports supported by the client are supported by the server."
 )
+ALL_TRANSPORTS: Final = tuple(transport.value for transport in wire.Transport)
 
 
 @dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where and how to open the transport, as negotiate decided."""
+class Negotiation:
+    """Where negotiate ended up (after redirects) and what the server answered."""
 
-    url: str  # http(s) URL of the hub with `id=<token>` when negotiate gave one
-    transport: str
-    headers: tuple[tuple[str, str], ...]  # what to send when opening the transport
-    connection_id: str | None = None
+    url: str  # the hub URL the answer is for, without `id`
+    response: wire.NegotiateResponse
 
-
-def with_bearer(headers: Headers, access_token: str | None) -> tuple[tuple[str, str], ...]:
-    """The headers plus `Authorization: Bearer`, unless the user gave their own."""
-    if access_token is None or any(name.lower() == "authorization" for name, _ in headers):
-        return tuple(headers)
-    return (*headers, ("Authorization", f"Bearer {access_token}"))
+    @property
+    def connect_url(self) -> str:
+        return wire.connect_url(self.url, self.response.token_for_connect)
 
 
-def _without_authorization(headers: Headers) -> tuple[tuple[str, str], ...]:
-    return tuple((name, value) for name, value in headers if name.lower() != "authorization")
+def usable_transports(
+    response: wire.NegotiateResponse, wanted: Sequence[str], transfer_format: TransferFormat
+) -> list[str]:
+    """The server's transports, in its order, that the user allows and that can
+    carry the protocol's transfer format (so MessagePack never goes over SSE)."""
+    usable = []
+    for available in response.available_transports:
+        if available.transport not in ALL_TRANSPORTS:
+            logger.debug("skipping transport %s: unknown to this client", available.transport)
+        elif available.transport not in wanted:
+            logger.debug("skipping transport %s: not allowed by -t", available.transport)
+        elif not available.supports(transfer_format):
+            logger.info(
+                "skipping transport %s: it cannot carry %s data",
+                available.transport,
+                transfer_format.value,
+            )
+        else:
+            usable.append(available.transport)
+    return usable
 
 
 def _http_failure(status_code: int, reason: str) -> ConnectError:
     status = f"{status_code} {reason}".strip()
     if status_code in (401, 403):
-        return AuthenticationError(
-            f"negotiate was refused: {status} (check --token or the Authorization header)",
-            status_code,
-        )
+        return AuthenticationError(f"negotiate was refused: {status}", status_code)
     message = f"Failed to complete negotiation with the server: {status}."
     if status_code == 404:
         message += (
@@ -70,38 +84,17 @@ def _http_failure(status_code: int, reason: str) -> ConnectError:
     return ConnectError(message)
 
 
-def _choose_transport(
-    response: wire.NegotiateResponse, transports: Sequence[str], transfer_format: TransferFormat
-) -> str:
-    for available in response.available_transports:
-        if available.transport in transports and available.supports(transfer_format):
-            return available.transport
-    raise ConnectError(NO_COMMON_TRANSPORT)
-
-
 @dataclass(frozen=True, slots=True)
 class _Response:
     status_code: int
     reason: str
+    headers: tuple[tuple[str, str], ...]
     body: bytes
 
 
-async def _open(url: str) -> trio.abc.Stream:
-    parts = urlsplit(url)
-    secure = parts.scheme == "https"
-    host = parts.hostname or ""
-    port = parts.port or (443 if secure else 80)
-    try:
-        if secure:
-            return await trio.open_ssl_over_tcp_stream(
-                host, port, ssl_context=ssl.create_default_context(), https_compatible=True
-            )
-        return await trio.open_tcp_stream(host, port)
-    except OSError as error:
-        raise ConnectError(f"could not connect to {url}: {error.strerror or error}") from None
-
-
-async def _exchange(stream: trio.abc.Stream, url: str, headers: Headers) -> _Response:
+async def _exchange(
+    stream: trio.abc.Stream, url: str, headers: Sequence[tuple[str, str]]
+) -> _Response:
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     connection = h11.Connection(h11.CLIENT)
@@ -112,55 +105,69 @@ async def _exchange(stream: trio.abc.Stream, url: str, headers: Headers) -> _Res
     )
     await stream.send_all(connection.send(request) + connection.send(h11.EndOfMessage()))
     status_code, reason, body = 0, "", bytearray()
+    response_headers: tuple[tuple[str, str], ...] = ()
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
             connection.receive_data(bytes(await stream.receive_some(64 * 1024)))
         elif isinstance(event, h11.Response):
             status_code, reason = event.status_code, event.reason.decode("latin-1")
+            response_headers = tuple(
+                (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers
+            )
         elif isinstance(event, h11.Data):
             body += event.data
             if len(body) > MAX_RESPONSE_BYTES:
                 raise ConnectError("negotiate failed: the response is implausibly large")
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-            return _Response(status_code, reason, bytes(body))
+            return _Response(status_code, reason, response_headers, bytes(body))
 
 
-async def _post(url: str, headers: Headers, timeout: float) -> _Response:
+async def _post(url: str, state: HttpState) -> _Response:
+    headers = state.headers()
+    cookie = state.cookie_header(url)
+    if cookie:
+        headers.append(("Cookie", cookie))
+    headers.append(("X-Requested-With", "XMLHttpRequest"))
+    timeout = state.settings.request_timeout
+    proxy = state.settings.proxy_for(url)
+    if proxy is not None:
+        logger.info("negotiate: through the proxy %s", urlsplit(proxy).netloc.rpartition("@")[2])
     with trio.move_on_after(timeout):
-        stream = await _open(url)
+        context = state.ssl_context() if urlsplit(url).scheme.lower() == "https" else None
+        stream = await open_stream(url, proxy=proxy, ssl_context=context)
         try:
             return await _exchange(stream, url, headers)
         except h11.RemoteProtocolError as error:
             raise ConnectError(
-                f"negotiate failed: invalid HTTP response from {url}: {error}"
+                f"negotiate failed: invalid HTTP response from {display_url(url)}: {error}"
             ) from None
-        except (trio.BrokenResourceError, ssl.SSLError) as error:
-            raise ConnectError(f"could not connect to {url}: {error.__cause__ or error}") from None
+        except (trio.BrokenResourceError, ssl.SSLError, OSError) as error:
+            cause = ssl_cause(error)
+            if cause is not None:
+                raise tls_failure(cause, *host_and_port(url)) from None
+            raise ConnectError(
+                f"could not connect to {display_url(url)}: {error.__cause__ or error}"
+            ) from None
         finally:
             with trio.CancelScope(shield=True):
                 await stream.aclose()
-    raise ConnectError(f"negotiate timed out after {timeout:g} s: POST {url}")
+    raise ConnectError(f"negotiate timed out after {timeout:g} s: POST {display_url(url)}")
 
 
-async def negotiate(
-    url: str,
-    *,
-    headers: Headers,
-    access_token: str | None,
-    transfer_format: TransferFormat,
-    transports: Sequence[str],
-    request_timeout: float = 100.0,
-) -> Endpoint:
-    """POST <url>/negotiate until the server names a connection; choose the transport."""
-    for _ in range(wire.MAX_REDIRECTS + 1):
+async def negotiate(url: str, state: HttpState) -> Negotiation:
+    """POST <url>/negotiate until the server names a connection (redirects followed).
+
+    Asks the token factory for a fresh token first, as the official clients do
+    before every negotiate. A redirect's token replaces the user's credentials
+    in `state`, for the rest of this connection.
+    """
+    await state.refresh_token()
+    for _ in range(wire.MAX_REDIRECTS):
         request_url = wire.negotiate_url(url)
-        request_headers = (
-            *with_bearer(headers, access_token),
-            ("X-Requested-With", "XMLHttpRequest"),
-        )
         logger.info("negotiate: POST %s", request_url)
-        response = await _post(request_url, request_headers, request_timeout)
+        response = await _post(request_url, state)
+        state.store_cookies(request_url, response.headers)
         if response.status_code != 200:
             raise _http_failure(response.status_code, response.reason)
         try:
@@ -171,21 +178,13 @@ async def negotiate(
             logger.info("negotiate: redirected to %s", answer.url)
             url = answer.url
             if answer.access_token is not None:
-                # The redirect's token replaces every credential the user gave.
-                headers = _without_authorization(headers)
-                access_token = answer.access_token
+                state.use_redirect_token(answer.access_token)
             continue
-        transport = _choose_transport(answer, transports, transfer_format)
         logger.info(
-            "negotiate: version %d, connection %s, transport %s",
+            "negotiate: version %d, connection %s, transports %s",
             answer.negotiate_version,
             answer.connection_id,
-            transport,
+            ", ".join(t.transport for t in answer.available_transports) or "none",
         )
-        return Endpoint(
-            url=wire.connect_url(url, answer.token_for_connect),
-            transport=transport,
-            headers=with_bearer(headers, access_token),
-            connection_id=answer.connection_id,
-        )
+        return Negotiation(url, answer)
     raise ConnectError(wire.REDIRECT_LIMIT_ERROR)

@@ -148,7 +148,7 @@ def test_oversized_message_names_the_flag(shared_hub_server: str) -> None:
 
 def test_no_websockets_offered_exits_4(start_hub_server: Callable[..., HubServer]) -> None:
     server = start_hub_server("--transports", "sse,longpolling")
-    result = run("invoke", server.url, "Echo", "1")
+    result = run("invoke", "-t", "websockets", server.url, "Echo", "1")
     assert result.returncode == 4
     assert "None of the transports supported by the client" in result.stderr
 

@@ -1,0 +1,340 @@
+"""How every request of a connection reaches the server: one settings object.
+
+`NetworkSettings` is built once (by the CLI from its flags, or by `connect()` from
+its keyword arguments) and is frozen: headers, cookies, the access token, TLS and
+proxies. `HttpState` is what one connection learns on its way (cookies the server
+set, a redirect's access token) and hands to negotiate and to whichever transport
+it opens, so they all send the same credentials through the same proxy with the
+same TLS context.
+
+The heavier stdlib pieces (cookie jars, urllib's proxy helpers) are imported only
+when a connection has cookies or proxies to deal with: a plain `hubcli invoke`
+should not pay for them at start-up.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import ssl
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+from urllib.parse import urlsplit
+
+from hubcli import __version__
+
+if TYPE_CHECKING:
+    from http.cookiejar import Cookie, CookieJar
+
+TokenFactory = Callable[[], str | Awaitable[str | None] | None]
+"""Called for every negotiate (and again after a 401): the bearer token to send."""
+
+AccessToken = str | TokenFactory | None
+
+USER_AGENT: Final = f"hubcli/{__version__}"
+DEFAULT_REQUEST_TIMEOUT: Final = 100.0  # the official clients' HTTP timeout
+_HTTP_SCHEMES: Final = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
+
+
+def http_url(url: str) -> str:
+    """The http(s) form of a URL (ws:// -> http://), as cookies and proxies see it."""
+    scheme, separator, rest = url.partition("://")
+    return f"{_HTTP_SCHEMES.get(scheme.lower(), scheme)}{separator}{rest}"
+
+
+def display_url(url: str) -> str:
+    """`url` fit for a message: without credentials or query (tokens travel there)."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2], query="", fragment="").geturl()
+
+
+def tls_context(
+    cafile: str | None = None,
+    certfile: str | None = None,
+    keyfile: str | None = None,
+    *,
+    insecure: bool = False,
+) -> ssl.SSLContext:
+    """A client TLS context: the system trust store, or `cafile` instead of it.
+
+    `certfile`/`keyfile` are a client certificate; `insecure` turns verification
+    off (the certificate and the host name are no longer checked). Raises OSError
+    or ssl.SSLError when a file cannot be used.
+    """
+    context = ssl.create_default_context(cafile=cafile)
+    if certfile is not None:
+        context.load_cert_chain(certfile, keyfile)
+    if insecure:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    # HTTP/1.1 only: WebSockets over HTTP/2 is not what SignalR servers speak.
+    context.set_alpn_protocols(["http/1.1"])
+    return context
+
+
+def environment_proxies() -> tuple[tuple[str, str], ...]:
+    """HTTP_PROXY, HTTPS_PROXY, NO_PROXY (either case), read once: ((scheme, url), ...).
+
+    The entry "no" holds NO_PROXY. Empty when none is set, without importing urllib.
+    """
+    if not any(name.lower().endswith("_proxy") for name in os.environ):
+        return ()
+    from urllib.request import getproxies_environment
+
+    return tuple(sorted((scheme, url) for scheme, url in getproxies_environment().items() if url))
+
+
+def check_proxy_url(proxy: str) -> str:
+    """The proxy URL with a scheme; ValueError for one hubcli cannot use."""
+    if "://" not in proxy:
+        proxy = f"http://{proxy}"
+    parts = urlsplit(proxy)
+    if parts.scheme.lower() != "http" or not parts.hostname:
+        raise ValueError(
+            f"unsupported proxy {proxy!r}: only http://HOST:PORT proxies are supported"
+        )
+    return proxy
+
+
+def parse_cookie_string(text: str) -> tuple[tuple[str, str], ...]:
+    """'name=value; other=v' -> (("name", "value"), ("other", "v")); ValueError if malformed."""
+    pairs = []
+    for part in text.split(";"):
+        if not part.strip():
+            continue
+        name, separator, value = part.partition("=")
+        name = name.strip()
+        if not separator or not name:
+            raise ValueError(f"invalid cookie {part.strip()!r}: expected name=value")
+        pairs.append((name, value.strip()))
+    return tuple(pairs)
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkSettings:
+    """Everything about reaching the server that does not change during a run."""
+
+    headers: tuple[tuple[str, str], ...] = ()
+    # Cookies sent to the hub's host from the start (as if it had set them).
+    cookies: tuple[tuple[str, str], ...] = ()
+    # Cookies loaded from a cookie file, each with its own domain and path.
+    cookie_jar_entries: tuple[Cookie, ...] = ()
+    access_token: AccessToken = None
+    token_in_query: bool = False
+    # None: the system trust store, in a context made on the first https request.
+    ssl_context: ssl.SSLContext | None = None
+    # An explicit proxy for every request; it wins over the environment's.
+    proxy: str | None = None
+    environment_proxies: tuple[tuple[str, str], ...] = field(default=())
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+
+    def proxy_for(self, url: str) -> str | None:
+        """The proxy to reach `url` through, or None to go direct.
+
+        NO_PROXY applies to an explicit proxy too, as it does in curl.
+        """
+        proxies = dict(self.environment_proxies)
+        if "no" in proxies:
+            import urllib.request
+
+            host = urlsplit(http_url(url)).netloc.rpartition("@")[2]
+            # Not in typeshed, but documented behaviour since Python 3.3 (NO_PROXY rules).
+            if urllib.request.proxy_bypass_environment(host, proxies):  # type: ignore[attr-defined]
+                return None
+        if self.proxy is not None:
+            return self.proxy
+        return proxies.get(urlsplit(http_url(url)).scheme.lower())
+
+
+class HttpState:
+    """One connection's credentials and cookies, shared by all its requests."""
+
+    def __init__(self, settings: NetworkSettings, hub_url: str) -> None:
+        self.settings = settings
+        self._hub_url = http_url(hub_url)
+        self._jar: CookieJar | None = None
+        self._ssl_context = settings.ssl_context
+        self._redirect_token: str | None = None
+        self._token: str | None = None
+
+    # ------------------------------------------------------------------ TLS
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The connection's one TLS context (the system store unless configured)."""
+        if self._ssl_context is None:
+            self._ssl_context = tls_context()
+        return self._ssl_context
+
+    def ssl_context_if_made(self) -> ssl.SSLContext | None:
+        return self._ssl_context
+
+    # ---------------------------------------------------------------- tokens
+
+    @property
+    def uses_redirect_token(self) -> bool:
+        return self._redirect_token is not None
+
+    def use_redirect_token(self, token: str) -> None:
+        """A negotiate redirect's token replaces the user's credentials from now on."""
+        self._redirect_token = token
+        self._token = token
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token the last `refresh_token` settled on."""
+        return self._token
+
+    @property
+    def can_refresh_token(self) -> bool:
+        return self._redirect_token is None and callable(self.settings.access_token)
+
+    async def refresh_token(self) -> str | None:
+        """Ask the token factory again (a static token stays as it is)."""
+        if self._redirect_token is not None:
+            return self._token
+        source = self.settings.access_token
+        if callable(source):
+            value = source()
+            if inspect.isawaitable(value):
+                value = await value
+            self._token = value or None
+        else:
+            self._token = source or None
+        return self._token
+
+    def _user_authorization(self) -> bool:
+        return any(name.lower() == "authorization" for name, _ in self.settings.headers)
+
+    def sends_bearer(self) -> bool:
+        """Whether `Authorization: Bearer <token>` goes out (an explicit header wins)."""
+        if self._token is None:
+            return False
+        return self._redirect_token is not None or not self._user_authorization()
+
+    def headers(self, *, bearer: bool = True) -> list[tuple[str, str]]:
+        """The user's headers, the User-Agent, and the bearer token where it applies."""
+        headers = [
+            (name, value)
+            for name, value in self.settings.headers
+            # A redirect's token replaces even an explicit Authorization header.
+            if not (self._redirect_token is not None and name.lower() == "authorization")
+        ]
+        if not any(name.lower() == "user-agent" for name, _ in headers):
+            headers.append(("User-Agent", USER_AGENT))
+        if bearer and self.sends_bearer():
+            headers.append(("Authorization", f"Bearer {self._token}"))
+        return headers
+
+    def transport_url(self, url: str) -> str:
+        """`url` plus `access_token=` when the token should travel in the query."""
+        if not self.settings.token_in_query or self._token is None:
+            return url
+        from urllib.parse import quote
+
+        joiner = "&" if urlsplit(url).query else "?"
+        return f"{url}{joiner}access_token={quote(self._token, safe='')}"
+
+    # --------------------------------------------------------------- cookies
+
+    @property
+    def has_cookies(self) -> bool:
+        return self._jar is not None or bool(
+            self.settings.cookies or self.settings.cookie_jar_entries
+        )
+
+    def cookie_jar(self) -> CookieJar:
+        """The connection's cookie jar (made, and seeded with the user's, on first use)."""
+        if self._jar is None:
+            from http.cookiejar import CookieJar
+
+            jar = CookieJar()
+            for cookie in self.settings.cookie_jar_entries:
+                jar.set_cookie(cookie)
+            if self.settings.cookies:
+                domain = _cookie_domain(self._hub_url)
+                for name, value in self.settings.cookies:
+                    jar.set_cookie(_host_cookie(name, value, domain))
+            self._jar = jar
+        return self._jar
+
+    def cookie_header(self, url: str) -> str | None:
+        """The Cookie header the jar has for `url` (http, https, ws or wss)."""
+        if not self.has_cookies:
+            return None
+        from urllib.request import Request
+
+        request = Request(http_url(url))
+        self.cookie_jar().add_cookie_header(request)
+        return request.get_header("Cookie")
+
+    def store_cookies(self, url: str, headers: Sequence[tuple[str, str]]) -> None:
+        """Keep what Set-Cookie headers of a response to `url` ask for."""
+        set_cookie = [value for name, value in headers if name.lower() == "set-cookie"]
+        if not set_cookie:
+            return
+        from urllib.request import Request
+
+        self.cookie_jar().extract_cookies(_Response(set_cookie), Request(http_url(url)))  # type: ignore[arg-type]
+
+
+class _Headers:
+    def __init__(self, set_cookie: list[str]) -> None:
+        self._set_cookie = set_cookie
+
+    def get_all(self, name: str, default: list[str]) -> list[str]:
+        return self._set_cookie if name.lower() == "set-cookie" else default
+
+
+class _Response:
+    """Just enough of a urllib response for CookieJar.extract_cookies."""
+
+    def __init__(self, set_cookie: list[str]) -> None:
+        self._headers = _Headers(set_cookie)
+
+    def info(self) -> _Headers:
+        return self._headers
+
+
+def _cookie_domain(url: str) -> str:
+    import http.cookiejar
+    from urllib.request import Request
+
+    # The jar's own idea of the host a cookie set by `url` belongs to.
+    effective: tuple[str, str] = http.cookiejar.eff_request_host(Request(url))  # type: ignore[attr-defined]
+    return effective[1]
+
+
+def _host_cookie(name: str, value: str, domain: str) -> Cookie:
+    from http.cookiejar import Cookie
+
+    return Cookie(
+        version=0,
+        name=name,
+        value=value,
+        port=None,
+        port_specified=False,
+        domain=domain,
+        domain_specified=False,
+        domain_initial_dot=False,
+        path="/",
+        path_specified=True,
+        secure=False,
+        expires=None,
+        discard=True,
+        comment=None,
+        comment_url=None,
+        rest={},
+    )
+
+
+def load_cookie_file(path: str) -> tuple[Cookie, ...]:
+    """Cookies of a Netscape/Mozilla cookie file (curl -c writes one); OSError if unusable."""
+    from http.cookiejar import LoadError, MozillaCookieJar
+
+    jar = MozillaCookieJar(path)
+    try:
+        jar.load(ignore_discard=True, ignore_expires=True)
+    except LoadError as error:
+        raise OSError(f"not a cookie file: {error}") from None
+    return tuple(jar)

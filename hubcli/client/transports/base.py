@@ -1,0 +1,86 @@
+"""What the hub connection needs from a transport, and nothing more.
+
+A transport moves opaque chunks of bytes each way. One received chunk may hold
+several hub messages or part of one; framing is the hub protocol's business, so
+WebSockets, Server-Sent Events and Long Polling all fit behind this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol
+
+import trio
+
+
+class TransportClosed(Exception):
+    """The transport ended; `reason` says how, for the user."""
+
+    def __init__(self, reason: str, *, message_too_large: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.message_too_large = message_too_large
+
+
+class Transport(Protocol):
+    @property
+    def name(self) -> str:
+        """The transport's name as negotiate spells it (e.g. "WebSockets")."""
+        ...
+
+    @property
+    def concurrent_sends(self) -> bool:
+        """True if `send` may be called by several tasks at once and keeps their order
+        (the HTTP transports queue and coalesce); False if callers must take turns."""
+        ...
+
+    @property
+    def inherent_keepalive(self) -> bool:
+        """True if the transport itself shows the server is alive (Long Polling):
+        no pings and no server timeout then, unless the user asked for one."""
+        ...
+
+    async def send(self, data: bytes) -> None:
+        """Hand `data` to the network; returns once it is written (for the HTTP
+        transports: once the POST that carries it was answered 2xx)."""
+        ...
+
+    async def receive(self) -> bytes:
+        """The next chunk from the server; TransportClosed once there is none."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close gracefully where the transport can, promptly in any case."""
+        ...
+
+
+def sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one exception a group carries, or the group when there are more."""
+    leaves: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            leaves.append(error)
+
+    collect(group)
+    failures = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
+    if len(failures) == 1:
+        return failures[0]
+    if not failures and leaves:
+        return leaves[0]
+    return group
+
+
+@asynccontextmanager
+async def background_tasks() -> AsyncIterator[trio.Nursery]:
+    """A nursery for a transport's own tasks that lets the body's exception through
+    as itself rather than wrapped in a group, so callers can tell failures apart."""
+    try:
+        async with trio.open_nursery() as nursery:
+            yield nursery
+    except BaseExceptionGroup as group:
+        raise sole_exception(group) from None

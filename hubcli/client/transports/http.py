@@ -1,0 +1,207 @@
+"""What Server-Sent Events and Long Polling share: an httpx client set up from the
+connection's settings, the bearer token on every request, and the POST queue.
+
+httpx (a maintained HTTP client that runs on trio) does the HTTP here: streamed
+responses, connection reuse between polls and POSTs, proxies, cookies. It is set up
+from the same `HttpState` as negotiate and the WebSocket: the same TLS context,
+the same proxy decision (trust_env off, the proxy passed explicitly), the same
+cookie jar. This module is imported only when one of these transports is chosen,
+so the WebSocket path never loads httpx.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import AsyncGenerator
+from typing import Final
+from urllib.parse import urlsplit
+
+import httpx
+import trio
+
+from hubcli.client.errors import AuthenticationError, ConnectError
+from hubcli.client.network import HttpState, display_url
+from hubcli.client.streams import host_and_port, ssl_cause, tls_failure
+
+from .base import TransportClosed
+
+logger: Final = logging.getLogger("hubcli")
+
+TEXT_CONTENT_TYPE: Final = "text/plain;charset=UTF-8"
+BINARY_CONTENT_TYPE: Final = "application/octet-stream"
+
+
+class _Bearer(httpx.Auth):
+    """`Authorization: Bearer` on every request; after a 401, one retry with a token
+    fresh from the factory, as the official clients do."""
+
+    def __init__(self, state: HttpState) -> None:
+        self._state = state
+
+    def _apply(self, request: httpx.Request) -> None:
+        if self._state.sends_bearer():
+            request.headers["Authorization"] = f"Bearer {self._state.token}"
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        self._apply(request)
+        response = yield request
+        if response.status_code == 401 and self._state.can_refresh_token:
+            before = self._state.token
+            if await self._state.refresh_token() != before:
+                logger.info("401: retrying with a new token")
+                self._apply(request)
+                yield request
+
+
+def http_client(state: HttpState, url: str, timeout: float | None) -> httpx.AsyncClient:
+    """An httpx client for the requests of one transport to `url`."""
+    proxy = state.settings.proxy_for(url)
+    if proxy is not None:
+        logger.info(
+            "%s: through the proxy %s",
+            url.split("?", maxsplit=1)[0],
+            urlsplit(proxy).netloc.rpartition("@")[2],
+        )
+    context = state.ssl_context_if_made()
+    if context is None:
+        # A plain http:// transport needs no trust store (and making one costs time).
+        secure = urlsplit(url).scheme.lower() == "https"
+        context = state.ssl_context() if secure else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return httpx.AsyncClient(
+        auth=_Bearer(state),
+        headers=state.headers(bearer=False),
+        cookies=state.cookie_jar(),
+        verify=context,
+        proxy=proxy,
+        trust_env=False,
+        follow_redirects=False,
+        timeout=httpx.Timeout(timeout, connect=timeout),
+    )
+
+
+def status_failure(what: str, response: httpx.Response, url: str) -> ConnectError:
+    status = f"{response.status_code} {response.reason_phrase}".strip()
+    text = response.text.strip() if response.is_stream_consumed else ""
+    detail = f": {text[:200]}" if text else ""
+    message = f"{what} {display_url(url)} was refused: HTTP {status}{detail}"
+    if response.status_code in (401, 403):
+        return AuthenticationError(message, response.status_code)
+    return ConnectError(message)
+
+
+def request_failure(error: httpx.HTTPError, url: str) -> ConnectError:
+    """An httpx error while starting a transport, as one line naming the cause."""
+    cause = ssl_cause(error)
+    if cause is not None:
+        return tls_failure(cause, *host_and_port(url))
+    if isinstance(error, httpx.ProxyError):
+        return ConnectError(f"could not connect to {display_url(url)} through the proxy: {error}")
+    if isinstance(error, httpx.TimeoutException):
+        return ConnectError(f"could not connect to {display_url(url)}: timed out")
+    detail = _os_detail(error) or str(error) or type(error).__name__
+    return ConnectError(f"could not connect to {display_url(url)}: {detail}")
+
+
+def lost(error: httpx.HTTPError) -> TransportClosed:
+    """An httpx error once the transport runs."""
+    cause = ssl_cause(error)
+    detail = str(cause or error) or type(error).__name__
+    return TransportClosed(f"the HTTP connection failed: {detail}")
+
+
+def _os_detail(error: BaseException) -> str | None:
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, OSError) and current.strerror:
+            return current.strerror
+        current = current.__cause__ or current.__context__
+    return None
+
+
+class _Batch:
+    __slots__ = ("done", "error")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.error: TransportClosed | None = None
+
+
+class PostQueue:
+    """Client-to-server data, POSTed one request at a time.
+
+    Messages handed over while a POST is in flight are joined into the next POST's
+    body (the official clients' send queue), so a fast sender costs few round
+    trips. `send` returns once the POST carrying its data was answered 2xx.
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient, url: str, *, binary: bool, transport: str
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._content_type = BINARY_CONTENT_TYPE if binary else TEXT_CONTENT_TYPE
+        self._transport = transport
+        self._pending = bytearray()
+        self._batch = _Batch()
+        self._wake = trio.Event()
+        self._closed: TransportClosed | None = None
+
+    async def send(self, data: bytes) -> None:
+        if self._closed is not None:
+            raise self._closed
+        # Appended before the first checkpoint: callers' order is the wire order.
+        self._pending += data
+        batch = self._batch
+        self._wake.set()
+        await batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+
+    def close(self, reason: TransportClosed) -> None:
+        """Fail what waits and refuse what comes."""
+        if self._closed is None:
+            self._closed = reason
+        self._batch.error = self._closed
+        self._batch.done.set()
+
+    async def run(self) -> None:
+        """Send what `send` queued until cancelled or a POST fails."""
+        try:
+            while True:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                if not self._pending:
+                    continue
+                body = bytes(self._pending)
+                self._pending.clear()
+                batch, self._batch = self._batch, _Batch()
+                try:
+                    await self._post(body)
+                except TransportClosed as closed:
+                    batch.error = closed
+                    self.close(closed)
+                    return
+                except BaseException:
+                    # Cancelled mid-POST: its senders must not take that for success.
+                    batch.error = TransportClosed(
+                        f"the {self._transport} connection closed while sending"
+                    )
+                    raise
+                finally:
+                    batch.done.set()
+        finally:
+            self.close(TransportClosed(f"the {self._transport} connection is closed"))
+
+    async def _post(self, body: bytes) -> None:
+        try:
+            response = await self._client.post(
+                self._url, content=body, headers={"Content-Type": self._content_type}
+            )
+        except httpx.HTTPError as error:
+            raise lost(error) from None
+        if not response.is_success:
+            status = f"{response.status_code} {response.reason_phrase}".strip()
+            raise TransportClosed(f"sending failed: POST answered HTTP {status}")

@@ -1,0 +1,157 @@
+"""The Long Polling transport: GET after GET for server-to-client, POSTs back.
+
+The first poll of a connection answers at once with 200 and nothing (it starts the
+hub on the server; like the official clients, whatever it carries is not data);
+that answer is when the transport has started, so a refusal
+there (401, 404) fails the start and lets the caller fall back. Then: 200 with a
+body is data, 200 empty is a poll that timed out (poll again), 204 is the end of the
+connection, anything else an error. Polls never overlap, and each carries a cache
+buster. Stopping sends DELETE so the server lets go of the connection at once.
+Binary protocols travel as they are, in octet-stream bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Final
+
+import httpx
+import trio
+
+from hubcli.client.network import HttpState
+
+from .base import TransportClosed, background_tasks
+from .http import PostQueue, http_client, lost, request_failure, status_failure
+
+logger: Final = logging.getLogger("hubcli")
+
+
+def poll_url(url: str) -> str:
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}_={int(time.time() * 1000)}"
+
+
+class LongPollingTransport:
+    name: Final = "LongPolling"
+    concurrent_sends: Final = True
+    inherent_keepalive: Final = True
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient,
+        url: str,
+        data: trio.MemoryReceiveChannel[bytes],
+        posts: PostQueue,
+        polling: trio.CancelScope,
+        ended: list[TransportClosed],
+        close_timeout: float,
+    ) -> None:
+        self._client = client
+        self._url = url
+        self._data = data
+        self._posts = posts
+        self._polling = polling
+        self._ended = ended
+        self._close_timeout = close_timeout
+        self._closed = False
+
+    async def send(self, data: bytes) -> None:
+        await self._posts.send(data)
+
+    async def receive(self) -> bytes:
+        try:
+            return await self._data.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            raise (self._ended or [TransportClosed("polling has stopped")])[0] from None
+
+    async def aclose(self) -> None:
+        """Stop polling, then DELETE the connection (a 404 means it is gone already)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._posts.close(TransportClosed("the Long Polling connection is closed"))
+        self._polling.cancel()
+        with trio.move_on_after(self._close_timeout), suppress(httpx.HTTPError):
+            response = await self._client.delete(self._url)
+            logger.debug("DELETE answered %d", response.status_code)
+
+
+async def _poll(
+    client: httpx.AsyncClient,
+    url: str,
+    timeout: float,
+    data: trio.MemorySendChannel[bytes],
+    ended: list[TransportClosed],
+) -> None:
+    async with data:
+        while True:
+            try:
+                response = await client.get(poll_url(url), timeout=timeout)
+            except httpx.TimeoutException:
+                logger.debug("poll timed out: polling again")
+                continue
+            except httpx.HTTPError as error:
+                ended.append(lost(error))
+                return
+            if response.status_code == 204:
+                ended.append(TransportClosed("the server ended the connection (poll: HTTP 204)"))
+                return
+            if response.status_code != 200:
+                status = f"{response.status_code} {response.reason_phrase}".strip()
+                ended.append(TransportClosed(f"a poll was answered HTTP {status}"))
+                return
+            if response.content:
+                try:
+                    # Waiting here until the hub connection takes it is the
+                    # backpressure: no new poll until then.
+                    await data.send(response.content)
+                except trio.BrokenResourceError:
+                    return
+
+
+@asynccontextmanager
+async def open_longpolling_transport(
+    url: str, *, http: HttpState, binary: bool, close_timeout: float = 2.0
+) -> AsyncIterator[LongPollingTransport]:
+    """Start long polling the connection at `url` (http or https)."""
+    url = http.transport_url(url)
+    timeout = http.settings.request_timeout
+    async with http_client(http, url, timeout=timeout) as client:
+        try:
+            first = await client.get(poll_url(url))
+        except httpx.HTTPError as error:
+            raise request_failure(error, url) from None
+        if first.status_code != 200:
+            raise status_failure("the first poll of", first, url)
+        logger.info("Long Polling: connected")
+        data_in, data_out = trio.open_memory_channel[bytes](0)
+        ended: list[TransportClosed] = []
+        posts = PostQueue(client, url, binary=binary, transport="Long Polling")
+        async with background_tasks() as nursery:
+            polling = trio.CancelScope()
+
+            async def poll() -> None:
+                with polling:
+                    await _poll(client, url, timeout, data_in, ended)
+
+            nursery.start_soon(poll)
+            nursery.start_soon(posts.run)
+            transport = LongPollingTransport(
+                client=client,
+                url=url,
+                data=data_out,
+                posts=posts,
+                polling=polling,
+                ended=ended,
+                close_timeout=close_timeout,
+            )
+            try:
+                yield transport
+            finally:
+                with trio.CancelScope(shield=True):
+                    await transport.aclose()
+                nursery.cancel_scope.cancel()
