@@ -96,6 +96,32 @@ def serve(
         Path | None,
         typer.Option("--tls-key", metavar="FILE", help="PEM private key of --tls-cert."),
     ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-client-ca",
+            metavar="FILE",
+            help="Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert).",
+        ),
+    ] = None,
+    sticky_cookie: Annotated[
+        str | None,
+        typer.Option(
+            "--sticky-cookie",
+            metavar="NAME=VALUE",
+            help="Act like a load balancer with sticky sessions: negotiate sets this "
+            "cookie, and a transport request without it is answered as by a node that "
+            "does not know the connection (404).",
+        ),
+    ] = None,
+    break_websockets: Annotated[
+        bool,
+        typer.Option(
+            "--break-websockets",
+            help="Test aid: offer WebSockets but refuse every upgrade (503), like a "
+            "proxy that blocks them, so clients must fall back.",
+        ),
+    ] = False,
     keepalive: Annotated[
         float,
         typer.Option(
@@ -185,6 +211,14 @@ def serve(
         raise typer.Exit()
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
+    if tls_client_ca is not None and tls_cert is None:
+        raise typer.BadParameter("needs --tls-cert", param_hint="--tls-client-ca")
+    cookie: tuple[str, str] | None = None
+    if sticky_cookie is not None:
+        name, separator, value = sticky_cookie.partition("=")
+        if not separator or not name.strip():
+            raise typer.BadParameter("expected NAME=VALUE", param_hint="--sticky-cookie")
+        cookie = (name.strip(), value.strip())
     from hubcli.server import ServerOptions, run_server
 
     options = ServerOptions(
@@ -195,6 +229,9 @@ def serve(
         require_token=require_token,
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
+        tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
+        sticky_cookie=cookie,
+        break_websockets=break_websockets,
         keepalive=keepalive,
         client_timeout=client_timeout,
         handshake_timeout=handshake_timeout,

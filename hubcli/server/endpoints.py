@@ -29,6 +29,27 @@ class ConnectEndpoint:
         self._options = options
 
     async def handle(self, request: RequestInfo, receive: Receive, send: Send) -> None:
+        cookie = self._options.sticky_cookie
+        if cookie is not None and request.cookies().get(cookie[0]) != cookie[1]:
+            # Without its affinity cookie the request lands on a node that has never
+            # heard of the connection.
+            await respond(
+                send,
+                404,
+                NO_CONNECTION,
+                content_type=TEXT_PLAIN,
+                websocket=request.is_websocket,
+            )
+            return
+        if request.is_websocket and self._options.break_websockets:
+            await respond(
+                send,
+                503,
+                b"WebSocket upgrades are blocked (--break-websockets)",
+                content_type=TEXT_PLAIN,
+                websocket=True,
+            )
+            return
         if request.is_websocket:
             await self._websocket(request, receive, send)
         elif request.method == "POST":

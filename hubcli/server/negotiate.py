@@ -55,6 +55,10 @@ class NegotiateEndpoint:
         self._options = options
         # Tokens handed out by the redirect endpoints, which the hub then accepts.
         self.issued_tokens: set[str] = set()
+        cookie = options.sticky_cookie
+        self._set_cookie = (
+            [] if cookie is None else [("set-cookie", f"{cookie[0]}={cookie[1]}; Path=/; HttpOnly")]
+        )
 
     async def negotiate(self, request: RequestInfo, send: Send) -> None:
         if request.method != "POST":
@@ -75,7 +79,9 @@ class NegotiateEndpoint:
                 if t in self._options.transports
             ),
         )
-        await respond(send, 200, encode_response(negotiation), content_type=JSON)
+        await respond(
+            send, 200, encode_response(negotiation), content_type=JSON, headers=self._set_cookie
+        )
 
     async def redirect(self, request: RequestInfo, send: Send, hops: int) -> None:
         if request.method != "POST":

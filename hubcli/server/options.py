@@ -36,6 +36,11 @@ class ServerOptions:
     require_token: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    # Test aids standing in for a deployment: client certificates required, a load
+    # balancer's sticky-session cookie, a proxy that blocks WebSocket upgrades.
+    tls_client_ca: str | None = None
+    sticky_cookie: tuple[str, str] | None = None
+    break_websockets: bool = False
     # HubOptions defaults of ASP.NET Core SignalR.
     keepalive: float = 15.0
     client_timeout: float = 30.0

@@ -50,6 +50,11 @@ def _hypercorn_config(options: ServerOptions) -> Any:
         config.keyfile = options.tls_key
         # WebSockets over HTTP/2 is not what SignalR clients speak.
         config.alpn_protocols = ["http/1.1"]
+        if options.tls_client_ca is not None:
+            import ssl
+
+            config.ca_certs = options.tls_client_ca
+            config.verify_mode = ssl.CERT_REQUIRED
     return config
 
 
