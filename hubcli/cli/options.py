@@ -13,11 +13,14 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from hubcli.client.network import NetworkSettings
 
 DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
@@ -33,9 +36,7 @@ class ProtocolName(enum.StrEnum):
     messagepack = "messagepack"
 
 
-class TransportName(enum.StrEnum):
-    auto = "auto"
-    websockets = "websockets"
+TRANSPORT_FLAG_NAMES: Final = ("auto", "websockets", "sse", "longpolling")
 
 
 UrlArg = Annotated[
@@ -102,14 +103,22 @@ ProtocolOption = Annotated[
     typer.Option("-p", "--protocol", help="Hub protocol.", rich_help_panel=CONNECTION),
 ]
 TransportOption = Annotated[
-    TransportName,
-    typer.Option("-t", "--transport", help="Transport.", rich_help_panel=CONNECTION),
+    list[str] | None,
+    typer.Option(
+        "-t",
+        "--transport",
+        metavar="auto|websockets|sse|longpolling",
+        show_default=False,
+        help="Transports allowed, repeatable or comma-separated (default auto: each the "
+        "server offers, in its order, falling back to the next if one fails to start).",
+        rich_help_panel=CONNECTION,
+    ),
 ]
 SkipNegotiationOption = Annotated[
     bool,
     typer.Option(
         "--skip-negotiation",
-        help="Connect the WebSocket directly, without negotiate.",
+        help="Connect the WebSocket directly, without negotiate (WebSockets only).",
         rich_help_panel=CONNECTION,
     ),
 ]
@@ -128,10 +137,86 @@ TokenOption = Annotated[
     typer.Option(
         "--token",
         metavar="TOKEN",
-        envvar="HUBCLI_TOKEN",
-        show_envvar=True,
         show_default=False,
-        help="Bearer token (an explicit -H 'Authorization: ...' wins).",
+        help="Bearer token [env: HUBCLI_TOKEN] (an explicit -H 'Authorization: ...' wins).",
+        rich_help_panel=CONNECTION,
+    ),
+]
+TokenFileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token-file",
+        metavar="FILE",
+        show_default=False,
+        help="Read the bearer token from FILE, afresh at each connect.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+TokenInQueryOption = Annotated[
+    bool,
+    typer.Option(
+        "--token-in-query",
+        help="Also send the token as access_token= in the transport URL.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+CookieOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "-b",
+        "--cookie",
+        metavar="'NAME=VALUE; ...'|FILE",
+        show_default=False,
+        help="Cookies to send, or a Netscape cookie file (repeatable).",
+        rich_help_panel=CONNECTION,
+    ),
+]
+CacertOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cacert",
+        metavar="FILE",
+        show_default=False,
+        help="Trust the CA certificates in FILE (PEM) instead of the system store.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+CertOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cert",
+        metavar="FILE",
+        show_default=False,
+        help="Client certificate (PEM; with its key unless --key).",
+        rich_help_panel=CONNECTION,
+    ),
+]
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key",
+        metavar="FILE",
+        show_default=False,
+        help="Private key of --cert (PEM).",
+        rich_help_panel=CONNECTION,
+    ),
+]
+InsecureOption = Annotated[
+    bool,
+    typer.Option(
+        "-k",
+        "--insecure",
+        help="Do not verify the server's TLS certificate.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+ProxyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--proxy",
+        metavar="URL",
+        show_default=False,
+        help="HTTP proxy for every request [env: HTTPS_PROXY, HTTP_PROXY, NO_PROXY]; '' for none.",
         rich_help_panel=CONNECTION,
     ),
 ]
@@ -157,12 +242,13 @@ MaxTimeOption = Annotated[
     ),
 ]
 IdleTimeoutOption = Annotated[
-    float,
+    float | None,
     typer.Option(
         "--idle-timeout",
         min=0.0,
         metavar="SECONDS",
-        help="Give up after this long without a message from the server (exit 124).",
+        help="Give up after this long without a message from the server (exit 124; "
+        "default 30, but none over Long Polling unless given; 0: never).",
         rich_help_panel=CONNECTION,
     ),
 ]
@@ -203,30 +289,38 @@ VerboseOption = Annotated[
 class ConnectionSettings:
     url: str
     protocol: str = "json"
-    transport: str = "auto"
+    transports: tuple[str, ...] = ("auto",)
     skip_negotiation: bool = False
-    headers: tuple[tuple[str, str], ...] = ()
-    token: str | None = None
+    # Headers, cookies, token, TLS and proxies: built once, shared by every request.
+    network: NetworkSettings | None = None
     connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
     max_time: float | None = None
-    idle_timeout: float | None = 30.0
+    # None: hubcli's default (30 s, none over Long Polling); 0: never.
+    idle_timeout: float | None = None
     keepalive: float = 15.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     verbosity: int = 0
+    warnings: tuple[str, ...] = ()
 
     def connect_arguments(self) -> dict[str, Any]:
         """Keyword arguments for `hubcli.connect`."""
-        return {
+        from hubcli.client.api import DEFAULT
+
+        server_timeout: Any = DEFAULT
+        if self.idle_timeout is not None:
+            server_timeout = self.idle_timeout or None
+        arguments: dict[str, Any] = {
             "protocol": self.protocol,
-            "transport": self.transport,
+            "transport": self.transports,
             "skip_negotiation": self.skip_negotiation,
-            "headers": self.headers,
-            "access_token": self.token,
             "connect_timeout": self.connect_timeout,
             "keepalive_interval": self.keepalive,
-            "server_timeout": self.idle_timeout,
+            "server_timeout": server_timeout,
             "max_message_size": self.max_message_size,
         }
+        if self.network is not None:
+            arguments["network"] = self.network
+        return arguments
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,13 +348,21 @@ class ConnectionFlags:
     """The connection options as given on the command line."""
 
     protocol: ProtocolName = ProtocolName.json
-    transport: TransportName = TransportName.auto
+    transport: list[str] | None = None
     skip_negotiation: bool = False
     header: list[str] | None = None
     token: str | None = None
+    token_file: str | None = None
+    token_in_query: bool = False
+    cookie: list[str] | None = None
+    cacert: str | None = None
+    cert: str | None = None
+    key: str | None = None
+    insecure: bool = False
+    proxy: str | None = None
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_time: float | None = None
-    idle_timeout: float = 30.0
+    idle_timeout: float | None = None
     keepalive: float = 15.0
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     verbose: int = 0
@@ -272,6 +374,14 @@ _FLAG_ANNOTATIONS: Final[dict[str, Any]] = {
     "skip_negotiation": SkipNegotiationOption,
     "header": HeaderOption,
     "token": TokenOption,
+    "token_file": TokenFileOption,
+    "token_in_query": TokenInQueryOption,
+    "cookie": CookieOption,
+    "cacert": CacertOption,
+    "cert": CertOption,
+    "key": KeyOption,
+    "insecure": InsecureOption,
+    "proxy": ProxyOption,
     "connect_timeout": ConnectTimeoutOption,
     "max_time": MaxTimeOption,
     "idle_timeout": IdleTimeoutOption,
@@ -312,25 +422,44 @@ def with_connection_flags(command: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
+def _transports(values: list[str] | None) -> tuple[str, ...]:
+    names = tuple(
+        word.strip().lower() for value in values or ("auto",) for word in value.split(",")
+    )
+    unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
+    if unknown or not any(names):
+        raise UsageError(
+            f"unknown transport {(unknown or [''])[0]!r}",
+            hint=f"use -t {'|'.join(TRANSPORT_FLAG_NAMES)}",
+        )
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
 def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
     """Check the flags against each other and turn them into settings."""
     _check_url(url)
+    transports = _transports(flags.transport)
     skip_negotiation = flags.skip_negotiation
-    if skip_negotiation and flags.transport not in (TransportName.auto, TransportName.websockets):
-        raise UsageError("--skip-negotiation works only with the WebSockets transport")
-    if url.lower().startswith(("ws://", "wss://")):
+    direct = url.lower().startswith(("ws://", "wss://"))
+    if (skip_negotiation or direct) and not set(transports) <= {"auto", "websockets"}:
+        what = "--skip-negotiation" if skip_negotiation else "a ws:// URL (no negotiate)"
+        raise UsageError(f"{what} works only with the WebSockets transport")
+    if direct:
         # negotiate is HTTP; a ws:// URL can only mean a direct WebSocket.
         skip_negotiation = True
+    from .network_options import network_settings
+
+    network, warnings = network_settings(url, flags, os.environ)
     return ConnectionSettings(
         url=url,
         protocol=flags.protocol.value,
-        transport=flags.transport.value,
+        transports=transports,
         skip_negotiation=skip_negotiation,
-        headers=tuple(parse_header(text) for text in flags.header or ()),
-        token=flags.token or os.environ.get("HUBCLI_TOKEN") or None,
+        network=network,
+        warnings=warnings,
         connect_timeout=flags.connect_timeout or None,
         max_time=flags.max_time,
-        idle_timeout=flags.idle_timeout or None,
+        idle_timeout=flags.idle_timeout,
         keepalive=flags.keepalive,
         max_message_size=flags.max_message_size,
         verbosity=flags.verbose,

@@ -95,6 +95,28 @@ def _leaf(error: BaseException) -> BaseException:
     return error
 
 
+def _auth_hint(error: client.AuthenticationError, settings: ConnectionSettings) -> str:
+    if error.status_code == 407:
+        return "put the proxy's credentials in its URL: --proxy http://USER:PASSWORD@HOST:PORT"
+    network = settings.network
+    has_credentials = network is not None and (
+        network.access_token is not None
+        or any(name.lower() == "authorization" for name, _ in network.headers)
+    )
+    if has_credentials:
+        return "the credentials were refused: check --token, --token-file or HUBCLI_TOKEN"
+    return "pass --token or --token-file, or set HUBCLI_TOKEN"
+
+
+def _tls_hint(error: client.TlsError) -> str | None:
+    text = str(error)
+    if "verification failed" in text:
+        return "--cacert FILE trusts a private CA; -k skips verification"
+    if "client certificate" in text:
+        return "pass --cert FILE and --key FILE"
+    return None
+
+
 def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCode:
     """Report `error` on stderr (one line) and give its exit code."""
     if isinstance(error, StdoutClosed):
@@ -106,14 +128,18 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
         report(str(error))
         return ExitCode.HUB_ERROR
     if isinstance(error, client.AuthenticationError):
-        report(str(error))
+        report(str(error), _auth_hint(error, settings))
         return ExitCode.AUTH_REFUSED
     if isinstance(error, client.ServerTimeoutError):
-        report(str(error), f"--idle-timeout {settings.idle_timeout:g} s")
+        idle = 30.0 if settings.idle_timeout is None else settings.idle_timeout
+        report(str(error), f"--idle-timeout {idle:g} s")
         return ExitCode.TIMED_OUT
     if isinstance(error, client.HubTimeoutError):
         report(str(error))
         return ExitCode.TIMED_OUT
+    if isinstance(error, client.TlsError):
+        report(str(error), _tls_hint(error))
+        return ExitCode.CONNECT_FAILED
     if isinstance(error, client.ConnectError):
         report(str(error))
         return ExitCode.CONNECT_FAILED
@@ -190,6 +216,8 @@ def run_command(
 ) -> int:
     """Run `body` to completion and give the process's exit status."""
     configure_logging(settings.verbosity)
+    for warning in settings.warnings:
+        sys.stderr.write(warning + "\n")
     output = output or OutputSettings()
     formatter = Formatter(
         raw=output.raw, envelope=output.envelope, messagepack=settings.protocol == "messagepack"
