@@ -23,15 +23,19 @@ from .options import (
     connection_settings,
     with_connection_flags,
 )
+from .progress import QuietOption, progress_line, wanted
 
 if TYPE_CHECKING:
     from hubcli.client import StreamCall
 
     from .output import Output
+    from .progress import Progress
     from .runner import Session
 
 
-async def print_stream(output: Output, stream: StreamCall, count: int | None) -> None:
+async def print_stream(
+    output: Output, stream: StreamCall, count: int | None, progress: Progress | None = None
+) -> None:
     """Write the stream to stdout a received frame at a time; stop after `count` items.
 
     Leaving early (count reached, a signal, stdout closed) cancels the stream on the
@@ -46,6 +50,8 @@ async def print_stream(output: Output, stream: StreamCall, count: int | None) ->
             if remaining == 0:
                 return
             async for batch in stream.batches():
+                if progress is not None:
+                    progress.add_received(len(batch))
                 if remaining is not None:
                     if len(batch) >= remaining:
                         await output.items(batch[:remaining])
@@ -77,6 +83,7 @@ def stream_command(
     count: CountOption = None,
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
+    quiet: QuietOption = False,
     flags: ConnectionFlags,
 ) -> None:
     """Call a streaming METHOD and print each item as one JSON line as it arrives.
@@ -96,8 +103,11 @@ def stream_command(
             import logging
 
             logging.getLogger("hubcli").info("stream %s %s", method, describe_arguments(values))
+            shown = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=True)
             async with session.connect() as hub:
-                await print_stream(session.output, hub.stream(method, *values), count)
+                with progress_line(shown) as progress:
+                    call = hub.stream(method, *values)
+                    await print_stream(session.output, call, count, progress)
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)
 

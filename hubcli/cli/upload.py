@@ -26,6 +26,7 @@ from .options import (
     connection_settings,
     with_connection_flags,
 )
+from .progress import QuietOption, counting_sent, progress_line, wanted
 from .stream import print_stream
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def upload_command(
     count: CountOption = None,
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
+    quiet: QuietOption = False,
     flags: ConnectionFlags,
 ) -> None:
     """Send stdin to METHOD as a stream, one item per line; print the result.
@@ -104,13 +106,16 @@ def upload_command(
             shown = [*values[:position], STDIN_PLACEHOLDER, *values[position:]]
             logging.getLogger("hubcli").info("upload %s %s", method, describe_arguments(shown))
             decoder = RecordDecoder(json_mode=json_lines, null_separated=null)
-            source = ItemBatches(read_records(decoder))
-            call_args = [*values[:position], source, *values[position:]]
+            drawn = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=stream_back)
             async with session.connect() as hub:
-                if stream_back:
-                    await print_stream(session.output, hub.stream(method, *call_args), count)
-                    return
-                completion = await hub.invoke_completion(method, *call_args)
+                with progress_line(drawn) as progress:
+                    source = ItemBatches(counting_sent(read_records(decoder), progress))
+                    call_args = [*values[:position], source, *values[position:]]
+                    if stream_back:
+                        call = hub.stream(method, *call_args)
+                        await print_stream(session.output, call, count, progress)
+                        return
+                    completion = await hub.invoke_completion(method, *call_args)
                 output = session.output
                 await output.completion(completion.kind, completion.result, completion.error)
                 if completion.kind is CompletionKind.ERROR:
