@@ -23,7 +23,12 @@ from typing import TYPE_CHECKING, Final
 import trio
 
 from hubcli import client
-from hubcli.protocol.errors import HubCliError, MessageTooLargeError, ProtocolError
+from hubcli.protocol.errors import (
+    HubCliError,
+    MessageTooLargeError,
+    ProtocolError,
+    UnencodableValueError,
+)
 
 from . import PROCESS_START
 from .errors import StdoutClosed, UsageError, report
@@ -123,6 +128,9 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
         return ExitCode.OK
     if isinstance(error, UsageError):
         report(str(error), error.hint)
+        return ExitCode.USAGE
+    if isinstance(error, UnencodableValueError):
+        report(str(error), "send it as a string, or use -p json")
         return ExitCode.USAGE
     if isinstance(error, client.HubError):
         report(str(error))

@@ -13,6 +13,7 @@ from .errors import (
     MessageTooLargeError,
     NegotiateError,
     ProtocolError,
+    UnencodableValueError,
 )
 from .json_protocol import JsonHubProtocol
 from .messages import (
@@ -74,5 +75,6 @@ __all__ = [
     "StreamItem",
     "StreamItemBatch",
     "TransferFormat",
+    "UnencodableValueError",
     "protocol_by_name",
 ]

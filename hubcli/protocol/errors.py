@@ -26,3 +26,10 @@ class MessageTooLargeError(ProtocolError):
         super().__init__(f"The maximum message size of {limit}B was exceeded ({size}B).")
         self.size = size
         self.limit = limit
+
+
+class UnencodableValueError(HubCliError, TypeError):
+    """A value the hub protocol cannot carry (e.g. a 65-bit integer in MessagePack).
+
+    A TypeError too, so JSON encoders that signal "unsupported" that way pass it on.
+    """

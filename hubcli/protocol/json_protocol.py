@@ -267,12 +267,13 @@ def split_records(buffer: bytes) -> tuple[list[bytes], bytes]:
     return pieces[:-1], pieces[-1]
 
 
-def _decode_records(records: list[bytes]) -> list[Any]:
+def _decode_records(records: list[bytes], *, exact: bool) -> list[Any]:
     # One C call for the whole batch: records cannot hold a raw 0x1E (JSON escapes
     # control characters), so joining them with commas into an array is lossless
     # for valid input. The element count must match; otherwise some record was not
-    # a single document and the per-record path reports which and why.
-    if len(records) > 1:
+    # a single document and the per-record path reports which and why. Records that
+    # orjson could round (`exact` is False) take the per-record exact path.
+    if exact and len(records) > 1:
         try:
             values = orjson.loads(b"[" + b",".join(records) + b"]")
         except orjson.JSONDecodeError:
@@ -369,7 +370,15 @@ class JsonMessageParser:
 
     def feed(self, data: bytes) -> list[IncomingMessage]:
         buffer = self._rest + data if self._rest else bytes(data)
-        if self._batch_stream_items:
+        whole_end = buffer.rfind(RECORD_SEPARATOR) + 1
+        if not whole_end:
+            self._rest = buffer
+            self._check_rest_size()
+            return []
+        exact = jsonvalues.orjson_is_exact(
+            buffer if whole_end == len(buffer) else buffer[:whole_end]
+        )
+        if self._batch_stream_items and exact:
             fast = self._compact_stream_items(buffer)
             if fast is not None:
                 return fast
@@ -383,7 +392,12 @@ class JsonMessageParser:
                     raise MessageTooLargeError(len(record), limit)
         if not records:
             return []
-        return self._to_messages(_decode_records(records))
+        return self._to_messages(_decode_records(records, exact=exact))
+
+    def _check_rest_size(self) -> None:
+        limit = self._max_message_size
+        if limit is not None and len(self._rest) > limit:
+            raise MessageTooLargeError(len(self._rest), limit)
 
     def _compact_stream_items(self, buffer: bytes) -> list[IncomingMessage] | None:
         """The whole records of `buffer` as one batch, if `_compact_stream_frame` can."""

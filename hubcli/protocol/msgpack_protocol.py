@@ -17,7 +17,7 @@ from typing import Any, Final, NoReturn
 import msgpack
 
 from .base import TransferFormat
-from .errors import MessageTooLargeError, ProtocolError
+from .errors import MessageTooLargeError, ProtocolError, UnencodableValueError
 from .messages import (
     PING,
     Ack,
@@ -102,7 +102,9 @@ def _message_to_array(message: HubMessage) -> list[Any]:
 def _pack_default(value: Any) -> Any:
     if isinstance(value, memoryview):
         return value.tobytes()
-    raise TypeError(f"Type is not MessagePack serializable: {type(value).__name__}")
+    if isinstance(value, int):
+        raise UnencodableValueError(f"MessagePack cannot carry the integer {value}: beyond 64 bits")
+    raise UnencodableValueError(f"MessagePack cannot carry a value of type {type(value).__name__}")
 
 
 class MessagePackHubProtocol:

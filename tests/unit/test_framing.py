@@ -167,3 +167,27 @@ def test_json_record_holding_two_documents_is_refused() -> None:
     # Joined into one array it would pass as two messages; the count check catches it.
     with pytest.raises(ProtocolError, match="Error reading JSON"):
         JSON.parser().feed(b'{"type":6},{"type":6}\x1e{"type":6}\x1e')
+
+
+BIG = 79228162514264337593543950335  # .NET decimal.MaxValue
+
+
+@pytest.mark.parametrize("batching", [False, True])
+def test_json_integers_beyond_64_bits_arrive_exactly(batching: bool) -> None:
+    stream = [StreamItem("1", 1), StreamItem("1", BIG), StreamItem("1", {"id": -(2**70)})]
+    data = JSON.encode_many([*stream, Completion.with_result("2", 2**64)])
+    assert b"79228162514264337593543950335" in data
+    parsed = JSON.parser(batch_stream_items=batching).feed(data)
+    items = [
+        item
+        for message in parsed
+        for item in (message.items if isinstance(message, StreamItemBatch) else [message])
+    ]
+    assert BIG in [getattr(item, "item", item) for item in items]
+    assert {"id": -(2**70)} in [getattr(item, "item", item) for item in items]
+    assert parsed[-1] == Completion.with_result("2", 2**64)
+
+
+def test_json_numbers_beyond_a_double_are_refused() -> None:
+    with pytest.raises(ProtocolError, match="Error reading JSON"):
+        JSON.parser().feed(b'{"type":2,"invocationId":"1","item":1e400}\x1e')

@@ -34,8 +34,9 @@ from hubcli.protocol.msgpack_protocol import read_message_positionally
 JSON = JsonHubProtocol()
 MSGPACK = MessagePackHubProtocol()
 
-# JSON numbers are read as 64-bit integers or doubles (as JSON.parse does in the
-# official JavaScript client), so round trips are promised within that range.
+# Integers of any size: JSON has no limit, and a .NET decimal or BigInteger must
+# arrive unchanged (MessagePack itself stops at 64 bits).
+ANY_INT = st.integers()
 INT64 = st.integers(min_value=-(2**63), max_value=2**64 - 1)
 FLOATS = st.floats(allow_nan=False, allow_infinity=False)
 # MessagePack strings are UTF-8, which has no lone surrogates.
@@ -44,8 +45,10 @@ JSON_TEXT = st.text(max_size=20)
 NON_EMPTY = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=12)
 
 
-def values(text: st.SearchStrategy[str], *extra: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    scalars = st.one_of(st.none(), st.booleans(), INT64, FLOATS, text, *extra)
+def values(
+    text: st.SearchStrategy[str], ints: st.SearchStrategy[int], *extra: st.SearchStrategy[Any]
+) -> st.SearchStrategy[Any]:
+    scalars = st.one_of(st.none(), st.booleans(), ints, FLOATS, text, *extra)
     return st.recursive(
         scalars,
         lambda children: st.one_of(
@@ -56,9 +59,10 @@ def values(text: st.SearchStrategy[str], *extra: st.SearchStrategy[Any]) -> st.S
     )
 
 
-JSON_VALUES = values(JSON_TEXT)
+JSON_VALUES = values(JSON_TEXT, ANY_INT)
 MSGPACK_VALUES = values(
     MSGPACK_TEXT,
+    INT64,
     st.binary(max_size=16),
     st.datetimes(
         min_value=dt.datetime(1970, 1, 1),
