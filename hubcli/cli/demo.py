@@ -6,9 +6,11 @@ so what the demo prints is exactly what a user typing the shown line would see.
 
 from __future__ import annotations
 
+import os
 import shlex
+import signal
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import typer
@@ -77,34 +79,63 @@ def _hubcli() -> list[str]:
     return [sys.executable, "-m", "hubcli"]
 
 
-async def _run_examples(options: ServerOptions) -> list[str]:
-    """Serve the hub, run every example against it; the examples that went wrong."""
+class _StdoutGone(Exception):
+    """The reader of our stdout went away (`hubcli demo | head`)."""
+
+
+def _say(text: str) -> None:
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Nothing more can be shown; stop quietly, as `| head` expects, and keep
+        # the interpreter's final flush from complaining about the dead pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise _StdoutGone from None
+
+
+@dataclass
+class _Outcome:
+    failures: list[str] = field(default_factory=list)
+    signal: int | None = None
+
+
+async def _run_examples(options: ServerOptions) -> _Outcome:
+    """Serve the hub and run every example against it, until done or a signal."""
     import trio
 
     from hubcli.server import serve
 
-    failures: list[str] = []
-    async with trio.open_nursery() as nursery:
-        url: str = await nursery.start(serve, options)
-        print(f"Built-in hub serving on {url}\n", flush=True)
-        for example in EXAMPLES:
-            print(f"# {example.title}\n$ {example.shell_line(url)}", flush=True)
-            # The child writes straight to our stdout and stderr: live, unaltered.
-            result = await trio.run_process(
-                [*_hubcli(), *example.command(url)],
-                stdin=example.stdin or b"",
-                check=False,
-            )
-            if result.returncode != ExitCode.OK:
-                print(f"(exit status {result.returncode})", flush=True)
-            if result.returncode != example.expected_status:
-                failures.append(
-                    f"{example.shell_line(url)}: exit status {result.returncode}, "
-                    f"expected {int(example.expected_status)}"
+    outcome = _Outcome()
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+
+            async def stop_on_signal() -> None:
+                async for signum in signals:
+                    outcome.signal = signum
+                    nursery.cancel_scope.cancel()
+
+            nursery.start_soon(stop_on_signal)
+            url: str = await nursery.start(serve, options)
+            _say(f"Built-in hub serving on {url}\n")
+            for example in EXAMPLES:
+                _say(f"# {example.title}\n$ {example.shell_line(url)}")
+                # The child writes straight to our stdout and stderr: live, unaltered.
+                result = await trio.run_process(
+                    [*_hubcli(), *example.command(url)],
+                    stdin=example.stdin or b"",
+                    check=False,
                 )
-            print(flush=True)
-        nursery.cancel_scope.cancel()
-    return failures
+                if result.returncode != ExitCode.OK:
+                    _say(f"(exit status {result.returncode})")
+                if result.returncode != example.expected_status:
+                    outcome.failures.append(
+                        f"{example.shell_line(url)}: exit status {result.returncode}, "
+                        f"expected {int(example.expected_status)}"
+                    )
+                _say("")
+            nursery.cancel_scope.cancel()
+    return outcome
 
 
 @app.command(
@@ -121,13 +152,23 @@ def demo() -> None:
 
     options = ServerOptions(port=0, stream_delay_ms=100)
     try:
-        failures = trio.run(_run_examples, options)
-    except KeyboardInterrupt:
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
-    except OSError as error:
-        typer.echo(f"hubcli: error: cannot start the built-in hub: {error}", err=True)
+        outcome = trio.run(_run_examples, options)
+    except BaseExceptionGroup as group:
+        # Nurseries wrap what their tasks raise; the cause is the one leaf.
+        gone, _ = group.split(_StdoutGone)
+        if gone is not None:
+            return
+        failed, _ = group.split(OSError)
+        if failed is None:
+            raise
+        typer.echo(
+            f"hubcli: error: cannot start the built-in hub: {failed.exceptions[0]}", err=True
+        )
         raise typer.Exit(ExitCode.CONNECT_FAILED) from None
-    for failure in failures:
+    if outcome.signal is not None:
+        stopped = ExitCode.TERMINATED if outcome.signal == signal.SIGTERM else ExitCode.INTERRUPTED
+        raise typer.Exit(stopped)
+    for failure in outcome.failures:
         typer.echo(f"hubcli: error: demo example failed: {failure}", err=True)
-    if failures:
+    if outcome.failures:
         raise typer.Exit(ExitCode.INTERNAL_ERROR)
