@@ -444,6 +444,11 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
     if (skip_negotiation or direct) and not set(transports) <= {"auto", "websockets"}:
         what = "--skip-negotiation" if skip_negotiation else "a ws:// URL (no negotiate)"
         raise UsageError(f"{what} works only with the WebSockets transport")
+    if flags.protocol is ProtocolName.messagepack and transports == ("sse",):
+        raise UsageError(
+            "MessagePack cannot go over Server-Sent Events, which carry text only",
+            hint="use -p json, or -t websockets or -t longpolling",
+        )
     if direct:
         # negotiate is HTTP; a ws:// URL can only mean a direct WebSocket.
         skip_negotiation = True

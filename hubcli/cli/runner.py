@@ -43,7 +43,7 @@ logger: Final = logging.getLogger("hubcli")
 
 _SIGNAL_EXIT: Final = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 _SECRETS: Final = re.compile(
-    r"(?P<keep>access_token=|\bid=|Bearer\s+|\"(?:accessToken|connectionToken)\"\s*:\s*\")"
+    r"(?P<keep>access_token=|\bid=|Bearer\s+|\"(?:accessToken|access_token|connectionToken)\"\s*:\s*\")"
     r"(?P<secret>[^&\s\"',)]+)"
 )
 

@@ -25,7 +25,7 @@ from hubcli.protocol import negotiate as wire
 from hubcli.protocol.base import TransferFormat
 from hubcli.protocol.errors import NegotiateError
 
-from .errors import AuthenticationError, ConnectError
+from .errors import AuthenticationError, ConnectError, TlsError
 from .network import HttpState, display_url
 from .streams import host_and_port, open_stream, ssl_cause, tls_failure
 
@@ -84,6 +84,15 @@ def _http_failure(status_code: int, reason: str) -> ConnectError:
     return ConnectError(message)
 
 
+def _closed_without_answer(url: str) -> ConnectError:
+    message = f"the server closed the connection to {display_url(url)} without answering"
+    if urlsplit(url).scheme.lower() == "https":
+        # A TLS 1.3 server that wants a client certificate (and got none it trusts)
+        # tells only by hanging up after the handshake.
+        return TlsError(f"{message}: it may require a client certificate")
+    return ConnectError(message)
+
+
 @dataclass(frozen=True, slots=True)
 class _Response:
     status_code: int
@@ -109,7 +118,10 @@ async def _exchange(
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
-            connection.receive_data(bytes(await stream.receive_some(64 * 1024)))
+            data = bytes(await stream.receive_some(64 * 1024))
+            if not data and status_code == 0:
+                raise _closed_without_answer(url)
+            connection.receive_data(data)
         elif isinstance(event, h11.Response):
             status_code, reason = event.status_code, event.reason.decode("latin-1")
             response_headers = tuple(

@@ -337,4 +337,10 @@ def load_cookie_file(path: str) -> tuple[Cookie, ...]:
         jar.load(ignore_discard=True, ignore_expires=True)
     except LoadError as error:
         raise OSError(f"not a cookie file: {error}") from None
-    return tuple(jar)
+    cookies = tuple(jar)
+    for cookie in cookies:
+        if cookie.expires == 0:
+            # curl writes 0 for a session cookie; the stdlib reads it as long expired.
+            cookie.expires = None
+            cookie.discard = True
+    return cookies

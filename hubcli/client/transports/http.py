@@ -47,10 +47,13 @@ class _Bearer(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         self._apply(request)
+        sent_with = self._state.token
         response = yield request
         if response.status_code == 401 and self._state.can_refresh_token:
-            before = self._state.token
-            if await self._state.refresh_token() != before:
+            # Another request may have renewed the token meanwhile: then use that one.
+            if self._state.token == sent_with:
+                await self._state.refresh_token()
+            if self._state.token != sent_with:
                 logger.info("401: retrying with a new token")
                 self._apply(request)
                 yield request
@@ -135,6 +138,10 @@ class PostQueue:
     Messages handed over while a POST is in flight are joined into the next POST's
     body (the official clients' send queue), so a fast sender costs few round
     trips. `send` returns once the POST carrying its data was answered 2xx.
+
+    The POST is made by one of the callers, not by a task of the transport's own:
+    a caller's clean-up (CancelInvocation, Close) runs shielded while everything
+    else is being cancelled, and its POST must go out all the same.
     """
 
     def __init__(
@@ -146,7 +153,8 @@ class PostQueue:
         self._transport = transport
         self._pending = bytearray()
         self._batch = _Batch()
-        self._wake = trio.Event()
+        self._posting = False
+        self._posted = trio.Event()
         self._closed: TransportClosed | None = None
 
     async def send(self, data: bytes) -> None:
@@ -155,8 +163,11 @@ class PostQueue:
         # Appended before the first checkpoint: callers' order is the wire order.
         self._pending += data
         batch = self._batch
-        self._wake.set()
-        await batch.done.wait()
+        while not batch.done.is_set():
+            if self._posting:
+                await self._posted.wait()
+            else:
+                await self._post_pending()
         if batch.error is not None:
             raise batch.error
 
@@ -167,33 +178,27 @@ class PostQueue:
         self._batch.error = self._closed
         self._batch.done.set()
 
-    async def run(self) -> None:
-        """Send what `send` queued until cancelled or a POST fails."""
+    async def _post_pending(self) -> None:
+        """POST everything queued, as one body, on behalf of all who queued it."""
+        self._posting = True
+        body = bytes(self._pending)
+        self._pending.clear()
+        batch, self._batch = self._batch, _Batch()
         try:
-            while True:
-                await self._wake.wait()
-                self._wake = trio.Event()
-                if not self._pending:
-                    continue
-                body = bytes(self._pending)
-                self._pending.clear()
-                batch, self._batch = self._batch, _Batch()
-                try:
-                    await self._post(body)
-                except TransportClosed as closed:
-                    batch.error = closed
-                    self.close(closed)
-                    return
-                except BaseException:
-                    # Cancelled mid-POST: its senders must not take that for success.
-                    batch.error = TransportClosed(
-                        f"the {self._transport} connection closed while sending"
-                    )
-                    raise
-                finally:
-                    batch.done.set()
+            await self._post(body)
+        except TransportClosed as closed:
+            batch.error = closed
+            self.close(closed)
+        except BaseException:
+            # Cancelled mid-POST: whether the server got it is unknown; its other
+            # senders must not take that for success.
+            batch.error = TransportClosed(f"the {self._transport} connection closed while sending")
+            raise
         finally:
-            self.close(TransportClosed(f"the {self._transport} connection is closed"))
+            batch.done.set()
+            self._posting = False
+            self._posted.set()
+            self._posted = trio.Event()
 
     async def _post(self, body: bytes) -> None:
         try:

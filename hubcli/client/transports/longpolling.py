@@ -139,7 +139,6 @@ async def open_longpolling_transport(
                     await _poll(client, url, timeout, data_in, ended)
 
             nursery.start_soon(poll)
-            nursery.start_soon(posts.run)
             transport = LongPollingTransport(
                 client=client,
                 url=url,

@@ -108,12 +108,18 @@ async def open_sse_transport(
             events_in, events_out = trio.open_memory_channel[bytes](0)
             ended: list[TransportClosed] = []
             posts = PostQueue(client, url, binary=False, transport="Server-Sent Events")
+            # Shielded: cancelling the caller (Ctrl-C) must not drop the event stream,
+            # for the server ends an SSE connection with its GET, and the clean-up
+            # (CancelInvocation, Close) still has to reach the hub. `aclose` stops it.
+            reading = trio.CancelScope(shield=True)
+
+            async def read() -> None:
+                with reading:
+                    await _read_events(response, events_in, ended)
+
             async with background_tasks() as nursery:
-                nursery.start_soon(_read_events, response, events_in, ended)
-                nursery.start_soon(posts.run)
-                transport = ServerSentEventsTransport(
-                    events_out, posts, nursery.cancel_scope, ended
-                )
+                nursery.start_soon(read)
+                transport = ServerSentEventsTransport(events_out, posts, reading, ended)
                 try:
                     yield transport
                 finally:
