@@ -74,7 +74,7 @@ def main() -> None:
 
     try:
         # Not standalone: typer's usage errors are several lines; hubcli's are one.
-        status = app(standalone_mode=False)
+        status = app(prog_name="hubcli", standalone_mode=False)
     except NoArgsIsHelpError as error:
         # A bare `hubcli` asks for help rather than fails, but no command ran: the
         # help goes to stderr with the usage status, as jq and grpcurl do.

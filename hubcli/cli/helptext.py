@@ -56,7 +56,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
         ),
         Example(
             "MessagePack on the wire, the same JSON lines on stdout",
-            f"hubcli stream -p messagepack {_U} TriggerStream 3",
+            f"hubcli stream -p messagepack {_U} Counter 3 0",
         ),
     ),
     "upload": (
@@ -70,7 +70,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
         ),
         Example(
             "The method streams back: print its items",
-            f"printf 'a\\nb\\n' | hubcli upload --stream {_U} StreamEcho",
+            f"seq 3 | hubcli upload --stream {_U} StreamEcho",
         ),
     ),
     "serve": (
@@ -98,6 +98,37 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
         ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
     },
 }
+
+# Every environment variable hubcli reads (an option's envvar must be among them:
+# tests/shell checks), for the man page's ENVIRONMENT and the README.
+ENVIRONMENT: Final[tuple[tuple[str, str], ...]] = (
+    (
+        "HUBCLI_TOKEN",
+        "Bearer token when neither --token nor --token-file is given; an explicit "
+        "-H 'Authorization: ...' wins over all three.",
+    ),
+    (
+        "HTTPS_PROXY, HTTP_PROXY",
+        "HTTP proxy for https:// and wss:// hubs (HTTPS_PROXY) or http:// and ws:// "
+        "hubs (HTTP_PROXY) when --proxy is not given; lower-case names work too, "
+        "and --proxy '' ignores both.",
+    ),
+    (
+        "NO_PROXY",
+        "Comma-separated hosts and domain suffixes reached without a proxy, even "
+        "one given with --proxy (as in curl).",
+    ),
+    (
+        "SSL_CERT_FILE, SSL_CERT_DIR",
+        "CA certificates to trust instead of the system store's (OpenSSL's "
+        "variables); --cacert wins.",
+    ),
+    (
+        "NO_COLOR",
+        "Respected always: hubcli writes no colour, nor any other escape sequence, on any stream.",
+    ),
+    ("COLUMNS", "Width of the --help text (80 at most)."),
+)
 
 # `hubcli --help`: a tour, from starting a hub to each kind of call.
 ROOT_EXAMPLES: Final = (
