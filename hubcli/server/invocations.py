@@ -188,10 +188,20 @@ class Invocations:
 
         if method.streaming:
             assert invocation_id is not None
+            # Registered here, not in the task: a CancelInvocation read right after
+            # (even from the same frame) must find it, as the real dispatcher's
+            # synchronous TryAdd guarantees.
+            if invocation_id in self._streams:
+                self._close_uploads(message)
+                await self._send_error(invocation_id, errors.invocation_id_in_use(invocation_id))
+                return
+            active = _ActiveStream()
+            self._streams[invocation_id] = active
             context = self._context(lambda: None)
             self._nursery.start_soon(
                 partial(
                     self._run_stream,
+                    active=active,
                     invocation_id=invocation_id,
                     target=target,
                     method=method,
@@ -288,6 +298,7 @@ class Invocations:
     async def _run_stream(
         self,
         *,
+        active: _ActiveStream,
         invocation_id: str,
         target: str,
         method: HubMethod,
@@ -295,12 +306,6 @@ class Invocations:
         arguments: list[Any],
         message: Invocation | StreamInvocation,
     ) -> None:
-        if invocation_id in self._streams:
-            self._close_uploads(message)
-            await self._send_error(invocation_id, errors.invocation_id_in_use(invocation_id))
-            return
-        active = _ActiveStream()
-        self._streams[invocation_id] = active
         error: str | None = None
         try:
             with active.scope:

@@ -70,6 +70,21 @@ async def test_cancel_stops_the_stream_and_completes_it_without_error(hub: Hub) 
         assert hub.app.state.cancelled_streams == before + 1
 
 
+@pytest.mark.parametrize("protocol", ["json", "messagepack"])
+async def test_cancel_in_the_same_frame_as_its_stream_invocation(hub: Hub, protocol: str) -> None:
+    # The server must know the stream by the time it reads the next message, however
+    # soon that comes: here both share one WebSocket frame.
+    async with RawHub.connect(hub.url, protocol=protocol) as raw:
+        before = hub.app.state.cancelled_streams
+        await raw.send(StreamInvocation("s", "Forever", [10]), CancelInvocation("s"))
+        # Items keep coming if the cancel was lost, so bound the whole wait.
+        with trio.fail_after(5):
+            completion = await raw.receive_completion("s")
+        assert completion == Completion.void("s")
+        assert (await raw.invoke("WaitForCancelledStreams", before + 1, 1000)).result == before + 1
+        assert hub.app.state.cancelled_streams == before + 1
+
+
 async def test_wait_for_cancelled_streams_waits_for_another_connection(hub: Hub) -> None:
     async with RawHub.connect(hub.url) as waiter, RawHub.connect(hub.url) as streamer:
         await waiter.send(Invocation("WaitForCancelledStreams", [1, 5000], "w"))
