@@ -27,7 +27,14 @@ from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError, TlsError
 from .network import HttpState, display_url
-from .streams import host_and_port, open_stream, ssl_cause, tls_failure
+from .streams import (
+    forwards,
+    host_and_port,
+    open_stream,
+    proxy_authorization,
+    ssl_cause,
+    tls_failure,
+)
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -84,6 +91,14 @@ def _http_failure(status_code: int, reason: str) -> ConnectError:
     return ConnectError(message)
 
 
+def _proxy_refused(proxy: str) -> AuthenticationError:
+    return AuthenticationError(
+        f"the proxy {display_url(proxy)} requires authentication (407 Proxy Authentication "
+        "Required)",
+        407,
+    )
+
+
 def _closed_without_answer(url: str) -> ConnectError:
     message = f"the server closed the connection to {display_url(url)} without answering"
     if urlsplit(url).scheme.lower() == "https":
@@ -102,10 +117,12 @@ class _Response:
 
 
 async def _exchange(
-    stream: trio.abc.Stream, url: str, headers: Sequence[tuple[str, str]]
+    stream: trio.abc.Stream, url: str, headers: Sequence[tuple[str, str]], *, absolute: bool
 ) -> _Response:
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    if absolute:  # to a forwarding proxy
+        target = parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
     connection = h11.Connection(h11.CLIENT)
     request = h11.Request(
         method="POST",
@@ -145,11 +162,20 @@ async def _post(url: str, state: HttpState) -> _Response:
     proxy = state.settings.proxy_for(url)
     if proxy is not None:
         logger.info("negotiate: through the proxy %s", urlsplit(proxy).netloc.rpartition("@")[2])
+    absolute = forwards(url, proxy)
+    if absolute:
+        assert proxy is not None
+        credentials = proxy_authorization(proxy)
+        if credentials is not None:
+            headers.append(credentials)
     with trio.move_on_after(timeout):
         context = state.ssl_context() if urlsplit(url).scheme.lower() == "https" else None
-        stream = await open_stream(url, proxy=proxy, ssl_context=context)
+        stream = await open_stream(url, proxy=proxy, ssl_context=context, tunnel=False)
         try:
-            return await _exchange(stream, url, headers)
+            response = await _exchange(stream, url, headers, absolute=absolute)
+            if absolute and response.status_code == 407:
+                raise _proxy_refused(proxy or "")
+            return response
         except h11.RemoteProtocolError as error:
             raise ConnectError(
                 f"negotiate failed: invalid HTTP response from {display_url(url)}: {error}"

@@ -139,17 +139,30 @@ async def _open_tcp(host: str, port: int, url: str, proxy: str | None) -> trio.S
 Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
-async def open_stream(url: str, *, proxy: str | None, ssl_context: ssl.SSLContext | None) -> Stream:
+def forwards(url: str, proxy: str | None) -> bool:
+    """Whether `open_stream(url, proxy=proxy, tunnel=False)` gives a stream to the proxy
+    itself, for requests in absolute form: plain http:// through a proxy."""
+    return proxy is not None and urlsplit(url).scheme.lower() == "http"
+
+
+async def open_stream(
+    url: str, *, proxy: str | None, ssl_context: ssl.SSLContext | None, tunnel: bool = True
+) -> Stream:
     """A connected stream to the host of `url` (TLS for https and wss).
 
-    `ssl_context` is required for https/wss URLs. ConnectError (TlsError for TLS,
-    AuthenticationError for a proxy's 407) when the host cannot be reached.
+    Through a proxy that is a CONNECT tunnel; with `tunnel=False`, a plain http://
+    URL gets a stream to the proxy instead (see `forwards`), because many proxies
+    allow CONNECT to port 443 only, and a plain HTTP request (negotiate) needs no
+    tunnel. `ssl_context` is required for https/wss URLs. ConnectError (TlsError
+    for TLS, AuthenticationError for a proxy's 407) when the host cannot be reached.
     """
     host, port = host_and_port(url)
     if not host:
         raise ConnectError(f"invalid URL {display_url(url)}: no host")
     tcp = await _open_tcp(host, port, url, proxy)
     stream: Stream = tcp
+    if not tunnel and forwards(url, proxy):
+        return stream
     try:
         if proxy is not None:
             try:

@@ -21,8 +21,9 @@ def _authority(url: str) -> str:
     return urlsplit(url).netloc
 
 
-def test_negotiate_and_websocket_tunnel_through_proxy(shared_hub_server: str, proxy: Proxy) -> None:
-    before = sum(_authority(shared_hub_server) in line for line in proxy.access_lines())
+def test_negotiate_and_websocket_through_proxy(shared_hub_server: str, proxy: Proxy) -> None:
+    tunnel = f"CONNECT {_authority(shared_hub_server)}"
+    before = sum(tunnel in line for line in proxy.access_lines())
     result = run(
         "invoke",
         "-v",
@@ -39,8 +40,9 @@ def test_negotiate_and_websocket_tunnel_through_proxy(shared_hub_server: str, pr
     assert result.stdout == "3\n", result.stderr
     assert "negotiate: through the proxy" in result.stderr
     assert "WebSockets: through the proxy" in result.stderr
-    # Two tunnels: one for negotiate, one for the WebSocket.
-    assert proxy.wait_for_access(f"CONNECT {_authority(shared_hub_server)}", before + 2)
+    # negotiate forwarded by absolute URL, the WebSocket through a CONNECT tunnel.
+    assert proxy.wait_for_access(tunnel, before + 1)
+    assert proxy.wait_for_access(f"POST {_authority(shared_hub_server)}/hub/negotiate")
 
 
 @pytest.mark.parametrize(
@@ -163,3 +165,20 @@ async def test_library_proxy(shared_hub_server: str, start_proxy: Callable[..., 
         shared_hub_server, transport="sse", proxy=with_credentials, trust_env=False
     ) as hub:
         assert await hub.invoke("Add", 1, 2) == 3
+
+
+def test_a_proxy_that_refuses_tunnels_makes_the_client_fall_back(
+    shared_hub_server: str, start_proxy: Callable[..., Proxy]
+) -> None:
+    # Like many corporate proxies: plain HTTP forwarded, CONNECT (so WebSockets) refused.
+    strict = start_proxy("--plugins", "tests.transports.proxy_plugins.RefuseTunnels")
+    result = run(
+        "invoke", "-v", "--proxy", strict.url, shared_hub_server, "GetConnectionInfo", env={}
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["transport"] == "ServerSentEvents"
+    assert "refused a tunnel" in result.stderr
+    assert "403" in result.stderr
+    authority = _authority(shared_hub_server)
+    # negotiate went through it by absolute URL, twice (the first token was burnt).
+    assert strict.wait_for_access(f"POST {authority}/hub/negotiate", 2), strict.log()
