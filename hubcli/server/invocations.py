@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import partial
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -44,9 +44,24 @@ STREAM_BINDING_FAILURE = "Failed to bind Stream message."
 
 
 class _ActiveStream:
-    def __init__(self) -> None:
+    def __init__(self, invocation_id: str) -> None:
+        self.invocation_id = invocation_id
         self.scope = trio.CancelScope()
         self.cancelled_by_client = False
+
+
+def _no_slot() -> None:
+    """What releases the slot of a call that never took it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One bound invocation, ready to run."""
+
+    message: Invocation | StreamInvocation
+    method: HubMethod
+    arguments: list[Any]
+    context: CallContext
 
 
 class Invocations:
@@ -180,11 +195,8 @@ class Invocations:
                 ),
             )
             return
-        uploads: list[Upload] = []
         for stream_id, item_type in zip(message.stream_ids, method.uploads, strict=True):
-            upload = Upload(self._options.stream_buffer_capacity)
-            self._uploads[stream_id] = (upload, item_type)
-            uploads.append(upload)
+            self._uploads[stream_id] = (Upload(self._options.stream_buffer_capacity), item_type)
 
         if method.streaming:
             assert invocation_id is not None
@@ -195,48 +207,19 @@ class Invocations:
                 self._close_uploads(message)
                 await self._send_error(invocation_id, errors.invocation_id_in_use(invocation_id))
                 return
-            active = _ActiveStream()
+            active = _ActiveStream(invocation_id)
             self._streams[invocation_id] = active
-            context = self._context(lambda: None)
-            self._nursery.start_soon(
-                partial(
-                    self._run_stream,
-                    active=active,
-                    invocation_id=invocation_id,
-                    target=target,
-                    method=method,
-                    context=context,
-                    arguments=arguments,
-                    message=message,
-                )
-            )
-        elif uploads:
-            context = self._context(lambda: None)
-            self._nursery.start_soon(
-                partial(
-                    self._run_invocation,
-                    invocation_id=invocation_id,
-                    target=target,
-                    method=method,
-                    context=context,
-                    arguments=arguments,
-                    message=message,
-                )
-            )
-        else:
+            call = _Call(message, method, arguments, self._context(_no_slot))
+            self._nursery.start_soon(self._run_stream, call, active)
+            return
+        release = _no_slot
+        if not message.stream_ids:
+            # Only plain invocations take the slot, as ActiveInvocationLimit: one with
+            # client streams waiting on it would hold up the reads its items need.
             await self._slot.acquire()
-            context = self._context(self._releaser())
-            self._nursery.start_soon(
-                partial(
-                    self._run_invocation,
-                    invocation_id=invocation_id,
-                    target=target,
-                    method=method,
-                    context=context,
-                    arguments=arguments,
-                    message=message,
-                )
-            )
+            release = self._releaser()
+        call = _Call(message, method, arguments, self._context(release))
+        self._nursery.start_soon(self._run_invocation, call)
 
     def _releaser(self) -> Callable[[], None]:
         released = False
@@ -262,20 +245,13 @@ class Invocations:
             if entry is not None:
                 entry[0].complete()
 
-    async def _run_invocation(
-        self,
-        *,
-        invocation_id: str | None,
-        target: str,
-        method: HubMethod,
-        context: CallContext,
-        arguments: list[Any],
-        message: Invocation | StreamInvocation,
-    ) -> None:
-        uploads = self._uploads_of(message)
+    async def _run_invocation(self, call: _Call) -> None:
+        invocation_id, target, method = call.message.invocation_id, call.message.target, call.method
         try:
             try:
-                result = await method.func(context, *arguments, *uploads)
+                result = await method.func(
+                    call.context, *call.arguments, *self._uploads_of(call.message)
+                )
             except Exception as exc:
                 log.debug("method %s failed: %r", target, exc)
                 error = errors.build_error_message(
@@ -284,7 +260,7 @@ class Invocations:
                 await self._send_error(invocation_id, error)
                 return
             finally:
-                self._close_uploads(message)
+                self._close_uploads(call.message)
             if invocation_id:
                 if method.empty_completion:
                     completion = Completion.void(invocation_id)
@@ -293,33 +269,17 @@ class Invocations:
                     completion = Completion.with_result(invocation_id, result)
                 await self._connection.write_message(completion)
         finally:
-            context.release_invocation_slot()
+            call.context.release_invocation_slot()
 
-    async def _run_stream(
-        self,
-        *,
-        active: _ActiveStream,
-        invocation_id: str,
-        target: str,
-        method: HubMethod,
-        context: CallContext,
-        arguments: list[Any],
-        message: Invocation | StreamInvocation,
-    ) -> None:
+    async def _run_stream(self, call: _Call, active: _ActiveStream) -> None:
+        invocation_id = active.invocation_id
         error: str | None = None
         try:
             with active.scope:
-                error = await self._stream_items(
-                    invocation_id=invocation_id,
-                    target=target,
-                    method=method,
-                    context=context,
-                    arguments=arguments,
-                    message=message,
-                )
+                error = await self._stream_items(call, invocation_id)
         finally:
             del self._streams[invocation_id]
-            self._close_uploads(message)
+            self._close_uploads(call.message)
         if active.cancelled_by_client:
             error = None
             self._state.record_cancelled_stream()
@@ -327,34 +287,27 @@ class Invocations:
                 "connection %s: stream %s (%s) cancelled by the client",
                 self._connection.connection_id,
                 invocation_id,
-                method.name,
+                call.method.name,
             )
-            for callback in context.cancel_callbacks:
+            for callback in call.context.cancel_callbacks:
                 await callback()
         if error is None:
             await self._connection.write_message(Completion.void(invocation_id))
         else:
             await self._connection.write_message(Completion.with_error(invocation_id, error))
 
-    async def _stream_items(
-        self,
-        *,
-        invocation_id: str,
-        target: str,
-        method: HubMethod,
-        context: CallContext,
-        arguments: list[Any],
-        message: Invocation | StreamInvocation,
-    ) -> str | None:
+    async def _stream_items(self, call: _Call, invocation_id: str) -> str | None:
         """Write the method's items; the error text to complete with, if any."""
         try:
-            stream = method.func(context, *arguments, *self._uploads_of(message))
+            stream = call.method.func(
+                call.context, *call.arguments, *self._uploads_of(call.message)
+            )
         except Exception as exc:
             return errors.build_error_message(
-                errors.invocation_failure(target), exc, self._detailed
+                errors.invocation_failure(call.message.target), exc, self._detailed
             )
         if stream is None:
-            return errors.not_a_stream(method.name)
+            return errors.not_a_stream(call.method.name)
         protocol = self._connection.protocol
         encode_batch = stream_item_encoder(protocol, invocation_id)
         try:
