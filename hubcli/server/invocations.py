@@ -61,6 +61,9 @@ class _Call:
     message: Invocation | StreamInvocation
     method: HubMethod
     arguments: list[Any]
+    # Taken at dispatch: a client stream may be over (and gone from `_uploads`) by
+    # the time the call's task starts.
+    uploads: list[Upload]
     context: CallContext
 
 
@@ -195,8 +198,11 @@ class Invocations:
                 ),
             )
             return
+        uploads: list[Upload] = []
         for stream_id, item_type in zip(message.stream_ids, method.uploads, strict=True):
-            self._uploads[stream_id] = (Upload(self._options.stream_buffer_capacity), item_type)
+            upload = Upload(self._options.stream_buffer_capacity)
+            self._uploads[stream_id] = (upload, item_type)
+            uploads.append(upload)
 
         if method.streaming:
             assert invocation_id is not None
@@ -209,7 +215,7 @@ class Invocations:
                 return
             active = _ActiveStream(invocation_id)
             self._streams[invocation_id] = active
-            call = _Call(message, method, arguments, self._context(_no_slot))
+            call = _Call(message, method, arguments, uploads, self._context(_no_slot))
             self._nursery.start_soon(self._run_stream, call, active)
             return
         release = _no_slot
@@ -218,7 +224,7 @@ class Invocations:
             # client streams waiting on it would hold up the reads its items need.
             await self._slot.acquire()
             release = self._releaser()
-        call = _Call(message, method, arguments, self._context(release))
+        call = _Call(message, method, arguments, uploads, self._context(release))
         self._nursery.start_soon(self._run_invocation, call)
 
     def _releaser(self) -> Callable[[], None]:
@@ -235,9 +241,6 @@ class Invocations:
     def _context(self, release_slot: Callable[[], None]) -> CallContext:
         return CallContext(self._connection, self._state, self._options, release_slot)
 
-    def _uploads_of(self, message: Invocation | StreamInvocation) -> list[Upload]:
-        return [self._uploads[s][0] for s in message.stream_ids if s in self._uploads]
-
     def _close_uploads(self, message: Invocation | StreamInvocation) -> None:
         # When the method returns, its client streams are over whatever the client does.
         for stream_id in message.stream_ids:
@@ -249,9 +252,7 @@ class Invocations:
         invocation_id, target, method = call.message.invocation_id, call.message.target, call.method
         try:
             try:
-                result = await method.func(
-                    call.context, *call.arguments, *self._uploads_of(call.message)
-                )
+                result = await method.func(call.context, *call.arguments, *call.uploads)
             except Exception as exc:
                 log.debug("method %s failed: %r", target, exc)
                 error = errors.build_error_message(
@@ -299,9 +300,7 @@ class Invocations:
     async def _stream_items(self, call: _Call, invocation_id: str) -> str | None:
         """Write the method's items; the error text to complete with, if any."""
         try:
-            stream = call.method.func(
-                call.context, *call.arguments, *self._uploads_of(call.message)
-            )
+            stream = call.method.func(call.context, *call.arguments, *call.uploads)
         except Exception as exc:
             return errors.build_error_message(
                 errors.invocation_failure(call.message.target), exc, self._detailed

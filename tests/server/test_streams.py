@@ -183,6 +183,16 @@ async def test_stream_echo_int_refuses_a_string_item(hub: Hub) -> None:
         assert completion.error == "An error occurred on the server while streaming results."
 
 
+async def test_upload_ended_in_the_same_frame_as_its_invocation(hub: Hub) -> None:
+    # The method gets its client streams even if they end before it starts running.
+    async with RawHub.connect(hub.url) as raw:
+        await raw.send(Invocation("UploadSum", [], "up", ["0"]), Completion.void("0"))
+        assert await raw.receive_completion("up") == Completion.with_result("up", 0)
+        await raw.send(StreamInvocation("e", "StreamEchoInt", [], ["0"]), StreamItem("0", "two"))
+        completion = await raw.receive_completion("e")
+        assert completion.error == "An error occurred on the server while streaming results."
+
+
 async def test_client_results(hub: Hub) -> None:
     async with RawHub.connect(hub.url) as raw:
         await raw.send(Invocation("ClientResult", ["GetAnswer"], "c"))
