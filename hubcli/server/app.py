@@ -54,7 +54,9 @@ class HubApp:
         if required is None:
             return True
         token = request.access_token()
-        return token is not None and (token == required or token in self._negotiate.issued_tokens)
+        return token is not None and (
+            token == required or self._negotiate.redirect_tokens.accepts(token)
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]

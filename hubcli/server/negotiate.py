@@ -8,6 +8,9 @@ version 0 (id doubles as token), a non-integer or negative one is an error body
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 
 from hubcli.protocol.negotiate import (
@@ -33,6 +36,38 @@ TRANSFER_FORMATS = {
 }
 
 
+class RedirectTokens:
+    """Access tokens for the redirect endpoints to hand out and the hub to accept.
+
+    Signed, not stored: a set of issued tokens grew with every redirect negotiate,
+    and pruning it (by age or count) would lock out connections still using theirs,
+    since long polling sends the token with every request. A signature needs no
+    state and holds as long as this server runs, as the token it stands in for does.
+    """
+
+    PREFIX = "redirect-"
+
+    def __init__(self) -> None:
+        # Per server: a token from another run or instance is refused.
+        self._key = secrets.token_bytes(32)
+
+    def _sign(self, nonce: str) -> str:
+        digest = hmac.new(self._key, nonce.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    def issue(self) -> str:
+        nonce = secrets.token_urlsafe(16)
+        return f"{self.PREFIX}{nonce}.{self._sign(nonce)}"
+
+    def accepts(self, token: str) -> bool:
+        if not token.startswith(self.PREFIX):
+            return False
+        nonce, dot, signature = token[len(self.PREFIX) :].partition(".")
+        return bool(nonce and dot) and hmac.compare_digest(
+            signature.encode(), self._sign(nonce).encode()
+        )
+
+
 def negotiate_error(raw_version: str | None) -> tuple[int, str | None]:
     """The version to answer with, or the error text the server puts in the body."""
     if raw_version is None:
@@ -53,8 +88,7 @@ class NegotiateEndpoint:
     def __init__(self, manager: ConnectionManager, options: ServerOptions) -> None:
         self._manager = manager
         self._options = options
-        # Tokens handed out by the redirect endpoints, which the hub then accepts.
-        self.issued_tokens: set[str] = set()
+        self.redirect_tokens = RedirectTokens()
         cookie = options.sticky_cookie
         self._set_cookie = (
             [] if cookie is None else [("set-cookie", f"{cookie[0]}={cookie[1]}; Path=/; HttpOnly")]
@@ -93,7 +127,6 @@ class NegotiateEndpoint:
             redirects = int(request.query_value("numRedirects") or "0") + 1
         except ValueError:
             redirects = 1
-        token = "redirect-" + secrets.token_urlsafe(16)
-        self.issued_tokens.add(token)
+        token = self.redirect_tokens.issue()
         url = f"{request.base_url()}{target}?numRedirects={redirects}"
         await respond(send, 200, encode_redirect(NegotiateRedirect(url, token)), content_type=JSON)

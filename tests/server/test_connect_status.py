@@ -186,3 +186,38 @@ async def test_redirect_tokens_open_a_protected_hub(start_hub: StartHub) -> None
         info = (await raw.invoke("GetConnectionInfo")).result
         assert info["headers"]["authorization"] == f"Bearer {body['accessToken']}"
         assert info["query"]["numRedirects"] == "1"
+
+
+async def test_redirect_tokens_are_checked_without_keeping_any(start_hub: StartHub) -> None:
+    hub, other = await start_hub(require_token="s3cret"), await start_hub(require_token="s3cret")
+    auth = {"Authorization": "Bearer s3cret"}
+
+    def held() -> dict[str, int]:
+        # The size of every container the negotiate endpoint holds on to.
+        endpoint = vars(hub.app)["_negotiate"]
+        return {
+            name: len(value)
+            for name, value in vars(endpoint).items()
+            if isinstance(value, (set, dict, list, tuple))
+        }
+
+    before = held()
+    async with httpx.AsyncClient() as client:
+        tokens = [
+            (await client.post(f"{hub.url}/redirect/negotiate", headers=auth)).json()["accessToken"]
+            for _ in range(200)
+        ]
+        assert held() == before
+        assert len(set(tokens)) == 200
+
+        async def status(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
+            return (await client.post(f"{hub.url}/negotiate", headers=headers)).status_code
+
+        assert await status(tokens[0]) == 200
+        assert await status(tokens[-1]) == 200
+        forged = tokens[0][:-2] + ("AA" if not tokens[0].endswith("AA") else "BB")
+        for refused in (forged, "redirect-", "redirect-x.y", tokens[0] + "x"):
+            assert await status(refused) == 401, refused
+        foreign = (await client.post(f"{other.url}/redirect/negotiate", headers=auth)).json()
+        assert await status(foreign["accessToken"]) == 401
