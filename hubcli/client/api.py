@@ -21,14 +21,19 @@ import logging
 import math
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
 from types import TracebackType
 from typing import Any, Final
 
 import trio
 
 from hubcli.protocol import PROTOCOLS
-from hubcli.protocol.base import HubProtocol
+from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
 
 from .connection import Call, HubConnection, perform_handshake
@@ -307,9 +312,9 @@ async def _start_transport(
     A transport that fails to start has burnt its connection token, so the next
     one is tried on a fresh negotiate, as the official clients do.
     """
-    binary = hub_protocol.transfer_format.value == "Binary"
+    binary = hub_protocol.transfer_format is TransferFormat.BINARY
 
-    def opener(name: str, connect_url: str) -> Any:
+    def opener(name: str, connect_url: str) -> AbstractAsyncContextManager[Transport]:
         return open_transport(
             name,
             connect_url,
