@@ -64,6 +64,7 @@ class RawHub:
         handshake: bool = True,
         headers: list[tuple[str, str]] | None = None,
         query: str = "",
+        max_message_size: int = 2**20,
     ) -> AsyncIterator[RawHub]:
         target = ws_url(url)
         separator = "&" if "?" in target else "?"
@@ -73,7 +74,9 @@ class RawHub:
             separator = "&"
         if query:
             target += separator + query
-        async with open_websocket_url(target, extra_headers=headers or []) as ws:
+        async with open_websocket_url(
+            target, extra_headers=headers or [], max_message_size=max_message_size
+        ) as ws:
             hub = cls(ws, protocol_by_name(protocol))
             if handshake:
                 response = await hub.handshake(protocol)

@@ -6,6 +6,7 @@ import pytest
 import trio
 
 from hubcli.protocol import Completion, CompletionKind, Invocation, StreamInvocation
+from hubcli.server.methods.testing import BIG_RESULT_LIMIT
 from tests.server.conftest import Hub, StartHub
 from tests.server.rawclient import RawHub
 
@@ -33,6 +34,18 @@ async def test_results(hub: Hub) -> None:
         assert await outcome(raw, "Void") == (CompletionKind.VOID, None)
         # A void .NET method answers with "result": null, as ASP.NET Core does.
         assert await outcome(raw, "InvokeWithString", "x") == (CompletionKind.RESULT, None)
+
+
+async def test_big_result_is_capped(hub: Hub) -> None:
+    over = BIG_RESULT_LIMIT + 1
+    # Room for an uncapped answer, so that one fails the comparison instead of the socket.
+    async with RawHub.connect(hub.url, max_message_size=2 * over) as raw:
+        assert await raw.invoke("BigResult", 5000) == Completion.with_result("1", "x" * 5000)
+        assert await raw.invoke("BigResult", over) == Completion.with_error(
+            "2",
+            "An unexpected error occurred invoking 'BigResult' on the server. HubException: "
+            f"BigResult returns at most {BIG_RESULT_LIMIT} characters; {over} were asked for.",
+        )
 
 
 async def test_void_and_null_on_the_wire(hub: Hub) -> None:

@@ -46,9 +46,19 @@ async def throw_hub_exception(ctx: CallContext, message: str | None) -> None:
     raise HubException(message or "")
 
 
+# Twice the client's default 16 MiB message limit, so going over it stays testable;
+# without a cap, one call could make the server allocate gigabytes.
+BIG_RESULT_LIMIT = 32 * 1024 * 1024
+
+
 @hub_method("BigResult(length: int) -> string")
 async def big_result(ctx: CallContext, length: int) -> str:
-    """Returns a string of length "x" characters (to test client size limits)."""
+    """Returns a string of length "x" characters (to test client size limits);
+    at most 33554432 (32 MiB)."""
+    if length > BIG_RESULT_LIMIT:
+        raise HubException(
+            f"BigResult returns at most {BIG_RESULT_LIMIT} characters; {length} were asked for."
+        )
     return "x" * max(length, 0)
 
 
