@@ -67,6 +67,7 @@ def _as_clause(message: str) -> str:
 def main() -> None:
     _register_commands()
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer._click.utils import PacifyFlushWrapper
     from typer.exceptions import Abort
 
     from .errors import report
@@ -90,6 +91,12 @@ def main() -> None:
     except Abort:
         report("aborted")
         sys.exit(ExitCode.INTERNAL_ERROR)
+    except SystemExit as exit_:
+        # typer ends --help or --version text that met a closed stdout (`| true`)
+        # with 1, after wrapping stdout; hubcli's rule for a reader gone is 0.
+        if exit_.code == 1 and isinstance(sys.stdout, PacifyFlushWrapper):
+            sys.exit(ExitCode.OK)
+        raise
     except Exception as error:
         # Errors of a run are reported inside it (runner.py); this is a bug outside.
         report(f"internal error: {type(error).__name__}: {error}", "a bug: please report it")

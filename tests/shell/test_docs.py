@@ -55,7 +55,7 @@ def test_stale_files_names_what_changed(tmp_path: Path) -> None:
 
 def test_every_command_has_examples_and_exit_codes() -> None:
     names = [command.name for command in docs.cli_doc().commands]
-    assert set(names) == {"invoke", "send", "stream", "upload", "serve", "demo"} | set(names)
+    assert {"invoke", "send", "stream", "upload", "serve", "demo"} <= set(names)
     for name in names:
         assert helptext.EXAMPLES.get(name), f"add examples of {name} to hubcli/cli/helptext.py"
         assert helptext.EXIT_CODES.get(name), f"add {name}'s exit codes to helptext.py"

@@ -145,3 +145,16 @@ def test_no_colour_nor_boxes_even_on_a_terminal(args: list[str], env: dict[str, 
     assert b"\x1b" not in output  # no colour, no cursor movement
     text = output.decode()
     assert not any("\u2500" <= char <= "\u257f" for char in text)  # no box drawing
+
+
+@pytest.mark.parametrize("args", ["--help", "stream --help", "--version"])
+def test_help_into_a_closed_pipe_is_a_success(args: str) -> None:
+    hubcli = " ".join([sys.executable, "-m", "hubcli"])
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"{hubcli} {args} | true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (result.returncode, result.stderr) == (0, "")
