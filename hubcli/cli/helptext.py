@@ -92,10 +92,11 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
         ExitCode.CONNECT_FAILED: "cannot listen on --host/--port (in use, no permission)",
     },
     "demo": {
-        ExitCode.OK: "every example ended as expected",
+        ExitCode.OK: "every example ended as expected, or stdout closed by the reader",
         ExitCode.INTERNAL_ERROR: "an example did not end as expected",
         ExitCode.CONNECT_FAILED: "the built-in hub could not start",
         ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
+        ExitCode.TERMINATED: "terminated by SIGTERM",
     },
 }
 
