@@ -6,6 +6,7 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -30,6 +31,14 @@ Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
 PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
 {"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
 Service; the hub accepts the access tokens they hand out."""
+
+
+def _seconds(value: float) -> float:
+    # click's range check lets nan through (every comparison with it is false) and
+    # inf passes a lower bound; trio refuses a nan deadline on every connection.
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number of seconds")
+    return value
 
 
 def _transports(value: str) -> tuple[TransportName, ...]:
@@ -128,6 +137,7 @@ def serve(
             "--keepalive",
             min=0.001,
             metavar="SECONDS",
+            callback=_seconds,
             help="Ping after this long without sending.",
         ),
     ] = 15.0,
@@ -137,6 +147,7 @@ def serve(
             "--client-timeout",
             min=0.001,
             metavar="SECONDS",
+            callback=_seconds,
             help="Drop a client (once it has pinged) after this long without a message.",
         ),
     ] = 30.0,
@@ -146,6 +157,7 @@ def serve(
             "--handshake-timeout",
             min=0.001,
             metavar="SECONDS",
+            callback=_seconds,
             help="Time allowed for the handshake.",
         ),
     ] = 15.0,
@@ -177,6 +189,7 @@ def serve(
             "--long-poll-timeout",
             min=0.001,
             metavar="SECONDS",
+            callback=_seconds,
             help="A long poll without data answers 200 empty after this long.",
         ),
     ] = 90.0,
@@ -186,6 +199,7 @@ def serve(
             "--disconnect-timeout",
             min=0.001,
             metavar="SECONDS",
+            callback=_seconds,
             help="Drop a negotiated or long polling connection unused for this long.",
         ),
     ] = 15.0,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 
@@ -25,6 +26,16 @@ TRANSPORT_FLAG_NAMES = {
     "sse": TransportName.SERVER_SENT_EVENTS,
     "longpolling": TransportName.LONG_POLLING,
 }
+
+
+_SECONDS = (
+    "keepalive",
+    "client_timeout",
+    "handshake_timeout",
+    "long_poll_timeout",
+    "disconnect_timeout",
+    "shutdown_grace",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,14 @@ class ServerOptions:
     # How long a shutdown waits for connections to take their Close message.
     shutdown_grace: float = 2.0
     verbose: int = 0
+
+    def __post_init__(self) -> None:
+        # A nan duration would otherwise pass here and fail every connection later,
+        # when trio refuses it as a deadline.
+        for name in _SECONDS:
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value}")
 
     @property
     def tls(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import signal
 import ssl
@@ -16,6 +17,7 @@ import pytest
 from trio_websocket import open_websocket_url
 
 from hubcli.protocol import Close
+from hubcli.server import ServerOptions
 from tests.server.rawclient import RawHub, negotiate
 from tests.serverproc import HubServer, hubcli_command
 
@@ -92,6 +94,46 @@ def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
         hubcli_command("serve", "--port", "0", *flags), capture_output=True, text=True, check=False
     )
     assert done.returncode == 2, done.stderr
+
+
+def _seconds_flags() -> list[str]:
+    import typer.main
+
+    import hubcli.cli.serve  # noqa: F401 - registers the command
+    from hubcli.cli.app import app
+
+    serve = typer.main.get_command(app).commands["serve"]  # type: ignore[attr-defined]
+    return [param.opts[0] for param in serve.params if param.metavar == "SECONDS"]
+
+
+def test_every_seconds_flag_is_found() -> None:
+    assert set(_seconds_flags()) >= {"--keepalive", "--client-timeout", "--disconnect-timeout"}
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+@pytest.mark.parametrize("flag", _seconds_flags())
+def test_non_finite_seconds_are_usage_errors(flag: str, value: str) -> None:
+    # Accepted, nan made every connection fail ("deadline must not be NaN").
+    done = subprocess.run(
+        hubcli_command("serve", "--port", "0", f"{flag}={value}"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=15,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    assert line.startswith(f"hubcli: error: invalid value for '{flag}': "), line
+    assert f"{float(value)} " in line
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0])
+@pytest.mark.parametrize("name", ["keepalive", "client_timeout", "disconnect_timeout"])
+def test_server_options_refuse_impossible_durations(name: str, value: float) -> None:
+    # The library's way in gets the same protection as the command line's.
+    with pytest.raises(ValueError, match=f"^{name} must be a finite number of seconds"):
+        ServerOptions(port=0, **{name: value})
 
 
 def test_a_busy_port_is_reported(start_hub_server: StartServer) -> None:
