@@ -220,6 +220,7 @@ class HubConnection:
         self._closing = False
         self._nursery: trio.Nursery | None = None
         self._keepalive_scope = trio.CancelScope()
+        self._receive_scope = trio.CancelScope(shield=True)
         self._text = protocol.transfer_format is TransferFormat.TEXT
         self._trace = logger.isEnabledFor(logging.DEBUG)
 
@@ -228,7 +229,7 @@ class HubConnection:
     def start(self, nursery: trio.Nursery, received: bytes = b"") -> None:
         """Run the background tasks in `nursery`; `received` is what followed the handshake."""
         self._nursery = nursery
-        nursery.start_soon(self._receive_loop, received)
+        nursery.start_soon(self._receive_until_closed, received)
         if self._keepalive_interval > 0:
             nursery.start_soon(self._keepalive_loop)
 
@@ -238,16 +239,22 @@ class HubConnection:
         return self._failure
 
     async def close(self) -> None:
-        """Say Close to the server if it is still listening, then close the transport."""
+        """Say Close to the server if it is still listening, then close the transport.
+
+        Stops the receive loop on the way out, however it goes (see `start`).
+        """
         self._closing = True
-        if not self._transport_closed:
-            with contextlib.suppress(TransportClosed, ConnectionClosedError):
-                await self._send_bytes(self._protocol.encode(Close()))
-            logger.info("sent Close")
-        await self._transport.aclose()
-        self._transport_closed = True
-        if self._failure is None:
-            self._fail_all(ConnectionClosedError(CLOSED_WITHOUT_ERROR))
+        try:
+            if not self._transport_closed:
+                with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                    await self._send_bytes(self._protocol.encode(Close()))
+                logger.info("sent Close")
+            await self._transport.aclose()
+            self._transport_closed = True
+            if self._failure is None:
+                self._fail_all(ConnectionClosedError(CLOSED_WITHOUT_ERROR))
+        finally:
+            self._receive_scope.cancel()
 
     # --------------------------------------------------------------------- calls
 
@@ -405,6 +412,13 @@ class HubConnection:
                         return
 
     # ----------------------------------------------------------------- receiving
+
+    async def _receive_until_closed(self, received: bytes) -> None:
+        # Shielded, and stopped by `close` alone: when the caller is cancelled (Ctrl-C),
+        # the clean-up that follows still needs the server's answers, the Completion
+        # of a CancelInvocation, and the transport's own closing handshake.
+        with self._receive_scope:
+            await self._receive_loop(received)
 
     async def _receive_loop(self, received: bytes) -> None:
         failure: BaseException

@@ -122,9 +122,9 @@ def test_head_cancels_the_stream(hub_server: str, transport: str) -> None:
     assert _server_saw_cancellations(hub_server, 1)
 
 
-@pytest.mark.parametrize("transport", ["sse", "longpolling"])
+@pytest.mark.parametrize("transport", ["websockets", "sse", "longpolling"])
 def test_sigint_cancels_the_stream(hub_server: str, transport: str) -> None:
-    process = start("stream", "-t", transport, hub_server, "Forever", "5")
+    process = start("stream", "-vv", "-t", transport, hub_server, "Forever", "5")
     assert process.stdout is not None
     first = [process.stdout.readline() for _ in range(3)]
     process.send_signal(signal.SIGINT)
@@ -133,6 +133,11 @@ def test_sigint_cancels_the_stream(hub_server: str, transport: str) -> None:
     lines = b"".join(first).decode().splitlines() + rest.decode().splitlines()
     assert [int(line) for line in lines] == list(range(len(lines)))
     assert b"Traceback" not in stderr
+    # Ctrl-C cancelled the command, but not the reading: the hub's answer to the
+    # CancelInvocation came in before Close went out (no waiting out a time limit).
+    log = stderr.decode()
+    answer = log.find('<- {"type":3,"invocationId":"0"}')
+    assert 0 < log.find('-> {"type":5,"invocationId":"0"}') < answer < log.find("sent Close")
     assert _server_saw_cancellations(hub_server, 1)
 
 

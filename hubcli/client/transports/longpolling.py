@@ -132,7 +132,9 @@ async def open_longpolling_transport(
         ended: list[TransportClosed] = []
         posts = PostQueue(client, url, binary=binary, transport="Long Polling")
         async with background_tasks() as nursery:
-            polling = trio.CancelScope()
+            # Shielded, and stopped by `aclose` alone: when the caller is cancelled
+            # (Ctrl-C), its clean-up still waits for the server's answers to come in.
+            polling = trio.CancelScope(shield=True)
 
             async def poll() -> None:
                 with polling:

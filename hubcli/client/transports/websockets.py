@@ -57,11 +57,17 @@ class WebSocketTransport:
     inherent_keepalive: Final = False
 
     def __init__(
-        self, connection: trio_websocket.WebSocketConnection, *, binary: bool, close_timeout: float
+        self,
+        connection: trio_websocket.WebSocketConnection,
+        *,
+        binary: bool,
+        close_timeout: float,
+        reader: trio.CancelScope,
     ) -> None:
         self._connection = connection
         self._binary = binary
         self._close_timeout = close_timeout
+        self._reader = reader
 
     async def send(self, data: bytes) -> None:
         message: bytes | str = data if self._binary else data.decode("utf-8", "surrogatepass")
@@ -80,8 +86,11 @@ class WebSocketTransport:
         return message  # type: ignore[return-value]
 
     async def aclose(self) -> None:
-        with trio.move_on_after(self._close_timeout):
-            await self._connection.aclose()
+        try:
+            with trio.move_on_after(self._close_timeout):
+                await self._connection.aclose()
+        finally:
+            self._reader.cancel()
 
 
 def _refused(error: trio_websocket.ConnectionRejected, url: str) -> ConnectError:
@@ -97,19 +106,26 @@ def _refused(error: trio_websocket.ConnectionRejected, url: str) -> ConnectError
 
 
 class _ReaderNursery:
-    """Stands in for the nursery trio-websocket starts its reader task in, to learn
-    when that task ends: if the server drops the connection in the middle of the
-    opening handshake, the library would otherwise wait for an answer forever."""
+    """Stands in for the nursery trio-websocket starts its reader task in.
+
+    To learn when that task ends: if the server drops the connection in the middle
+    of the opening handshake, the library would otherwise wait for an answer
+    forever. And to shield it: when the caller is cancelled (Ctrl-C), the clean-up
+    that follows still needs to read (a Completion, the closing handshake); the
+    transport's `aclose` stops it.
+    """
 
     def __init__(self, nursery: trio.Nursery, on_end: Callable[[], None]) -> None:
         self._nursery = nursery
         self._on_end = on_end
+        self.scope = trio.CancelScope(shield=True)
 
     def start_soon(
         self, function: Callable[..., Awaitable[Any]], *args: Any, name: object = None
     ) -> None:
         async def run() -> None:
-            await function(*args)
+            with self.scope:
+                await function(*args)
             self._on_end()
 
         self._nursery.start_soon(run, name=name)
@@ -149,27 +165,35 @@ async def open_websocket_transport(
     entered = False
     try:
         async with background_tasks() as nursery:
-            with trio.CancelScope() as handshake:
-                connection = await trio_websocket.wrap_client_stream(
-                    cast(trio.Nursery, _ReaderNursery(nursery, handshake.cancel)),
-                    stream,
-                    host_header,
-                    resource,
-                    extra_headers=[
-                        (name.encode("latin-1"), value.encode("latin-1"))
-                        for name, value in _upgrade_headers(headers)
-                    ],
-                    message_queue_size=MESSAGE_QUEUE_SIZE,
-                    max_message_size=max(max_message_size, MIN_FRAME_LIMIT),
-                    receive_buffer_size=RECEIVE_BUFFER_SIZE,
-                )
-            if handshake.cancelled_caught:
-                raise ConnectError(
-                    f"could not connect to {display_url(url)}: the server closed the connection "
-                    "during the WebSocket handshake"
-                )
+            handshake = trio.CancelScope()
+            reader = _ReaderNursery(nursery, handshake.cancel)
+            try:
+                with handshake:
+                    connection = await trio_websocket.wrap_client_stream(
+                        cast(trio.Nursery, reader),
+                        stream,
+                        host_header,
+                        resource,
+                        extra_headers=[
+                            (name.encode("latin-1"), value.encode("latin-1"))
+                            for name, value in _upgrade_headers(headers)
+                        ],
+                        message_queue_size=MESSAGE_QUEUE_SIZE,
+                        max_message_size=max(max_message_size, MIN_FRAME_LIMIT),
+                        receive_buffer_size=RECEIVE_BUFFER_SIZE,
+                    )
+                if handshake.cancelled_caught:
+                    raise ConnectError(
+                        f"could not connect to {display_url(url)}: the server closed the "
+                        "connection during the WebSocket handshake"
+                    )
+            except BaseException:
+                reader.scope.cancel()  # shielded, so only this stops it
+                raise
             entered = True
-            transport = WebSocketTransport(connection, binary=binary, close_timeout=close_timeout)
+            transport = WebSocketTransport(
+                connection, binary=binary, close_timeout=close_timeout, reader=reader.scope
+            )
             try:
                 yield transport
             finally:
