@@ -141,14 +141,11 @@ async def _main(options: ServerOptions, out: IO[str]) -> None:
             nursery.cancel_scope.cancel()
 
 
-def _first_os_error(group: BaseExceptionGroup[BaseException]) -> OSError | None:
-    matched, rest = group.split(OSError)
-    if matched is None or rest is not None:
-        return None
-    leaf: BaseException = matched
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf if isinstance(leaf, OSError) else None
+def _sole_error(error: BaseException) -> BaseException:
+    """`error` out of the one-member groups of the nurseries it passed through."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
 
 
 def run_server(options: ServerOptions, out: IO[str] = sys.stdout) -> None:
@@ -157,7 +154,7 @@ def run_server(options: ServerOptions, out: IO[str] = sys.stdout) -> None:
     try:
         trio.run(_main, options, out)
     except BaseExceptionGroup as group:
-        error = _first_os_error(group)
-        if error is None:
-            raise
-        raise error from None
+        error = _sole_error(group)
+        if isinstance(error, OSError):
+            raise error from None
+        raise
