@@ -233,7 +233,7 @@ def serve(
         if not separator or not name.strip():
             raise typer.BadParameter("expected NAME=VALUE", param_hint="--sticky-cookie")
         cookie = (name.strip(), value.strip())
-    from hubcli.server import ServerOptions, run_server
+    from hubcli.server import ServerOptions, UrlNotWritten, run_server
 
     options = ServerOptions(
         host=host,
@@ -256,10 +256,16 @@ def serve(
         disconnect_timeout=disconnect_timeout,
         verbose=verbose,
     )
+    from .errors import report
+
     try:
         run_server(options)
+    except UrlNotWritten as exc:
+        report(
+            f"cannot write the hub URL to stdout: {exc}",
+            "serve prints its URL there first; redirect it, e.g. > url.txt",
+        )
+        raise typer.Exit(ExitCode.USAGE) from None
     except OSError as exc:
-        from .errors import report
-
         report(f"cannot serve on {host}:{port}: {exc.strerror or exc}", "is --port in use?")
         raise typer.Exit(ExitCode.CONNECT_FAILED) from None

@@ -10,6 +10,6 @@ from __future__ import annotations
 
 from .app import HubApp
 from .options import ServerOptions, TransportName
-from .runner import run_server, serve
+from .runner import UrlNotWritten, run_server, serve
 
-__all__ = ["HubApp", "ServerOptions", "TransportName", "run_server", "serve"]
+__all__ = ["HubApp", "ServerOptions", "TransportName", "UrlNotWritten", "run_server", "serve"]

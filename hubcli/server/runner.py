@@ -21,6 +21,11 @@ from .options import ServerOptions
 
 log = logging.getLogger("hubcli.server")
 
+
+class UrlNotWritten(Exception):
+    """stdout could not take the URL line: it is closed, or its reader is gone."""
+
+
 # Room for several maximum-size hub messages in one frame, at least hypercorn's default.
 _MIN_WEBSOCKET_FRAME = 16 * 1024 * 1024
 
@@ -107,10 +112,21 @@ def configure_logging(verbose: int, stream: IO[str] = sys.stderr) -> None:
     logger.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose else logging.WARNING)
 
 
+def _write_line(out: IO[str], line: str) -> str | None:
+    """Why `line` could not be written to `out`, or None if it was."""
+    try:
+        out.write(line + "\n")
+        out.flush()
+    except (OSError, ValueError) as exc:  # ValueError: a file object already closed
+        return (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+    return None
+
+
 async def _main(options: ServerOptions, out: IO[str]) -> None:
     # Signals are received before the URL is out, so a script that stops the
     # server right after reading it is not too early, and during the graceful
     # shutdown too, so that a second signal cuts it short.
+    unwritten: str | None = None
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         stop = trio.Event()
         served = trio.Event()
@@ -134,11 +150,16 @@ async def _main(options: ServerOptions, out: IO[str]) -> None:
                     stop.set()
 
             url = await nursery.start(run)
-            out.write(url + "\n")
-            out.flush()
+            unwritten = _write_line(out, url)
+            if unwritten is not None:
+                # Nobody can learn where the hub is (with --port 0, not even guess):
+                # stop the usual graceful way rather than serve for no one.
+                stop.set()
             nursery.start_soon(watch_signals)
             await served.wait()
             nursery.cancel_scope.cancel()
+    if unwritten is not None:
+        raise UrlNotWritten(unwritten)
 
 
 def _sole_error(error: BaseException) -> BaseException:
@@ -148,8 +169,14 @@ def _sole_error(error: BaseException) -> BaseException:
     return error
 
 
-def run_server(options: ServerOptions, out: IO[str] = sys.stdout) -> None:
-    """Run the hub in this process until SIGINT or SIGTERM; OSError if it cannot listen."""
+def run_server(options: ServerOptions, out: IO[str] | None = None) -> None:
+    """Run the hub in this process until SIGINT or SIGTERM, its URL first on `out`
+    (stdout by default). OSError if it cannot listen; UrlNotWritten if `out` cannot
+    take the URL (then the hub stops again)."""
+    out = out if out is not None else sys.stdout
+    if out is None:
+        # Python's stdout when the process started with file descriptor 1 closed.
+        raise UrlNotWritten("it is closed")
     configure_logging(options.verbose)
     try:
         trio.run(_main, options, out)

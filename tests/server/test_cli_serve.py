@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import signal
 import ssl
@@ -149,6 +150,41 @@ def test_a_busy_port_is_reported(start_hub_server: StartServer) -> None:
     assert done.returncode == 4
     assert "cannot serve on 127.0.0.1" in done.stderr
     assert done.stdout == ""
+
+
+def _serve_with_stdout(
+    stdout: int | None, *, closed: bool = False
+) -> subprocess.CompletedProcess[str]:
+    command = hubcli_command("serve", "--port", "0")
+    if closed:
+        command = ["sh", "-c", 'exec "$@" >&-', "sh", *command]
+    return subprocess.run(
+        command, stdout=stdout, stderr=subprocess.PIPE, text=True, check=False, timeout=30
+    )
+
+
+def test_a_closed_stdout_is_a_one_line_usage_error() -> None:
+    done = _serve_with_stdout(None, closed=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "hubcli: error: cannot write the hub URL to stdout: it is closed"
+        " (serve prints its URL there first; redirect it, e.g. > url.txt)"
+    ]
+
+
+def test_a_stdout_reader_gone_is_a_one_line_usage_error() -> None:
+    # A pipe whose reader is gone before the URL is written, as with `| head -0`.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = _serve_with_stdout(write_end)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [
+        "hubcli: error: cannot write the hub URL to stdout: Broken pipe"
+        " (serve prints its URL there first; redirect it, e.g. > url.txt)"
+    ]
 
 
 def test_importing_the_command_does_not_import_the_server() -> None:
