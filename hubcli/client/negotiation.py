@@ -99,6 +99,15 @@ def _proxy_refused(proxy: str) -> AuthenticationError:
     )
 
 
+def _was_reset(error: BaseException) -> bool:
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, (ConnectionResetError, BrokenPipeError)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _closed_without_answer(url: str) -> ConnectError:
     message = f"the server closed the connection to {display_url(url)} without answering"
     if urlsplit(url).scheme.lower() == "https":
@@ -184,6 +193,10 @@ async def _post(url: str, state: HttpState) -> _Response:
             cause = ssl_cause(error)
             if cause is not None:
                 raise tls_failure(cause, *host_and_port(url)) from None
+            if _was_reset(error):
+                # Hanging up on a request not yet read makes the kernel send a reset:
+                # the same refusal as a plain close.
+                raise _closed_without_answer(url) from None
             raise ConnectError(
                 f"could not connect to {display_url(url)}: {error.__cause__ or error}"
             ) from None
