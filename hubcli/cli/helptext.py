@@ -88,7 +88,7 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
     "serve": {
         ExitCode.OK: "stopped by SIGINT or SIGTERM (every connection got Close first)",
         ExitCode.INTERNAL_ERROR: EXIT_CODE_MEANINGS[ExitCode.INTERNAL_ERROR],
-        ExitCode.USAGE: EXIT_CODE_MEANINGS[ExitCode.USAGE],
+        ExitCode.USAGE: "usage error: bad flags, or a stdout that cannot take the URL line",
         ExitCode.CONNECT_FAILED: "cannot listen on --host/--port (in use, no permission)",
     },
     "demo": {

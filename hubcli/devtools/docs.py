@@ -132,7 +132,8 @@ def cli_doc() -> CliDoc:
         doc for param in group.get_params(root) if (doc := _option_doc(param, root)) is not None
     )
     commands = []
-    for name in group.list_commands(root):  # type: ignore[attr-defined]
+    # Sorted as --help lists them: registration order depends on what imported first.
+    for name in sorted(group.list_commands(root)):  # type: ignore[attr-defined]
         command = group.get_command(root, name)  # type: ignore[attr-defined]
         if command is None or command.hidden:
             continue

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +134,17 @@ def test_parse_rejects_what_the_app_rejects() -> None:
         _parse(["stream", "--cunt", "3", helptext.HUB_URL, "Counter"])
     with pytest.raises(click_exceptions.MissingParameter):
         _parse(["invoke"])
+
+
+def test_output_does_not_depend_on_import_order() -> None:
+    # Another test importing one command module first changes typer's registration
+    # order; the generated files must not follow it.
+    script = (
+        "import hubcli.cli.serve, hubcli.cli.upload\n"
+        "from hubcli.devtools import docs\n"
+        "print(docs.bash_completion(docs.cli_doc()), end='')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == docs.bash_completion(docs.cli_doc())
