@@ -46,3 +46,45 @@ class HubProtocol(Protocol):
         batch_stream_items: bool = False,
         ignore_unknown_types: bool = False,
     ) -> MessageParser: ...
+
+
+class ParserFactory(Protocol):
+    def __call__(
+        self,
+        *,
+        max_message_size: int | None,
+        batch_stream_items: bool,
+        ignore_unknown_types: bool,
+    ) -> MessageParser: ...
+
+
+class HubProtocolBase:
+    """What the two protocols share: batch encoding and making parsers."""
+
+    _parser_factory: ParserFactory
+
+    def encode(self, message: HubMessage) -> bytes:
+        raise NotImplementedError
+
+    def encode_many(self, messages: Iterable[HubMessage]) -> bytes:
+        return b"".join(self.encode(message) for message in messages)
+
+    def parser(
+        self,
+        *,
+        max_message_size: int | None = None,
+        batch_stream_items: bool = False,
+        ignore_unknown_types: bool = False,
+    ) -> MessageParser:
+        """A new incremental parser.
+
+        `batch_stream_items`: consecutive header-less StreamItems of one invocation
+        come out as one StreamItemBatch per feed (the receive hot path).
+        `ignore_unknown_types`: skip message types from a newer protocol instead of
+        failing (the official clients' behaviour).
+        """
+        return self._parser_factory(
+            max_message_size=max_message_size,
+            batch_stream_items=batch_stream_items,
+            ignore_unknown_types=ignore_unknown_types,
+        )

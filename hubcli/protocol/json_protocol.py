@@ -7,14 +7,13 @@ order, ignore unknown ones, and report problems with the server's own wording.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from operator import itemgetter
 from typing import Any, Final
 
 import orjson
 
 from . import jsonvalues
-from .base import TransferFormat
+from .base import HubProtocolBase, TransferFormat
 from .errors import MessageTooLargeError, ProtocolError
 from .messages import (
     PING,
@@ -234,33 +233,6 @@ def message_to_record(message: HubMessage) -> dict[str, Any]:
 _PING_RECORD: Final = b'{"type":6}\x1e'
 
 
-class JsonHubProtocol:
-    name: Final = "json"
-    version: Final = 1
-    transfer_format: Final = TransferFormat.TEXT
-
-    def encode(self, message: HubMessage) -> bytes:
-        if isinstance(message, Ping):
-            return _PING_RECORD
-        return jsonvalues.dumps(message_to_record(message)) + RECORD_SEPARATOR
-
-    def encode_many(self, messages: Iterable[HubMessage]) -> bytes:
-        return b"".join(self.encode(message) for message in messages)
-
-    def parser(
-        self,
-        *,
-        max_message_size: int | None = None,
-        batch_stream_items: bool = False,
-        ignore_unknown_types: bool = False,
-    ) -> JsonMessageParser:
-        return JsonMessageParser(
-            max_message_size=max_message_size,
-            batch_stream_items=batch_stream_items,
-            ignore_unknown_types=ignore_unknown_types,
-        )
-
-
 def split_records(buffer: bytes) -> tuple[list[bytes], bytes]:
     """Whole records (separator removed) and the incomplete rest."""
     pieces = buffer.split(RECORD_SEPARATOR)
@@ -455,3 +427,15 @@ class JsonMessageParser:
         if batch_id is not None:
             messages.append(StreamItemBatch(batch_id, batch))
         return messages
+
+
+class JsonHubProtocol(HubProtocolBase):
+    _parser_factory = JsonMessageParser
+    name: Final = "json"
+    version: Final = 1
+    transfer_format: Final = TransferFormat.TEXT
+
+    def encode(self, message: HubMessage) -> bytes:
+        if isinstance(message, Ping):
+            return _PING_RECORD
+        return jsonvalues.dumps(message_to_record(message)) + RECORD_SEPARATOR

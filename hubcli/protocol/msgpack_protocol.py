@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, Final, NoReturn
 
 import msgpack
 
-from .base import TransferFormat
+from .base import HubProtocolBase, TransferFormat
 from .errors import MessageTooLargeError, ProtocolError, UnencodableValueError
 from .messages import (
     PING,
@@ -105,44 +105,6 @@ def _pack_default(value: Any) -> Any:
     if isinstance(value, int):
         raise UnencodableValueError(f"MessagePack cannot carry the integer {value}: beyond 64 bits")
     raise UnencodableValueError(f"MessagePack cannot carry a value of type {type(value).__name__}")
-
-
-class MessagePackHubProtocol:
-    name: Final = "messagepack"
-    version: Final = 1
-    transfer_format: Final = TransferFormat.BINARY
-
-    def __init__(self) -> None:
-        self._packer = msgpack.Packer(use_bin_type=True, datetime=True, default=_pack_default)
-
-    def encode_body(self, message: HubMessage) -> bytes:
-        """One message without its length prefix."""
-        try:
-            return self._packer.pack(_message_to_array(message))
-        except ValueError as error:
-            if "datetime" in str(error):  # naive datetimes have no instant to encode
-                raise ValueError("datetime values must carry a time zone") from None
-            raise
-
-    def encode(self, message: HubMessage) -> bytes:
-        body = self.encode_body(message)
-        return encode_length(len(body)) + body
-
-    def encode_many(self, messages: Iterable[HubMessage]) -> bytes:
-        return b"".join(self.encode(message) for message in messages)
-
-    def parser(
-        self,
-        *,
-        max_message_size: int | None = None,
-        batch_stream_items: bool = False,
-        ignore_unknown_types: bool = False,
-    ) -> MessagePackMessageParser:
-        return MessagePackMessageParser(
-            max_message_size=max_message_size,
-            batch_stream_items=batch_stream_items,
-            ignore_unknown_types=ignore_unknown_types,
-        )
 
 
 # --------------------------------------------------------------- positional reading
@@ -532,6 +494,29 @@ class MessagePackMessageParser:
         chunks = self._chunks
         while chunks and chunks[0][0] + len(chunks[0][1]) <= consumed:
             chunks.popleft()
+
+
+class MessagePackHubProtocol(HubProtocolBase):
+    _parser_factory = MessagePackMessageParser
+    name: Final = "messagepack"
+    version: Final = 1
+    transfer_format: Final = TransferFormat.BINARY
+
+    def __init__(self) -> None:
+        self._packer = msgpack.Packer(use_bin_type=True, datetime=True, default=_pack_default)
+
+    def encode_body(self, message: HubMessage) -> bytes:
+        """One message without its length prefix."""
+        try:
+            return self._packer.pack(_message_to_array(message))
+        except ValueError as error:
+            if "datetime" in str(error):  # naive datetimes have no instant to encode
+                raise UnencodableValueError("datetime values must carry a time zone") from None
+            raise
+
+    def encode(self, message: HubMessage) -> bytes:
+        body = self.encode_body(message)
+        return encode_length(len(body)) + body
 
 
 def to_plain(value: Any) -> Any:
