@@ -305,8 +305,11 @@ class HubConnection:
     async def cancel(self, call: Call, wait: float) -> None:
         """Cancel a call in flight: CancelInvocation for a stream, error-end its uploads.
 
-        Waits up to `wait` seconds for the server's Completion, so the server has
-        seen the cancellation before anything that follows (such as Close).
+        A stream is waited for, up to `wait` seconds: the hub answers a
+        CancelInvocation with the stream's Completion at once, and taking it before
+        anything that follows (such as Close) leaves nothing of the stream unread.
+        A plain invocation is not: the protocol cannot cancel it on the server, so
+        its Completion comes whenever the method ends, and no one wants it now.
         """
         call.release()
         if call.done.is_set() or self._failure is not None:
@@ -321,7 +324,7 @@ class HubConnection:
             if messages:
                 await self.send_many(messages)
             logger.info("cancelled invocation %s", call.invocation_id)
-            if call.invocation_id is not None:
+            if call.streaming:
                 with trio.move_on_after(wait):
                     await call.done.wait()
         except (TransportClosed, ConnectionClosedError):

@@ -7,6 +7,7 @@ import json
 import shutil
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -115,14 +116,31 @@ def test_server_closing_mid_stream_exits_7(shared_hub_server: str) -> None:
     assert "Server returned an error on close: Connection closed with an error." in result.stderr
 
 
+# What clean-up may add to a time limit or a signal: CancelInvocation, the hub's
+# answer, Close, and the process's exit, with no waiting for answers that cannot come.
+PROMPT = 1.5
+
+
 def test_max_time_exits_124(hub_server: str) -> None:
+    started = time.monotonic()
     result = run("stream", "--max-time", "1.5", hub_server, "Forever", "50")
+    assert time.monotonic() - started < 1.5 + PROMPT
     assert result.returncode == 124
     assert result.stderr == "hubcli: error: timed out after 1.5 s (--max-time)\n"
     assert [int(line) for line in result.stdout.splitlines()] == list(
         range(len(result.stdout.splitlines()))
     )
     assert _server_saw_cancellations(hub_server, 1)
+
+
+def test_max_time_ends_an_invoke_promptly(shared_hub_server: str) -> None:
+    # The hub cannot cancel a plain invocation: its Completion is 5 s away, and
+    # the clean-up must not wait for it.
+    started = time.monotonic()
+    result = run("invoke", shared_hub_server, "Slow", "5000", "-m", "1")
+    assert time.monotonic() - started < 1 + PROMPT
+    assert (result.returncode, result.stdout) == (124, "")
+    assert result.stderr == "hubcli: error: timed out after 1 s (--max-time)\n"
 
 
 def test_idle_timeout_exits_124(start_hub_server) -> None:  # type: ignore[no-untyped-def]

@@ -204,7 +204,10 @@ async def test_messagepack_values(shared_hub_server: str) -> None:
 
 
 async def test_cancelling_an_invoke_from_outside(shared_hub_server: str) -> None:
-    async with hubcli.connect(shared_hub_server) as hub:
+    # A clean-up that waited for the Completion would take close_timeout (30 s here):
+    # the hub's Slow cannot be cancelled, so it answers only when it is done.
+    async with hubcli.connect(shared_hub_server, close_timeout=30) as hub:
         with trio.move_on_after(0.2) as scope:
-            await hub.invoke("Slow", 2000)
+            await hub.invoke("Slow", 5000)
         assert scope.cancelled_caught
+        assert trio.current_time() - scope.deadline < 1.0
