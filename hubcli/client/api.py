@@ -137,12 +137,7 @@ class Hub:
         """Like `invoke`, but returns the Completion, error ones too (and void apart
         from null); still raises when the connection fails."""
         call = await self._connection.begin(method, args, streaming=False)
-        try:
-            await call.done.wait()
-        except BaseException:
-            with self.cleanup_scope():
-                await self._connection.cancel(call, self._close_timeout)
-            raise
+        await self._wait_for(call)
         return call.outcome(hub_errors_raise=False)
 
     async def send(self, method: str, *args: Any) -> None:
@@ -151,13 +146,17 @@ class Hub:
         Returns once the message is written, and any uploads among `args` are sent.
         """
         call = await self._connection.begin(method, args, streaming=False, expect_result=False)
+        await self._wait_for(call)
+        call.outcome()
+
+    async def _wait_for(self, call: Call) -> None:
+        """Wait for `call` to end; if we are cancelled first, cancel it (its uploads)."""
         try:
             await call.done.wait()
         except BaseException:
             with self.cleanup_scope():
                 await self._connection.cancel(call, self._close_timeout)
             raise
-        call.outcome()
 
     def stream(self, method: str, *args: Any) -> StreamCall:
         """A server-to-client stream: iterate it for items, or `batches()` for frames."""
