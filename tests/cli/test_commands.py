@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.cli.hubcli_process import run
+from tests.cli.hubcli_process import run, start
 from tests.serverproc import HubServer
 
 
@@ -73,8 +74,18 @@ def test_void_prints_nothing_and_null_prints_null(shared_hub_server: str) -> Non
 
 
 def test_count_takes_n_items_then_cancels(hub_server: str) -> None:
-    result = run("stream", "-n", "5", hub_server, "Forever", "1")
-    assert (result.returncode, result.stdout.split()) == (0, ["0", "1", "2", "3", "4"])
+    process = start("stream", "-n", "5", hub_server, "Forever", "1")
+    assert process.stdout is not None
+    first = [process.stdout.readline() for _ in range(5)]
+    taken = time.monotonic()
+    rest, stderr = process.communicate(timeout=30)
+    # The clean-up (CancelInvocation, the hub's answer, Close) adds no waiting.
+    assert time.monotonic() - taken < 1.5
+    assert (process.returncode, b"".join(first).split(), rest) == (
+        0,
+        [b"0", b"1", b"2", b"3", b"4"],
+        b"",
+    ), stderr
     assert run("invoke", hub_server, "WaitForCancelledStreams", "1", "10000").returncode == 0
 
 

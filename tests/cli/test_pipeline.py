@@ -41,7 +41,9 @@ def test_signal_cancels_the_stream(hub_server: str, signum: int, status: int) ->
     assert process.stdout is not None
     first = [process.stdout.readline() for _ in range(3)]
     process.send_signal(signum)
+    signalled = time.monotonic()
     rest, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - signalled < PROMPT
     assert process.returncode == status, stderr
     lines = b"".join(first).decode().splitlines() + rest.decode().splitlines()
     # Every item received was printed whole, in order.
@@ -143,12 +145,27 @@ def test_max_time_ends_an_invoke_promptly(shared_hub_server: str) -> None:
     assert result.stderr == "hubcli: error: timed out after 1 s (--max-time)\n"
 
 
+def _wait_until_connected(process: subprocess.Popen[bytes]) -> bytes:
+    """stderr of a `hubcli -v` up to its "connected:" line (then the server is set)."""
+    assert process.stderr is not None
+    seen = b""
+    while b"hubcli: connected:" not in seen:
+        line = process.stderr.readline()
+        assert line, seen.decode()
+        seen += line
+    return seen
+
+
 def test_idle_timeout_exits_124(start_hub_server) -> None:  # type: ignore[no-untyped-def]
     server = start_hub_server("--keepalive", "60")
-    result = run("invoke", "--idle-timeout", "0.5", server.url, "Slow", "5000")
-    assert result.returncode == 124
-    assert "Server timeout elapsed without receiving a message from the server." in result.stderr
-    assert "--idle-timeout 0.5 s" in result.stderr
+    process = start("invoke", "-v", "--idle-timeout", "0.5", server.url, "Slow", "5000")
+    _wait_until_connected(process)
+    connected = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - connected < 0.5 + PROMPT
+    assert process.returncode == 124
+    assert b"Server timeout elapsed without receiving a message from the server." in stderr
+    assert b"--idle-timeout 0.5 s" in stderr
 
 
 @pytest.mark.parametrize(

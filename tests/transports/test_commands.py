@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -128,7 +129,9 @@ def test_sigint_cancels_the_stream(hub_server: str, transport: str) -> None:
     assert process.stdout is not None
     first = [process.stdout.readline() for _ in range(3)]
     process.send_signal(signal.SIGINT)
+    signalled = time.monotonic()
     rest, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - signalled < 1.5  # no waiting out a time limit
     assert process.returncode == 130, stderr
     lines = b"".join(first).decode().splitlines() + rest.decode().splitlines()
     assert [int(line) for line in lines] == list(range(len(lines)))
