@@ -2,7 +2,8 @@
 
 The first SIGINT/SIGTERM cancels the command's work scope, so the library's bounded
 clean-up runs (CancelInvocation, a brief wait, Close); a second one aborts that
-clean-up at once. Every failure ends as one `hubcli: error: ...` line on stderr and
+clean-up at once, and so does CLEAN_UP_SECONDS passing after a signal or the
+--max-time limit. Every failure ends as one `hubcli: error: ...` line on stderr and
 the exit code of its kind; a traceback only for a bug, and only with -vv.
 """
 
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 
 logger: Final = logging.getLogger("hubcli")
 
+# How long the clean-up after a signal or --max-time may take in all: the
+# library's close_timeout, which bounds each of its steps.
+CLEAN_UP_SECONDS: Final = 2.0
 _SIGNAL_EXIT: Final = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 _SECRETS: Final = re.compile(
     r"(?P<keep>access_token=|\bid=|Bearer\s+|\"(?:accessToken|access_token|connectionToken)\"\s*:\s*\")"
@@ -80,16 +84,18 @@ class Session:
     async def connect(self) -> AsyncIterator[Hub]:
         async with client.connect(self.settings.url, **self.settings.connect_arguments()) as hub:
             logger.info("connected: %s, %s", hub.transport, hub.protocol)
+            # Kept after the body too: leaving `connect` is clean-up (Close) to abort.
             self._hubs.append(hub)
-            try:
-                yield hub
-            finally:
-                self._hubs.remove(hub)
+            yield hub
 
     def abort(self) -> None:
+        self.abort_connections()
+        self.output.writer.abort()
+
+    def abort_connections(self) -> None:
+        """End the connections' clean-up (CancelInvocation, Close) at once."""
         for hub in self._hubs:
             hub.abort()
-        self.output.writer.abort()
 
 
 def _leaf(error: BaseException) -> BaseException:
@@ -173,16 +179,31 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
 
 
 async def _watch_signals(
-    signals: AsyncIterator[int], work: trio.CancelScope, session: Session, received: list[int]
+    signals: AsyncIterator[int],
+    work: trio.CancelScope,
+    session: Session,
+    received: list[int],
+    clean_up: trio.CancelScope,
 ) -> None:
     async for signum in signals:
         if not received:
             received.append(signum)
             logger.info("%s: cancelling", signal.Signals(signum).name)
             work.cancel()
+            clean_up.deadline = trio.current_time() + CLEAN_UP_SECONDS
         else:
             logger.info("%s again: aborting", signal.Signals(signum).name)
             session.abort()
+
+
+async def _limit_clean_up(session: Session, clean_up: trio.CancelScope) -> None:
+    """Cut the clean-up short when `clean_up` expires (its deadline is set once
+    the command is cancelled): each of its steps has a time limit of its own, but
+    a server that stopped answering would make the user wait for all of them."""
+    with clean_up:
+        await trio.sleep_forever()
+    logger.info("the clean-up took too long: aborting it")
+    session.abort_connections()
 
 
 async def _run(body: Callable[[Session], Awaitable[None]], session: Session) -> ExitCode:
@@ -192,10 +213,13 @@ async def _run(body: Callable[[Session], Awaitable[None]], session: Session) -> 
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
             work = trio.CancelScope()
+            clean_up = trio.CancelScope()
             if settings.max_time is not None:
                 elapsed = time.monotonic() - PROCESS_START
                 work.deadline = trio.current_time() + settings.max_time - elapsed
-            nursery.start_soon(_watch_signals, signals, work, session, received)
+                clean_up.deadline = work.deadline + CLEAN_UP_SECONDS
+            nursery.start_soon(_watch_signals, signals, work, session, received, clean_up)
+            nursery.start_soon(_limit_clean_up, session, clean_up)
             try:
                 with work:
                     await body(session)

@@ -244,12 +244,22 @@ class HubConnection:
         Stops the receive loop on the way out, however it goes (see `start`).
         """
         self._closing = True
+        # A server gone silent (the server timeout) would answer neither a Close
+        # POST nor a closing handshake: waiting for them would only delay the exit.
+        silent = isinstance(self._failure, ServerTimeoutError)
         try:
-            if not self._transport_closed:
-                with contextlib.suppress(TransportClosed, ConnectionClosedError):
-                    await self._send_bytes(self._protocol.encode(Close()))
-                logger.info("sent Close")
-            await self._transport.aclose()
+            try:
+                if not self._transport_closed and not silent:
+                    with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                        await self._send_bytes(self._protocol.encode(Close()))
+                    logger.info("sent Close")
+            finally:
+                # Even when cancelled (the clean-up aborted): a transport's aclose
+                # cancelled from the start drops the connection without waiting.
+                with trio.CancelScope() as closing:
+                    if silent:
+                        closing.cancel()
+                    await self._transport.aclose()
             self._transport_closed = True
             if self._failure is None:
                 self._fail_all(ConnectionClosedError(CLOSED_WITHOUT_ERROR))

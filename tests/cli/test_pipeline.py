@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.cli.hubcli_process import HUBCLI, pipeline, proc_status, run, start, wait_for
+from tests.serverproc import HubServer
 
 
 def _server_saw_cancellations(url: str, count: int) -> bool:
@@ -143,6 +146,47 @@ def test_max_time_ends_an_invoke_promptly(shared_hub_server: str) -> None:
     assert time.monotonic() - started < 1 + PROMPT
     assert (result.returncode, result.stdout) == (124, "")
     assert result.stderr == "hubcli: error: timed out after 1 s (--max-time)\n"
+
+
+def test_a_frozen_server_holds_up_the_exit_by_the_clean_up_limit_at_most(
+    start_hub_server: Callable[..., HubServer],
+) -> None:
+    """A server that stops answering (SIGSTOP) gets CancelInvocation and Close, but
+    hubcli does not wait for every answer in turn: after --idle-timeout nothing at
+    all, after a signal or --max-time CLEAN_UP_SECONDS (2) in all."""
+    server = start_hub_server()
+    started = time.monotonic()
+    clients = {
+        "idle": start("stream", "--idle-timeout", "0.5", server.url, "Forever", "50"),
+        "signal": start("stream", server.url, "Forever", "50"),
+        "signal over Long Polling": start(
+            "stream", "-t", "longpolling", server.url, "Forever", "50"
+        ),
+        "max-time": start("stream", "--max-time", "2.5", server.url, "Forever", "50"),
+    }
+    try:
+        for process in clients.values():
+            assert process.stdout is not None
+            assert process.stdout.readline() == b"0\n"
+        os.kill(server.process.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        clients["signal"].send_signal(signal.SIGINT)
+        clients["signal over Long Polling"].send_signal(signal.SIGINT)
+        ended = {}
+        # In the order they should end, so each wait measures its own process.
+        for name in ("idle", "signal", "signal over Long Polling", "max-time"):
+            clients[name].wait(timeout=30)
+            ended[name] = time.monotonic()
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+        for process in clients.values():
+            process.kill()
+            process.communicate()
+    assert [process.returncode for process in clients.values()] == [124, 130, 130, 124]
+    assert ended["idle"] - frozen < 0.5 + PROMPT
+    assert ended["signal"] - frozen < 2 + 1
+    assert ended["signal over Long Polling"] - frozen < 2 + 1
+    assert ended["max-time"] - started < 2.5 + 2 + 1
 
 
 def _wait_until_connected(process: subprocess.Popen[bytes]) -> bytes:
