@@ -211,6 +211,9 @@ class HubConnection:
         self._keepalive_interval = keepalive_interval
         self._server_timeout = server_timeout
         self._calls: dict[str, Call] = {}
+        # Calls without an invocation id whose uploads are still going: no message
+        # from the server names them, but the connection's end must still fail them.
+        self._sends: set[Call] = set()
         self._next_id = 0
         self._send_lock = trio.StrictFIFOLock()
         self._concurrent_sends = transport.concurrent_sends
@@ -293,6 +296,8 @@ class HubConnection:
             message = Invocation(target, arguments, invocation_id, stream_ids)
         if invocation_id is not None:
             self._calls[invocation_id] = call
+        elif uploads:
+            self._sends.add(call)
         try:
             await self.send(message)
         except BaseException:
@@ -311,6 +316,7 @@ class HubConnection:
     def forget(self, call: Call) -> None:
         if call.invocation_id is not None:
             self._calls.pop(call.invocation_id, None)
+        self._sends.discard(call)
 
     async def cancel(self, call: Call, wait: float) -> None:
         """Cancel a call in flight: CancelInvocation for a stream, error-end its uploads.
@@ -357,8 +363,11 @@ class HubConnection:
                     if batch:
                         await self.send_many([StreamItem(stream_id, item) for item in batch])
                 await self.send(Completion.void(stream_id))
-            except (TransportClosed, ConnectionClosedError):
-                return  # the receive loop reports the connection's end
+            except (TransportClosed, ConnectionClosedError) as error:
+                # Unless the receive loop failed it first (with the same failure):
+                # a call without an invocation id has no one else to end it.
+                call.fail(self._failure or error)
+                return
             except Exception as error:
                 # The source failed: end the stream with an error so the server's
                 # method fails too, and hand the source's error to the caller.
@@ -372,6 +381,7 @@ class HubConnection:
                 return
             call.pending_uploads -= 1
             if call.invocation_id is None and call.pending_uploads == 0:
+                self._sends.discard(call)
                 call.complete(Completion.void(""))
 
     # ------------------------------------------------------------------- sending
@@ -455,7 +465,8 @@ class HubConnection:
         if self._failure is None:
             self._failure = failure
         calls, self._calls = self._calls, {}
-        for call in calls.values():
+        sends, self._sends = self._sends, set()
+        for call in [*calls.values(), *sends]:
             call.fail(failure)
         self._keepalive_scope.cancel()
 

@@ -108,6 +108,33 @@ async def test_a_failing_upload_source_fails_the_call(shared_hub_server: str) ->
         assert await hub.invoke("Echo", 1) == 1
 
 
+@pytest.mark.parametrize("source_waits", [True, False], ids=["waiting source", "busy source"])
+async def test_send_with_an_upload_fails_when_the_connection_closes(
+    shared_hub_server: str, source_waits: bool
+) -> None:
+    uploading = trio.Event()
+
+    async def source() -> AsyncIterator[int]:
+        number = 0
+        while True:
+            yield number
+            uploading.set()
+            number += 1
+            await (trio.sleep_forever() if source_waits else trio.sleep(0.01))
+
+    async with hubcli.connect(shared_hub_server) as hub:
+
+        async def close_mid_upload() -> None:
+            await uploading.wait()
+            with pytest.raises(ConnectionClosedError):
+                await hub.invoke("CloseConnection", "bye", False)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(close_mid_upload)
+            with trio.fail_after(10), pytest.raises(ConnectionClosedError, match="bye"):
+                await hub.send("UploadStream", source())
+
+
 async def test_ids_come_from_one_counter(
     shared_hub_server: str, caplog: pytest.LogCaptureFixture
 ) -> None:
