@@ -12,6 +12,7 @@ from .errors import (
     HubError,
     HubTimeoutError,
     ServerTimeoutError,
+    StreamBufferFullError,
     TlsError,
 )
 from .network import NetworkSettings, tls_context
@@ -27,6 +28,7 @@ __all__ = [
     "ItemBatches",
     "ServerTimeoutError",
     "NetworkSettings",
+    "StreamBufferFullError",
     "StreamCall",
     "TlsError",
     "connect",

@@ -36,7 +36,7 @@ from hubcli.protocol import PROTOCOLS
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
 
-from .connection import Call, HubConnection, perform_handshake
+from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection, perform_handshake
 from .errors import AuthenticationError, ConnectError, ConnectTimeoutError, HubError, TlsError
 from .negotiation import NO_COMMON_TRANSPORT, negotiate, usable_transports
 from .network import (
@@ -255,12 +255,10 @@ class StreamCall:
         await self.start()
         call = self._call
         assert call is not None
-        assert call.items is not None
-        try:
-            return await call.items.receive()
-        except (trio.EndOfChannel, trio.ClosedResourceError):
+        batch = await call.take()
+        if batch is None and call.done.is_set():
             call.outcome()
-            return None
+        return batch
 
     def batches(self) -> AsyncIterator[list[Any]]:
         """Iterate the stream one received frame (a list of items) at a time."""
@@ -397,6 +395,7 @@ async def connect(
     server_timeout: float | Default | None = DEFAULT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 2.0,
+    stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
 ) -> AsyncIterator[Hub]:
     """Negotiate, start a transport, handshake; yield the Hub; Close on the way out.
 
@@ -422,6 +421,12 @@ async def connect(
     none over Long Polling, whose polls show the server is alive (as in the
     official clients); a number given here applies to every transport, None waits
     forever. `keepalive_interval=0` sends no pings (Long Polling never does).
+
+    `stream_buffer_limit`: how many received bytes a stream may hold, unread,
+    while other calls are in flight on the connection (an invoke inside `async for`
+    over a stream, streams read by different tasks); beyond it the stream fails
+    with StreamBufferFullError. A stream that is the only call in flight holds a
+    few frames and then slows the server down instead.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
@@ -470,6 +475,7 @@ async def connect(
                 keepalive_interval=0 if inherent else keepalive_interval,
                 server_timeout=silence,
                 max_message_size=max_message_size,
+                stream_buffer_limit=stream_buffer_limit,
             )
             hub = Hub(
                 connection,

@@ -4,8 +4,19 @@ It owns two background tasks in the nursery it is given: the receive loop (parse
 received chunk in one call, dispatch the messages, enforce the server timeout) and the
 keep-alive (a Ping after `keepalive_interval` of send silence). Upload pumps run there
 too. Every call in flight is a `Call` in the invocation table; the receive loop hands
-a streaming call its items one received frame at a time, through a bounded channel,
-so a slow consumer stops the socket reads instead of growing a buffer.
+a streaming call its items one received frame at a time.
+
+Backpressure. There is one receive loop, so waiting for one stream's consumer stops
+every call on the connection. While a stream is the only call in flight, that is
+what we want: once it holds STREAM_BUFFER_FRAMES frames its consumer has not taken,
+the loop waits, the socket is no longer read, and the server slows down (memory
+stays flat however long the stream). With other calls in flight it would deadlock
+a consumer that waits for one of them (`async for x in stream: await invoke(...)`:
+the invoke's Completion is behind the stream's items), so the loop does not wait
+then: the stream buffers, up to `stream_buffer_limit` received bytes, and a stream
+that runs further ahead of its consumer fails with StreamBufferFullError (after the
+items it holds) and is cancelled on the server. A new call starting while the loop
+waits wakes it.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -43,6 +55,7 @@ from .errors import (
     ConnectTimeoutError,
     HubError,
     ServerTimeoutError,
+    StreamBufferFullError,
 )
 from .transports.base import Transport, TransportClosed
 
@@ -55,8 +68,12 @@ SERVER_TIMEOUT_MESSAGE: Final = (
 CLOSED_WITHOUT_ERROR: Final = "Invocation canceled due to the underlying connection being closed."
 UPLOAD_CANCELLED: Final = "The upload was cancelled by the client."
 # Received frames a streaming call may hold before the receive loop waits for its
-# consumer: enough to overlap decoding with writing, few enough to bound memory.
+# consumer (when it is the only call in flight): enough to overlap decoding with
+# writing, few enough to bound memory.
 STREAM_BUFFER_FRAMES: Final = 4
+# Received bytes a stream may hold while other calls are in flight (see above): two
+# messages of the default size limit.
+DEFAULT_STREAM_BUFFER_LIMIT: Final = 32 * 1024 * 1024
 _TRACE_LIMIT: Final = 2000
 
 
@@ -88,16 +105,23 @@ async def _batches_of(upload: Upload) -> AsyncIterator[Sequence[Any]]:
 
 
 class Call:
-    """One invocation in flight: its outcome and, for streams, its item batches."""
+    """One invocation in flight: its outcome and, for streams, its received frames.
+
+    A stream's frames wait in a queue between the receive loop (`put`, which never
+    blocks; `wait_for_room`) and the consumer (`take`).
+    """
 
     __slots__ = (
-        "_items_in",
+        "_frames",
+        "_readable",
+        "_taken",
         "completion",
         "done",
         "error",
+        "held_bytes",
         "invocation_id",
-        "items",
         "pending_uploads",
+        "released",
         "stream_ids",
         "streaming",
         "upload_scopes",
@@ -112,17 +136,45 @@ class Call:
         self.error: BaseException | None = None
         self.upload_scopes: list[trio.CancelScope] = []
         self.pending_uploads = len(stream_ids)
-        self._items_in: trio.MemorySendChannel[list[Any]] | None = None
-        self.items: trio.MemoryReceiveChannel[list[Any]] | None = None
-        if streaming:
-            self._items_in, self.items = trio.open_memory_channel[list[Any]](STREAM_BUFFER_FRAMES)
+        # (items, received bytes they are charged with), oldest first
+        self._frames: deque[tuple[list[Any], int]] = deque()
+        self.held_bytes = 0
+        self.released = False
+        self._readable = trio.Event()
+        self._taken = trio.Event()
 
-    async def deliver(self, items: list[Any]) -> None:
-        if self._items_in is None:
-            return  # a StreamItem for a plain invocation: nothing to give it to
-        # A consumer that let go of the stream has closed the channel: items dropped.
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await self._items_in.send(items)
+    @property
+    def frames_held(self) -> int:
+        return len(self._frames)
+
+    def put(self, items: list[Any], size: int) -> None:
+        """Queue a received frame of items for the consumer."""
+        # A plain invocation has no one to give items to; a released one no reader.
+        if self.streaming and not self.released and not self.done.is_set():
+            self._frames.append((items, size))
+            self.held_bytes += size
+            self._readable.set()
+
+    async def wait_for_room(self, frames: int) -> None:
+        """Until the consumer has taken all but `frames` frames, or let go."""
+        while len(self._frames) > frames and not self.released and not self.done.is_set():
+            if self._taken.is_set():
+                self._taken = trio.Event()
+            await self._taken.wait()
+
+    async def take(self) -> list[Any] | None:
+        """The next frame's items; None once the stream ended (or was released) and
+        every frame it received is taken."""
+        while not self._frames:
+            if self.done.is_set() or self.released:
+                return None
+            if self._readable.is_set():
+                self._readable = trio.Event()
+            await self._readable.wait()
+        items, size = self._frames.popleft()
+        self.held_bytes -= size
+        self._taken.set()
+        return items
 
     def complete(self, completion: Completion) -> None:
         if not self.done.is_set():
@@ -135,19 +187,24 @@ class Call:
             self._end()
 
     def release(self) -> None:
-        """The consumer will read no more: drop further items, stop the uploads."""
-        if self.items is not None:
-            self.items.close()
+        """The consumer will read no more: drop what is held, stop the uploads."""
+        self.released = True
+        self._frames.clear()
+        self.held_bytes = 0
+        self._wake()
         for scope in self.upload_scopes:
             scope.cancel()
 
     def _end(self) -> None:
-        # Items already buffered stay readable; the closed channel marks their end.
-        if self._items_in is not None:
-            self._items_in.close()
+        # Frames already held stay readable; `done` marks their end.
         for scope in self.upload_scopes:
             scope.cancel()
         self.done.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        self._readable.set()
+        self._taken.set()
 
     def outcome(self, *, hub_errors_raise: bool = True) -> Completion:
         """The completion; raises the connection's failure, and the hub's error if asked."""
@@ -202,8 +259,13 @@ class HubConnection:
         keepalive_interval: float,
         server_timeout: float,
         max_message_size: int | None,
+        stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
     ) -> None:
         self._transport = transport
+        self._stream_buffer_limit = stream_buffer_limit
+        # Set while the receive loop waits for the consumer of the only call in
+        # flight; a call that begins cancels it (see the module's docstring).
+        self._backpressure: trio.CancelScope | None = None
         self._protocol = protocol
         self._parser = protocol.parser(
             max_message_size=max_message_size, batch_stream_items=True, ignore_unknown_types=True
@@ -296,6 +358,8 @@ class HubConnection:
             message = Invocation(target, arguments, invocation_id, stream_ids)
         if invocation_id is not None:
             self._calls[invocation_id] = call
+            if self._backpressure is not None:
+                self._backpressure.cancel()  # a second call in flight: stop waiting
         elif uploads:
             self._sends.add(call)
         try:
@@ -461,6 +525,28 @@ class HubConnection:
             logger.info("connection ended: %s", failure)
         self._fail_all(failure)
 
+    async def _deliver(self, call: Call, items: list[Any], size: int) -> None:
+        """Hand `items` (from `size` received bytes) to `call`, and hold the loop
+        back as the module's docstring says."""
+        call.put(items, size)
+        if call.frames_held <= STREAM_BUFFER_FRAMES:
+            return
+        if len(self._calls) == 1:
+            with trio.CancelScope() as self._backpressure:
+                await call.wait_for_room(STREAM_BUFFER_FRAMES)
+            self._backpressure = None
+        elif call.held_bytes > self._stream_buffer_limit and call.invocation_id is not None:
+            self.forget(call)
+            call.fail(
+                StreamBufferFullError(
+                    f"The stream ran more than {self._stream_buffer_limit} bytes ahead of "
+                    "its reader while other calls were in flight."
+                )
+            )
+            logger.info("stream %s ran too far ahead: cancelling it", call.invocation_id)
+            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                await self.send(CancelInvocation(call.invocation_id))
+
     def _fail_all(self, failure: BaseException) -> None:
         if self._failure is None:
             self._failure = failure
@@ -487,11 +573,11 @@ class HubConnection:
                         if type(message) is StreamItemBatch:
                             call = calls.get(message.invocation_id)
                             if call is not None:
-                                await call.deliver(message.items)
+                                await self._deliver(call, message.items, len(data))
                             continue
                         if trace and not self._text:
                             _trace("<-", [message], text=False)
-                        ended = await self._dispatch(message)
+                        ended = await self._dispatch(message, len(data))
                         if ended is not None:
                             return ended
                 # Time spent waiting for a slow consumer above is not server silence.
@@ -500,13 +586,15 @@ class HubConnection:
                 silence.deadline = math.inf
         return ServerTimeoutError(SERVER_TIMEOUT_MESSAGE)
 
-    async def _dispatch(self, message: IncomingMessage) -> BaseException | None:
+    async def _dispatch(self, message: IncomingMessage, size: int) -> BaseException | None:
+        """Act on one message from `size` received bytes; the error that ends the
+        connection if it does (Close)."""
         kind = type(message)
         if kind is StreamItem:
             assert isinstance(message, StreamItem)
             call = self._calls.get(message.invocation_id)
             if call is not None:
-                await call.deliver([message.item])
+                await self._deliver(call, [message.item], size)
         elif kind is Completion:
             assert isinstance(message, Completion)
             call = self._calls.pop(message.invocation_id, None)

@@ -44,3 +44,7 @@ class ConnectTimeoutError(HubTimeoutError):
 
 class ServerTimeoutError(HubTimeoutError):
     """Nothing arrived from the server for longer than the server timeout."""
+
+
+class StreamBufferFullError(HubCliError):
+    """A stream ran too far ahead of its reader while other calls were in flight."""

@@ -19,6 +19,8 @@ from hubcli.client import (
     HubError,
     ItemBatches,
     ServerTimeoutError,
+    StreamBufferFullError,
+    StreamCall,
 )
 from hubcli.protocol.errors import MessageTooLargeError
 from hubcli.protocol.messages import CompletionKind
@@ -70,6 +72,41 @@ async def test_an_abandoned_stream_is_cancelled(hub_server: str) -> None:
                 break
         gc.collect()
         assert await hub.invoke("WaitForCancelledStreams", 1, 10000) == 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_invoke_inside_a_stream(shared_hub_server: str, protocol: str) -> None:
+    # The invoke's Completion arrives behind stream items the loop below has not
+    # taken yet: the receive loop must not wait for this stream's reader then.
+    echoed = []
+    with trio.fail_after(10):
+        async with hubcli.connect(shared_hub_server, protocol=protocol) as hub:
+            async for item in hub.stream("Counter", 200, 0):
+                echoed.append(await hub.invoke("Echo", item))
+    assert echoed == list(range(200))
+
+
+async def test_a_stream_too_far_ahead_of_its_reader_fails(hub_server: str) -> None:
+    limit = 64 * 1024
+    items: list[int] = []
+
+    async def read_the_rest(stream: StreamCall) -> None:
+        async for batch in stream.batches():
+            items.extend(batch)
+
+    with trio.fail_after(10):
+        async with hubcli.connect(hub_server, stream_buffer_limit=limit) as hub:
+            async with hub.stream("FastStream", 100_000_000) as stream:
+                items.extend(await stream.next_batch() or [])
+                # A second call in flight: the stream is no longer held back by its
+                # reader, and runs ahead while this task waits for Slow.
+                assert await hub.invoke("Slow", 500) == 500
+                with pytest.raises(StreamBufferFullError, match=f"more than {limit} bytes"):
+                    await read_the_rest(stream)
+            # Every item it held came first, none lost; the hub was told to stop.
+            assert items == list(range(len(items)))
+            assert len(items) > limit // 8
+            assert await hub.invoke("WaitForCancelledStreams", 1, 10000) == 1
 
 
 async def _numbers(count: int) -> AsyncIterator[int]:
