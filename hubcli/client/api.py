@@ -15,7 +15,6 @@ by `close_timeout`, and `hub.abort()` ends even that at once.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import math
@@ -197,7 +196,13 @@ class _Batches:
 
 
 class StreamCall:
-    """A stream in flight. Starts on `async with` or on the first item asked for."""
+    """A stream in flight. Starts on `async with` or on the first item asked for.
+
+    Leaving `async with` (a `break` included) or calling `aclose()` cancels a
+    stream that has not ended, there and then. One dropped unfinished without
+    either is cancelled only once it is garbage collected and its next frame
+    arrives.
+    """
 
     def __init__(self, hub: Hub, method: str, args: Sequence[Any]) -> None:
         self._hub = hub
@@ -241,10 +246,12 @@ class StreamCall:
             await self._hub._connection.cancel(call, self._hub._close_timeout)
 
     def __del__(self) -> None:
-        call = self._call
-        if call is not None and not call.done.is_set():
-            with contextlib.suppress(RuntimeError):  # the connection is already gone
-                self._hub._connection.abandon(call)
+        # A finalizer runs whenever the collector gets to it, inside the trio run or
+        # after it: it starts nothing, it only marks the call, and the receive loop
+        # cancels it on the server when its next frame comes in. `async with` or
+        # `aclose()` is the way to leave a stream early.
+        if self._call is not None:
+            self._call.orphaned = True
 
     async def next_batch(self) -> list[Any] | None:
         """The items of the next received frame, or None once the stream has ended.

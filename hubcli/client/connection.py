@@ -120,6 +120,7 @@ class Call:
         "error",
         "held_bytes",
         "invocation_id",
+        "orphaned",
         "pending_uploads",
         "released",
         "stream_ids",
@@ -140,6 +141,8 @@ class Call:
         self._frames: deque[tuple[list[Any], int]] = deque()
         self.held_bytes = 0
         self.released = False
+        # Set (and nothing else) by a finalizer: see StreamCall.__del__.
+        self.orphaned = False
         self._readable = trio.Event()
         self._taken = trio.Event()
 
@@ -412,12 +415,6 @@ class HubConnection:
         finally:
             self.forget(call)
 
-    def abandon(self, call: Call) -> None:
-        """`cancel` for a call whose owner is gone and cannot await (garbage collected)."""
-        call.release()
-        if not call.done.is_set() and self._nursery is not None and self._failure is None:
-            self._nursery.start_soon(self.cancel, call, 0.0)
-
     async def _pump(
         self, call: Call, stream_id: str, upload: Upload, scope: trio.CancelScope
     ) -> None:
@@ -528,6 +525,16 @@ class HubConnection:
     async def _deliver(self, call: Call, items: list[Any], size: int) -> None:
         """Hand `items` (from `size` received bytes) to `call`, and hold the loop
         back as the module's docstring says."""
+        if call.orphaned:
+            # Its owner dropped it unfinished: cancel it from this task, since a
+            # finalizer must not start anything (not even a task).
+            self.forget(call)
+            call.release()
+            logger.info("stream %s was dropped unfinished: cancelling it", call.invocation_id)
+            if call.invocation_id is not None:
+                with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                    await self.send(CancelInvocation(call.invocation_id))
+            return
         call.put(items, size)
         if call.frames_held <= STREAM_BUFFER_FRAMES:
             return

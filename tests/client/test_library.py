@@ -65,6 +65,18 @@ async def test_leaving_a_stream_early_cancels_it(hub_server: str) -> None:
         assert await hub.invoke("WaitForCancelledStreams", 1, 10000) == 1
 
 
+async def test_aclose_cancels_a_stream_there_and_then(hub_server: str) -> None:
+    async with hubcli.connect(hub_server) as hub:
+        stream = hub.stream("Forever", 1)
+        async for item in stream:
+            if item == 2:
+                break
+        await stream.aclose()
+        # `stream` is still referenced: no finalizer can have helped.
+        assert stream.completion is not None  # the hub's answer to CancelInvocation
+        assert await hub.invoke("WaitForCancelledStreams", 1, 10000) == 1
+
+
 async def test_an_abandoned_stream_is_cancelled(hub_server: str) -> None:
     async with hubcli.connect(hub_server) as hub:
         async for item in hub.stream("Forever", 1):
