@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from hubcli.client.network import (
     NetworkSettings,
     check_proxy_url,
+    check_token,
     environment_proxies,
     load_cookie_file,
     parse_cookie_string,
@@ -52,7 +53,14 @@ def read_token_file(path: str) -> str:
     token = text.strip()
     if not token:
         raise UsageError(f"--token-file {path} is empty")
-    return token
+    return _sendable(token, f"the token in --token-file {path}")
+
+
+def _sendable(token: str, source: str) -> str:
+    try:
+        return check_token(token, source)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def token_file_reader(path: str) -> Callable[[], str]:
@@ -135,19 +143,25 @@ def network_settings(
     if flags.token_file is not None:
         read_token_file(flags.token_file)  # unreadable: exit 2 now, not mid-connect
         token = token_file_reader(flags.token_file)
+    elif flags.token:
+        token = _sendable(flags.token, "--token")
     else:
-        token = flags.token or environ.get("HUBCLI_TOKEN") or None
+        token = _sendable(environ.get("HUBCLI_TOKEN") or "", "HUBCLI_TOKEN") or None
     cookies, cookie_entries = _cookies(flags.cookie or [])
     proxy, environment = _proxies(flags)
-    settings = NetworkSettings(
-        headers=tuple(parse_header(text) for text in flags.header or ()),
-        cookies=cookies,
-        cookie_jar_entries=cookie_entries,
-        access_token=token,
-        token_in_query=flags.token_in_query,
-        ssl_context=_ssl_context(url, flags),
-        proxy=proxy,
-        environment_proxies=environment,
-    )
+    headers = tuple(parse_header(text) for text in flags.header or ())
+    try:
+        settings = NetworkSettings(
+            headers=headers,
+            cookies=cookies,
+            cookie_jar_entries=cookie_entries,
+            access_token=token,
+            token_in_query=flags.token_in_query,
+            ssl_context=_ssl_context(url, flags),
+            proxy=proxy,
+            environment_proxies=environment,
+        )
+    except ValueError as error:  # a cookie from a cookie file that cannot be sent
+        raise UsageError(str(error)) from None
     warnings = (INSECURE_WARNING,) if flags.insecure else ()
     return settings, warnings

@@ -9,8 +9,8 @@ from __future__ import annotations
 import enum
 import functools
 import inspect
+import math
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Final
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
-_HEADER_NAME: Final = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 CONNECTION: Final = "Connection"
 OUTPUT: Final = "Output"
@@ -37,6 +36,15 @@ class ProtocolName(enum.StrEnum):
 
 
 TRANSPORT_FLAG_NAMES: Final = ("auto", "websockets", "sse", "longpolling")
+
+
+def finite_seconds(value: float | None) -> float | None:
+    """Callback of every SECONDS option: click's range check lets nan through
+    (every comparison with it is false) and inf passes a lower bound; trio then
+    refuses a nan deadline half-way through, and inf is no time limit at all."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number of seconds")
+    return value
 
 
 UrlArg = Annotated[
@@ -226,6 +234,7 @@ ConnectTimeoutOption = Annotated[
         "--connect-timeout",
         min=0.0,
         metavar="SECONDS",
+        callback=finite_seconds,
         help="Limit on negotiate + transport + handshake.",
         rich_help_panel=CONNECTION,
     ),
@@ -237,6 +246,7 @@ MaxTimeOption = Annotated[
         "--max-time",
         min=0.0,
         metavar="SECONDS",
+        callback=finite_seconds,
         help="Limit on the whole run, from process start (exit 124).",
         rich_help_panel=CONNECTION,
     ),
@@ -247,6 +257,7 @@ IdleTimeoutOption = Annotated[
         "--idle-timeout",
         min=0.0,
         metavar="SECONDS",
+        callback=finite_seconds,
         help="Give up after this long without a message from the server (exit 124; "
         "default 30, but none over Long Polling unless given; 0: never).",
         rich_help_panel=CONNECTION,
@@ -258,6 +269,7 @@ KeepaliveOption = Annotated[
         "--keepalive",
         min=0.0,
         metavar="SECONDS",
+        callback=finite_seconds,
         help="Ping after this long without sending (0: never).",
         rich_help_panel=CONNECTION,
     ),
@@ -330,17 +342,32 @@ class OutputSettings:
 
 
 def parse_header(text: str) -> tuple[str, str]:
+    from hubcli.client.network import header_name_problem, header_value_problem
+
     name, separator, value = text.partition(":")
-    name = name.strip()
-    if not separator or not _HEADER_NAME.match(name):
+    name, value = name.strip(), value.strip()
+    if not separator or header_name_problem(name) is not None:
         raise UsageError(f"invalid header {text!r}", hint="use -H 'Name: value'")
-    return name, value.strip()
+    problem = header_value_problem(value)
+    if problem is not None:
+        raise UsageError(f"invalid header {name!r}: {problem}")
+    return name, value
 
 
 def _check_url(url: str) -> None:
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    if scheme not in ("http", "https", "ws", "wss"):
-        raise UsageError(f"invalid hub URL {url!r}", hint="use http://, https://, ws:// or wss://")
+    from urllib.parse import urlsplit
+
+    hint = "use http://, https://, ws:// or wss://"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        reason = str(error)
+        raise UsageError(f"invalid hub URL {url!r}: {reason[:1].lower()}{reason[1:]}") from None
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
+        raise UsageError(f"invalid hub URL {url!r}", hint=hint)
+    if not parts.hostname:
+        raise UsageError(f"invalid hub URL {url!r}: no host", hint=hint)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,6 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +14,7 @@ import typer
 from .app import app
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
+from .options import finite_seconds
 
 if TYPE_CHECKING:
     from hubcli.server.options import TransportName
@@ -31,14 +31,6 @@ Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
 PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
 {"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
 Service; the hub accepts the access tokens they hand out."""
-
-
-def _seconds(value: float) -> float:
-    # click's range check lets nan through (every comparison with it is false) and
-    # inf passes a lower bound; trio refuses a nan deadline on every connection.
-    if not math.isfinite(value):
-        raise typer.BadParameter(f"{value} is not a finite number of seconds")
-    return value
 
 
 def _transports(value: str) -> tuple[TransportName, ...]:
@@ -137,7 +129,7 @@ def serve(
             "--keepalive",
             min=0.001,
             metavar="SECONDS",
-            callback=_seconds,
+            callback=finite_seconds,
             help="Ping after this long without sending.",
         ),
     ] = 15.0,
@@ -147,7 +139,7 @@ def serve(
             "--client-timeout",
             min=0.001,
             metavar="SECONDS",
-            callback=_seconds,
+            callback=finite_seconds,
             help="Drop a client (once it has pinged) after this long without a message.",
         ),
     ] = 30.0,
@@ -157,7 +149,7 @@ def serve(
             "--handshake-timeout",
             min=0.001,
             metavar="SECONDS",
-            callback=_seconds,
+            callback=finite_seconds,
             help="Time allowed for the handshake.",
         ),
     ] = 15.0,
@@ -189,7 +181,7 @@ def serve(
             "--long-poll-timeout",
             min=0.001,
             metavar="SECONDS",
-            callback=_seconds,
+            callback=finite_seconds,
             help="A long poll without data answers 200 empty after this long.",
         ),
     ] = 90.0,
@@ -199,7 +191,7 @@ def serve(
             "--disconnect-timeout",
             min=0.001,
             metavar="SECONDS",
-            callback=_seconds,
+            callback=finite_seconds,
             help="Drop a negotiated or long polling connection unused for this long.",
         ),
     ] = 15.0,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ TokenFactory = Callable[[], str | Awaitable[str | None] | None]
 AccessToken = str | TokenFactory | None
 
 USER_AGENT: Final = f"hubcli/{__version__}"
+_HEADER_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_HEADER_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space and tab
 DEFAULT_REQUEST_TIMEOUT: Final = 100.0  # the official clients' HTTP timeout
 _HTTP_SCHEMES: Final = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
@@ -89,12 +92,37 @@ def check_proxy_url(proxy: str) -> str:
     """The proxy URL with a scheme; ValueError for one hubcli cannot use."""
     if "://" not in proxy:
         proxy = f"http://{proxy}"
-    parts = urlsplit(proxy)
+    try:
+        parts = urlsplit(proxy)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:  # "Port out of range 0-65535", "Invalid IPv6 URL"
+        reason = str(error)
+        raise ValueError(f"invalid proxy {proxy!r}: {reason[:1].lower()}{reason[1:]}") from None
     if parts.scheme.lower() != "http" or not parts.hostname:
         raise ValueError(
             f"unsupported proxy {proxy!r}: only http://HOST:PORT proxies are supported"
         )
     return proxy
+
+
+def header_name_problem(name: str) -> str | None:
+    """Why `name` cannot be an HTTP header's name, or None if it can."""
+    if _HEADER_NAME.fullmatch(name) is None:
+        return "not a valid header name"
+    return None
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why `value` cannot go in an HTTP header as it is, or None if it can.
+
+    Checked before connecting: the HTTP and WebSocket libraries would refuse it
+    half-way, with errors that name neither the header nor the reason.
+    """
+    if _HEADER_VALUE.fullmatch(value) is not None:
+        return None
+    if not value.isascii():
+        return "it has non-ASCII characters (HTTP headers carry ASCII only; percent-encode it)"
+    return "it has a control character (such as CR or LF)"
 
 
 def parse_cookie_string(text: str) -> tuple[tuple[str, str], ...]:
@@ -107,6 +135,9 @@ def parse_cookie_string(text: str) -> tuple[tuple[str, str], ...]:
         name = name.strip()
         if not separator or not name:
             raise ValueError(f"invalid cookie {part.strip()!r}: expected name=value")
+        problem = header_value_problem(part.strip())
+        if problem is not None:
+            raise ValueError(f"invalid cookie {name!r}: {problem}")
         pairs.append((name, value.strip()))
     return tuple(pairs)
 
@@ -129,6 +160,20 @@ class NetworkSettings:
     environment_proxies: tuple[tuple[str, str], ...] = field(default=())
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
+    def __post_init__(self) -> None:
+        # ValueError now rather than a refusal deep inside a request later.
+        for name, value in self.headers:
+            problem = header_name_problem(name) or header_value_problem(value)
+            if problem is not None:
+                raise ValueError(f"invalid header {name!r}: {problem}")
+        cookies = [*self.cookies, *((c.name, c.value or "") for c in self.cookie_jar_entries)]
+        for name, value in cookies:
+            problem = header_value_problem(f"{name}={value}")
+            if problem is not None:
+                raise ValueError(f"invalid cookie {name!r}: {problem}")
+        if isinstance(self.access_token, str):
+            check_token(self.access_token)
+
     def proxy_for(self, url: str) -> str | None:
         """The proxy to reach `url` through, or None to go direct.
 
@@ -145,6 +190,14 @@ class NetworkSettings:
         if self.proxy is not None:
             return self.proxy
         return proxies.get(urlsplit(http_url(url)).scheme.lower())
+
+
+def check_token(token: str, source: str = "the access token") -> str:
+    """`token`, or ValueError if it cannot go in an Authorization header."""
+    problem = header_value_problem(token)
+    if problem is not None:
+        raise ValueError(f"{source} cannot be sent: {problem}")
+    return token
 
 
 class HttpState:
@@ -198,7 +251,7 @@ class HttpState:
             value = source()
             if inspect.isawaitable(value):
                 value = await value
-            self._token = value or None
+            self._token = check_token(value) if value else None
         else:
             self._token = source or None
         return self._token

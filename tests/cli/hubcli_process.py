@@ -36,6 +36,31 @@ def run(
     )
 
 
+def run_all(commands: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
+    """Like `run` for each of `commands`, all at once (they share no state)."""
+    processes = [
+        subprocess.Popen(
+            [*HUBCLI, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for args in commands
+    ]
+    results = []
+    for process in processes:
+        out, err = process.communicate(timeout=TIMEOUT)
+        results.append(
+            subprocess.CompletedProcess(
+                process.args,
+                process.returncode,
+                out.decode("utf-8", "replace"),
+                err.decode("utf-8", "replace"),
+            )
+        )
+    return results
+
+
 def pipeline(script: str) -> subprocess.CompletedProcess[str]:
     """Run a bash pipeline with pipefail; `hubcli` in it is this checkout's."""
     hubcli = " ".join(shlex.quote(part) for part in HUBCLI)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.hubcli_process import run, start
+from tests.cli.hubcli_process import run, run_all, start
 from tests.serverproc import HubServer
 
 
@@ -116,18 +116,45 @@ def test_upload_stdin_placeholder_and_json(shared_hub_server: str) -> None:
     assert twice.returncode == 2
 
 
-def test_usage_errors_are_one_line(shared_hub_server: str) -> None:
-    for args in (
-        ["invoke", shared_hub_server, "Echo", "--no-such-flag"],
-        ["invoke", "-p", "xml", shared_hub_server, "Echo"],
-        ["invoke", "-H", "no colon", shared_hub_server, "Echo"],
-        ["invoke", "ftp://example/hub", "Echo"],
-        ["invoke", shared_hub_server],
-    ):
-        result = run(*args)
-        assert result.returncode == 2, args
+def test_usage_errors_are_one_line(shared_hub_server: str, tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_bytes(b"to\x01ken\n")
+    url = shared_hub_server
+    cases = [
+        (["invoke", url, "Echo", "--no-such-flag"], "no such option"),
+        (["invoke", "-p", "xml", url, "Echo"], "'xml' is not one of"),
+        (["invoke", "-H", "no colon", url, "Echo"], "invalid header 'no colon'"),
+        (["invoke", "ftp://example/hub", "Echo"], "invalid hub URL"),
+        (["invoke", url], "missing argument 'METHOD'"),
+        # Each of these once ended as an internal error (exit 1), or connected.
+        (["invoke", "http://[::1/hub", "Echo"], "invalid IPv6 URL"),
+        (["invoke", "http://127.0.0.1:99999/hub", "Echo"], "port out of range"),
+        (["invoke", "http://:80/hub", "Echo"], "no host"),
+        (["invoke", "--proxy", "http://127.0.0.1:99999", url, "Echo"], "port out of range"),
+        (["invoke", "-H", "X: 日本", url, "Echo"], "non-ASCII characters"),
+        (["invoke", "-H", "X: a\r\nY: b", url, "Echo"], "control character"),
+        (["invoke", "-H", "X: a\nb", url, "Echo"], "control character"),
+        (["invoke", "--token", "a\nb", url, "Echo"], "--token cannot be sent"),
+        (["invoke", "--token-file", str(token_file), url, "Echo"], "control character"),
+        (["invoke", "-b", "a=日本", url, "Echo"], "invalid cookie 'a'"),
+        (["invoke", "--connect-timeout", "nan", url, "Echo"], "nan is not a finite number"),
+        (["invoke", "--idle-timeout", "nan", url, "Echo"], "nan is not a finite number"),
+        (["invoke", "--max-time", "nan", url, "Echo"], "nan is not a finite number"),
+        (["stream", "-m", "inf", url, "Counter"], "inf is not a finite number"),
+        (["invoke", "--keepalive", "nan", url, "Echo"], "nan is not a finite number"),
+    ]
+    for (args, reason), result in zip(cases, run_all([args for args, _ in cases]), strict=True):
+        assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.startswith("hubcli: error: "), args
+        assert reason in result.stderr, (args, result.stderr)
         assert len(result.stderr.splitlines()) == 1, result.stderr
+    env = {"HUBCLI_TOKEN": "日本"}
+    from_env = run("invoke", url, "Echo", env=env)
+    assert (from_env.returncode, from_env.stderr) == (
+        2,
+        "hubcli: error: HUBCLI_TOKEN cannot be sent: it has non-ASCII characters "
+        "(HTTP headers carry ASCII only; percent-encode it)\n",
+    )
 
 
 def test_token_from_flag_or_environment(start_hub_server: Callable[..., HubServer]) -> None:

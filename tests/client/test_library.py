@@ -266,6 +266,22 @@ async def test_oversized_message_is_a_protocol_error(shared_hub_server: str) -> 
             await hub.invoke("BigResult", 5000)
 
 
+async def test_headers_and_tokens_that_cannot_be_sent_are_refused_up_front(
+    shared_hub_server: str,
+) -> None:
+    # Port 9 is closed: getting as far as connecting would be a ConnectError.
+    for headers in ([("X", "a\r\nb")], [("X", "日本")], [("X Y", "v")]):
+        with pytest.raises(ValueError, match="invalid header"):
+            async with hubcli.connect("http://127.0.0.1:9/hub", headers=headers):
+                pass
+    with pytest.raises(ValueError, match="the access token cannot be sent"):
+        async with hubcli.connect("http://127.0.0.1:9/hub", access_token="a\nb"):
+            pass
+    with pytest.raises(ValueError, match="the access token cannot be sent"):
+        async with hubcli.connect(shared_hub_server, access_token=lambda: "日本"):
+            pass
+
+
 async def test_closed_port_is_a_connect_error() -> None:
     with pytest.raises(ConnectError, match="could not connect"):
         async with hubcli.connect("http://127.0.0.1:9/hub"):
