@@ -19,6 +19,18 @@ class StdoutClosed(Exception):
     """The reader of stdout went away (EPIPE): stop quietly, exit 0."""
 
 
+class StdoutUnwritable(UsageError):
+    """stdout cannot take hubcli's output: closed from the start, or a write failed
+    (a full disk, an I/O error). Exit 2, like bad input: the command ran where
+    its output cannot go."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"cannot write to stdout: {reason}",
+            hint="results go to stdout; redirect it to a file or /dev/null",
+        )
+
+
 def _one_line(text: str) -> str:
     # A hub's error text may carry a stack trace; scripts read stderr line by line.
     return "; ".join(part.strip() for part in text.splitlines() if part.strip())

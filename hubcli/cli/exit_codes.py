@@ -22,7 +22,7 @@ class ExitCode(enum.IntEnum):
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "success; also --count reached, or stdout closed by the reader (| head)",
     ExitCode.INTERNAL_ERROR: "internal error (a bug; traceback only with -vv)",
-    ExitCode.USAGE: "usage error: bad flags, bad JSON, bad stdin, impossible combination",
+    ExitCode.USAGE: "usage error: bad flags/input, impossible combination, unwritable stdout",
     ExitCode.HUB_ERROR: "the hub reported an error (Completion with error)",
     ExitCode.CONNECT_FAILED: "could not connect: DNS, TCP, TLS, negotiate, no usable transport",
     ExitCode.AUTH_REFUSED: "authentication or authorization refused (401/403)",

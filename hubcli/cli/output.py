@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import errno
 import json
 import os
 import stat
@@ -23,7 +24,7 @@ from hubcli.protocol import jsonvalues
 from hubcli.protocol.messages import CompletionKind
 from hubcli.protocol.msgpack_protocol import to_plain
 
-from .errors import StdoutClosed
+from .errors import StdoutClosed, StdoutUnwritable
 
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
 _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -32,15 +33,24 @@ _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 class StdoutWriter:
     def __init__(self, fd: int = 1) -> None:
         self._fd = fd
-        mode = os.fstat(fd).st_mode
+        self._finishing: trio.CancelScope | None = None
+        self._aborted = False
+        self.broken = False
+        self._nonblocking = False
+        # Why nothing can be written, if so: fd 1 closed when the process started.
+        # Found now, so a command that prints can refuse before it connects.
+        self.unusable: StdoutUnwritable | None = None
+        try:
+            mode = os.fstat(fd).st_mode
+        except OSError as error:
+            reason = "it is closed" if error.errno == errno.EBADF else error.strerror
+            self.unusable = StdoutUnwritable(reason or str(error))
+            return
         # Regular files never make a write wait; pipes, sockets and terminals can.
         self._nonblocking = not stat.S_ISREG(mode)
         self._was_blocking = os.get_blocking(fd)
         if self._nonblocking:
             os.set_blocking(fd, False)
-        self._finishing: trio.CancelScope | None = None
-        self._aborted = False
-        self.broken = False
 
     def close(self) -> None:
         if self._nonblocking:
@@ -55,6 +65,8 @@ class StdoutWriter:
             self._finishing.cancel()
 
     async def write(self, data: bytes) -> None:
+        if self.unusable is not None:
+            raise self.unusable
         view = memoryview(data)
         sent = 0
         while sent < len(view):
@@ -75,6 +87,8 @@ class StdoutWriter:
             except (BrokenPipeError, ConnectionResetError):
                 self.broken = True
                 raise StdoutClosed from None
+            except OSError as error:  # ENOSPC (/dev/full), EIO, ...
+                raise StdoutUnwritable(error.strerror or str(error)) from None
 
 
 def _bytes_as_base64(value: Any) -> Any:

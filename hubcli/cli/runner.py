@@ -246,15 +246,22 @@ def run_command(
     settings: ConnectionSettings,
     output: OutputSettings | None = None,
 ) -> int:
-    """Run `body` to completion and give the process's exit status."""
+    """Run `body` to completion and give the process's exit status.
+
+    `output` is None for a command that prints nothing, which then runs with a
+    closed stdout too.
+    """
     configure_logging(settings.verbosity)
     for warning in settings.warnings:
         sys.stderr.write(warning + "\n")
-    output = output or OutputSettings()
+    shown = output or OutputSettings()
     formatter = Formatter(
-        raw=output.raw, envelope=output.envelope, messagepack=settings.protocol == "messagepack"
+        raw=shown.raw, envelope=shown.envelope, messagepack=settings.protocol == "messagepack"
     )
     writer = StdoutWriter()
+    if output is not None and writer.unusable is not None:
+        # Before connecting: the hub method must not run for output that cannot land.
+        return int(exit_code_for(writer.unusable, settings))
     session = Session(settings, Output(formatter, writer))
     try:
         code = trio.run(_run, body, session)

@@ -38,6 +38,30 @@ def test_endless_stream_into_head_cancels_and_exits_0(hub_server: str) -> None:
     assert _server_saw_cancellations(hub_server, 1)
 
 
+STDOUT_HINT = " (results go to stdout; redirect it to a file or /dev/null)\n"
+
+
+def test_closed_stdout_is_refused_before_connecting(shared_hub_server: str) -> None:
+    url = shared_hub_server
+    result = pipeline(f"hubcli stream -v {url} Counter 3 0 >&-; echo $? >&2")
+    # With -v, connecting would have said so: one line, then the status.
+    assert (
+        result.stderr == "hubcli: error: cannot write to stdout: it is closed" + STDOUT_HINT + "2\n"
+    )
+    # send prints nothing: a closed stdout is no reason to fail it.
+    assert pipeline(f"hubcli send {url} Broadcast 1 >&-").returncode == 0
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+def test_a_failing_stdout_cancels_the_stream_and_exits_2(hub_server: str) -> None:
+    result = pipeline(f"hubcli stream {hub_server} Forever 10 > /dev/full")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "hubcli: error: cannot write to stdout: No space left on device" + STDOUT_HINT
+    )
+    assert _server_saw_cancellations(hub_server, 1)
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_cancels_the_stream(hub_server: str, signum: int, status: int) -> None:
     process = start("stream", hub_server, "Forever", "5")
