@@ -479,8 +479,10 @@ class HubConnection:
                     await self._transport.send(data)
         except TransportClosed as closed:
             self._transport_closed = True
-            raise self._failure or ConnectionClosedError(
-                f"The connection was closed: {closed.reason}"
+            raise (
+                self._failure
+                or closed.failure
+                or ConnectionClosedError(f"The connection was closed: {closed.reason}")
             ) from None
         self._last_send = trio.current_time()
 
@@ -510,12 +512,9 @@ class HubConnection:
             failure = await self._read_messages(received)
         except TransportClosed as closed:
             self._transport_closed = True
-            if closed.message_too_large:
-                failure = ProtocolError(
-                    f"A message from the server exceeded the size limit: {closed.reason}"
-                )
-            else:
-                failure = ConnectionClosedError(f"The connection was lost: {closed.reason}")
+            failure = closed.failure or ConnectionClosedError(
+                f"The connection was lost: {closed.reason}"
+            )
         except (ProtocolError, ConnectionClosedError) as error:
             failure = error
         if not self._closing:

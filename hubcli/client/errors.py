@@ -7,7 +7,7 @@ rejected handshakes) is used as it is.
 
 from __future__ import annotations
 
-from hubcli.protocol.errors import HubCliError
+from hubcli.protocol.errors import HubCliError, MessageTooLargeError, ProtocolError
 
 
 class ConnectError(HubCliError):
@@ -48,3 +48,19 @@ class ServerTimeoutError(HubTimeoutError):
 
 class StreamBufferFullError(HubCliError):
     """A stream ran too far ahead of its reader while other calls were in flight."""
+
+
+class FrameTooLargeError(MessageTooLargeError):
+    """A WebSocket message from the server exceeded the transport's size limit.
+
+    One WebSocket message may carry several hub messages, so its limit is the
+    larger of `max_message_size` and 16 MiB; the WebSocket layer stops reading at
+    the limit, so the size is known only to exceed it.
+    """
+
+    def __init__(self, limit: int) -> None:
+        ProtocolError.__init__(
+            self, f"A WebSocket message from the server exceeded the maximum size of {limit} bytes."
+        )
+        self.size = limit + 1  # at least
+        self.limit = limit

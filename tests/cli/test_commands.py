@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -182,6 +183,32 @@ def test_oversized_message_names_the_flag(shared_hub_server: str) -> None:
     assert result.returncode == 6
     assert "--max-message-size" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_websocket_message_beyond_the_frame_limit_names_the_flag(shared_hub_server: str) -> None:
+    # The WebSocket layer's own limit (16 MiB, or --max-message-size if larger)
+    # stops this before the hub protocol's check; the hint is the same.
+    result = run("invoke", shared_hub_server, "BigResult", str(17 * 1024 * 1024))
+    assert (result.returncode, result.stdout) == (6, "")
+    assert result.stderr == (
+        "hubcli: error: A WebSocket message from the server exceeded the maximum size of "
+        "16777216 bytes. (raise --max-message-size, now 16777216)\n"
+    )
+
+
+def test_an_item_too_large_for_the_server_is_its_refusal_not_ours(shared_hub_server: str) -> None:
+    # The hub closes the WebSocket with 1009 on a 20 MiB message from us: the
+    # server closed the connection (exit 7), nothing came in too large (exit 6).
+    line = b"x" * (20 * 1024 * 1024)
+    result = run("upload", shared_hub_server, "UploadSummary", stdin=line + b"\n")
+    assert result.returncode == 7, result.stderr
+    refused = re.fullmatch(
+        r"hubcli: error: The server refused a message of (\d+) bytes as too large "
+        r"\(WebSocket close code 1009\)\.\n",
+        result.stderr,
+    )
+    assert refused is not None, result.stderr
+    assert len(line) < int(refused[1]) < len(line) + 100  # the item and its envelope
 
 
 def test_no_websockets_offered_exits_4(start_hub_server: Callable[..., HubServer]) -> None:

@@ -13,14 +13,20 @@ from typing import Protocol
 
 import trio
 
+from hubcli.protocol.errors import HubCliError
+
 
 class TransportClosed(Exception):
-    """The transport ended; `reason` says how, for the user."""
+    """The transport ended; `reason` says how, for the user.
 
-    def __init__(self, reason: str, *, message_too_large: bool = False) -> None:
+    `failure`, when the transport knows better than "the connection was lost",
+    is the error the connection fails with instead (a message too large, ...).
+    """
+
+    def __init__(self, reason: str, *, failure: HubCliError | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.message_too_large = message_too_large
+        self.failure = failure
 
 
 class Transport(Protocol):

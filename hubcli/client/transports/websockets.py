@@ -18,7 +18,12 @@ from urllib.parse import urlsplit
 import trio
 import trio_websocket
 
-from hubcli.client.errors import AuthenticationError, ConnectError
+from hubcli.client.errors import (
+    AuthenticationError,
+    ConnectError,
+    ConnectionClosedError,
+    FrameTooLargeError,
+)
 from hubcli.client.network import HttpState, display_url
 from hubcli.client.streams import host_and_port, is_secure, open_stream
 
@@ -41,10 +46,6 @@ _MESSAGE_TOO_BIG: Final = 1009
 def _describe_close(reason: trio_websocket.CloseReason | None) -> TransportClosed:
     if reason is None:
         return TransportClosed("the WebSocket connection was closed")
-    if reason.code == _MESSAGE_TOO_BIG:
-        return TransportClosed(
-            reason.reason or "a WebSocket message was too large", message_too_large=True
-        )
     if reason.code == _NORMAL_CLOSURE:
         return TransportClosed("the server closed the WebSocket")
     detail = reason.reason or "no reason given"
@@ -63,24 +64,42 @@ class WebSocketTransport:
         binary: bool,
         close_timeout: float,
         reader: trio.CancelScope,
+        frame_limit: int,
     ) -> None:
         self._connection = connection
         self._binary = binary
         self._close_timeout = close_timeout
         self._reader = reader
+        self._frame_limit = frame_limit
+        self._largest_sent = 0
+
+    def _closed(self, reason: trio_websocket.CloseReason | None) -> TransportClosed:
+        if reason is None or reason.code != _MESSAGE_TOO_BIG:
+            return _describe_close(reason)
+        # 1009 says the side that closed got a message too big for it. Ours closes
+        # with these very words (trio-websocket's) when the server's message
+        # exceeds our limit; any other 1009 is the server refusing one of ours.
+        if reason.reason == f"Exceeded maximum message size: {self._frame_limit} bytes":
+            return TransportClosed(reason.reason, failure=FrameTooLargeError(self._frame_limit))
+        refused = (
+            f"The server refused a message of {self._largest_sent} bytes as too large "
+            f"(WebSocket close code 1009{f': {reason.reason}' if reason.reason else ''})."
+        )
+        return TransportClosed(refused, failure=ConnectionClosedError(refused))
 
     async def send(self, data: bytes) -> None:
         message: bytes | str = data if self._binary else data.decode("utf-8", "surrogatepass")
+        self._largest_sent = max(self._largest_sent, len(data))
         try:
             await self._connection.send_message(message)
         except trio_websocket.ConnectionClosed as closed:
-            raise _describe_close(closed.reason) from None
+            raise self._closed(closed.reason) from None
 
     async def receive(self) -> bytes:
         try:
             message = await self._connection.get_message()
         except trio_websocket.ConnectionClosed as closed:
-            raise _describe_close(closed.reason) from None
+            raise self._closed(closed.reason) from None
         if type(message) is str:
             return message.encode("utf-8", "surrogatepass")
         return message  # type: ignore[return-value]
@@ -162,6 +181,7 @@ async def open_websocket_transport(
     default_port = 443 if is_secure(url) else 80
     host_header = parts.netloc.rpartition("@")[2] if port != default_port else host
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    frame_limit = max(max_message_size, MIN_FRAME_LIMIT)
     entered = False
     try:
         async with background_tasks() as nursery:
@@ -179,7 +199,7 @@ async def open_websocket_transport(
                             for name, value in _upgrade_headers(headers)
                         ],
                         message_queue_size=MESSAGE_QUEUE_SIZE,
-                        max_message_size=max(max_message_size, MIN_FRAME_LIMIT),
+                        max_message_size=frame_limit,
                         receive_buffer_size=RECEIVE_BUFFER_SIZE,
                     )
                 if handshake.cancelled_caught:
@@ -192,7 +212,11 @@ async def open_websocket_transport(
                 raise
             entered = True
             transport = WebSocketTransport(
-                connection, binary=binary, close_timeout=close_timeout, reader=reader.scope
+                connection,
+                binary=binary,
+                close_timeout=close_timeout,
+                reader=reader.scope,
+                frame_limit=frame_limit,
             )
             try:
                 yield transport
