@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import trio
 
-from tests.cli.hubcli_process import run, run_all, start
+import hubcli
+from tests.cli.hubcli_process import HUBCLI, run, run_all, start
 from tests.serverproc import HubServer
 
 
@@ -97,9 +101,43 @@ def test_messagepack_values_print_as_json(shared_hub_server: str) -> None:
     assert value["DateTime"] == "2000-01-01T00:00:00Z"
 
 
-def test_send_exits_once_written(shared_hub_server: str) -> None:
-    result = run("send", shared_hub_server, "Broadcast", "hi")
-    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+class _Seen(logging.Handler):
+    """Sets `event` once a log record containing `text` is emitted."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+        self.event = trio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+async def test_send_exits_once_written(shared_hub_server: str) -> None:
+    # The hub broadcasts what `send` carried to every client: one listening here
+    # (its -vv frame log) proves the call arrived, not just that send exited 0.
+    word = secrets.token_hex(8)
+    seen = _Seen(f'"target":"Broadcast","arguments":["{word}"]')
+    hub_logger = logging.getLogger("hubcli")
+    level = hub_logger.level
+    hub_logger.addHandler(seen)
+    hub_logger.setLevel(logging.DEBUG)
+    try:
+        async with hubcli.connect(shared_hub_server) as listener:
+            await listener.invoke("Echo", 1)  # answered only once it is registered
+            result = await trio.run_process(
+                [*HUBCLI, "send", shared_hub_server, "Broadcast", word],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+            assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
+            with trio.fail_after(10):
+                await seen.event.wait()
+    finally:
+        hub_logger.removeHandler(seen)
+        hub_logger.setLevel(level)
 
 
 def test_upload_text_rules(shared_hub_server: str) -> None:
