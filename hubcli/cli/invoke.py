@@ -24,7 +24,21 @@ from .options import (
 )
 
 if TYPE_CHECKING:
+    from hubcli.protocol.messages import Completion
+
+    from .output import Output
     from .runner import Session
+
+
+async def print_result(output: Output, completion: Completion) -> None:
+    """Print what the hub answered (nothing for void); its error then ends the
+    command as a HubError (exit 3), after the envelope record under -J."""
+    from hubcli.client import HubError
+    from hubcli.protocol.messages import CompletionKind
+
+    await output.completion(completion.kind, completion.result, completion.error)
+    if completion.kind is CompletionKind.ERROR:
+        raise HubError(completion.error)
 
 
 @app.command("invoke", cls=Command, epilog=epilog("invoke"))
@@ -53,15 +67,10 @@ def invoke_command(
         async def body(session: Session) -> None:
             import logging
 
-            from hubcli.client import HubError
-            from hubcli.protocol.messages import CompletionKind
-
             logging.getLogger("hubcli").info("invoke %s %s", method, describe_arguments(values))
             async with session.connect() as hub:
                 completion = await hub.invoke_completion(method, *values)
-            await session.output.completion(completion.kind, completion.result, completion.error)
-            if completion.kind is CompletionKind.ERROR:
-                raise HubError(completion.error)
+            await print_result(session.output, completion)
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)
 

@@ -9,6 +9,7 @@ import typer
 from .app import app
 from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
 from .helptext import Command, epilog
+from .invoke import print_result
 from .launch import Body, launch
 from .options import (
     ARGUMENTS,
@@ -98,8 +99,7 @@ def upload_command(
         async def body(session: Session) -> None:
             import logging
 
-            from hubcli.client import HubError, ItemBatches
-            from hubcli.protocol.messages import CompletionKind
+            from hubcli.client import ItemBatches
 
             from .stdin import RecordDecoder, read_records
 
@@ -116,10 +116,7 @@ def upload_command(
                         await print_stream(session.output, call, count, progress)
                         return
                     completion = await hub.invoke_completion(method, *call_args)
-                output = session.output
-                await output.completion(completion.kind, completion.result, completion.error)
-                if completion.kind is CompletionKind.ERROR:
-                    raise HubError(completion.error)
+                await print_result(session.output, completion)
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)
 
