@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
+from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+
 from .errors import UsageError
 
 if TYPE_CHECKING:
     from hubcli.client.network import NetworkSettings
 
-DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
 
 CONNECTION: Final = "Connection"
@@ -309,7 +310,7 @@ class ConnectionSettings:
     max_time: float | None = None
     # None: hubcli's default (30 s, none over Long Polling); 0: never.
     idle_timeout: float | None = None
-    keepalive: float = 15.0
+    keepalive: float = DEFAULT_KEEPALIVE_SECONDS
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     verbosity: int = 0
     warnings: tuple[str, ...] = ()
@@ -390,7 +391,7 @@ class ConnectionFlags:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_time: float | None = None
     idle_timeout: float | None = None
-    keepalive: float = 15.0
+    keepalive: float = DEFAULT_KEEPALIVE_SECONDS
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
     verbose: int = 0
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 import trio
 
 from hubcli import client
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS, DEFAULT_SERVER_TIMEOUT_SECONDS
 from hubcli.protocol.errors import (
     HubCliError,
     MessageTooLargeError,
@@ -44,7 +45,7 @@ logger: Final = logging.getLogger("hubcli")
 
 # How long the clean-up after a signal or --max-time may take in all: the
 # library's close_timeout, which bounds each of its steps.
-CLEAN_UP_SECONDS: Final = 2.0
+CLEAN_UP_SECONDS: Final = DEFAULT_CLOSE_TIMEOUT_SECONDS
 _SIGNAL_EXIT: Final = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
 _SECRETS: Final = re.compile(
     r"(?P<keep>access_token=|\bid=|Bearer\s+|\"(?:accessToken|access_token|connectionToken)\"\s*:\s*\")"
@@ -145,7 +146,9 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
         report(str(error), _auth_hint(error, settings))
         return ExitCode.AUTH_REFUSED
     if isinstance(error, client.ServerTimeoutError):
-        idle = 30.0 if settings.idle_timeout is None else settings.idle_timeout
+        idle = settings.idle_timeout
+        if idle is None:
+            idle = DEFAULT_SERVER_TIMEOUT_SECONDS
         report(str(error), f"--idle-timeout {idle:g} s")
         return ExitCode.TIMED_OUT
     if isinstance(error, client.HubTimeoutError):

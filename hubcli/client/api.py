@@ -31,6 +31,12 @@ from typing import Any, Final
 
 import trio
 
+from hubcli._defaults import (
+    DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_KEEPALIVE_SECONDS,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_SERVER_TIMEOUT_SECONDS,
+)
 from hubcli.protocol import PROTOCOLS
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
@@ -51,8 +57,6 @@ from .transports.base import sole_exception
 
 logger: Final = logging.getLogger("hubcli")
 
-DEFAULT_MAX_MESSAGE_SIZE: Final = 16 * 1024 * 1024
-DEFAULT_SERVER_TIMEOUT_SECONDS: Final = 30.0
 # What a user may name, and the transports (as negotiate spells them) each allows.
 TRANSPORT_CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "auto": (WEBSOCKETS, SERVER_SENT_EVENTS, LONG_POLLING),
@@ -398,10 +402,10 @@ async def connect(
     network: NetworkSettings | None = None,
     connect_timeout: float | None = None,
     handshake_timeout: float = 15.0,
-    keepalive_interval: float = 15.0,
+    keepalive_interval: float = DEFAULT_KEEPALIVE_SECONDS,
     server_timeout: float | Default | None = DEFAULT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
-    close_timeout: float = 2.0,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
     stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
 ) -> AsyncIterator[Hub]:
     """Negotiate, start a transport, handshake; yield the Hub; Close on the way out.

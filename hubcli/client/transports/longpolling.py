@@ -21,6 +21,7 @@ from typing import Final
 import httpx
 import trio
 
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
 from hubcli.client.network import HttpState
 
 from .base import TransportClosed, background_tasks
@@ -115,7 +116,7 @@ async def _poll(
 
 @asynccontextmanager
 async def open_longpolling_transport(
-    url: str, *, http: HttpState, binary: bool, close_timeout: float = 2.0
+    url: str, *, http: HttpState, binary: bool, close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS
 ) -> AsyncIterator[LongPollingTransport]:
     """Start long polling the connection at `url` (http or https)."""
     url = http.transport_url(url)

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import trio
 import trio_websocket
 
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
 from hubcli.client.errors import (
     AuthenticationError,
     ConnectError,
@@ -157,7 +158,7 @@ async def open_websocket_transport(
     http: HttpState,
     binary: bool,
     max_message_size: int,
-    close_timeout: float = 2.0,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
 ) -> AsyncIterator[WebSocketTransport]:
     """Connect to a ws:// or wss:// URL; closes the WebSocket on exit.
 
