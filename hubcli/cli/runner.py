@@ -25,6 +25,7 @@ import trio
 
 from hubcli import client
 from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS, DEFAULT_SERVER_TIMEOUT_SECONDS
+from hubcli._groups import sole_exception
 from hubcli.protocol.errors import (
     HubCliError,
     MessageTooLargeError,
@@ -97,14 +98,6 @@ class Session:
         """End the connections' clean-up (CancelInvocation, Close) at once."""
         for hub in self._hubs:
             hub.abort()
-
-
-def _leaf(error: BaseException) -> BaseException:
-    """The error that matters in a (possibly nested) exception group."""
-    while isinstance(error, BaseExceptionGroup):
-        inner = [e for e in error.exceptions if not isinstance(e, trio.Cancelled)]
-        error = (inner or list(error.exceptions))[0]
-    return error
 
 
 def _auth_hint(error: client.AuthenticationError, settings: ConnectionSettings) -> str:
@@ -227,7 +220,7 @@ async def _run(body: Callable[[Session], Awaitable[None]], session: Session) -> 
                 with work:
                     await body(session)
             except BaseException as error:
-                leaf = _leaf(error)
+                leaf = sole_exception(error)
                 if received or isinstance(leaf, (KeyboardInterrupt, SystemExit)):
                     code = ExitCode.OK
                 elif isinstance(leaf, trio.Cancelled):

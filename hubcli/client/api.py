@@ -37,6 +37,7 @@ from hubcli._defaults import (
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_SERVER_TIMEOUT_SECONDS,
 )
+from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOLS
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
@@ -53,7 +54,6 @@ from .network import (
     parse_cookie_string,
 )
 from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS, Transport, open_transport
-from .transports.base import sole_exception
 
 logger: Final = logging.getLogger("hubcli")
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import trio
 
+from hubcli._groups import sole_exception
 from hubcli.protocol.errors import HubCliError
 
 
@@ -59,26 +60,6 @@ class Transport(Protocol):
     async def aclose(self) -> None:
         """Close gracefully where the transport can, promptly in any case."""
         ...
-
-
-def sole_exception(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The one exception a group carries, or the group when there are more."""
-    leaves: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            leaves.append(error)
-
-    collect(group)
-    failures = [leaf for leaf in leaves if not isinstance(leaf, trio.Cancelled)]
-    if len(failures) == 1:
-        return failures[0]
-    if not failures and leaves:
-        return leaves[0]
-    return group
 
 
 @asynccontextmanager
