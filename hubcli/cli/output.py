@@ -22,7 +22,6 @@ import trio
 
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.messages import CompletionKind
-from hubcli.protocol.msgpack_protocol import to_plain
 
 from .errors import StdoutClosed, StdoutUnwritable
 
@@ -109,6 +108,8 @@ def _dumps_plain(value: Any) -> bytes:
     try:
         return orjson.dumps(value, default=_bytes_as_base64, option=orjson.OPT_UTC_Z)
     except TypeError:
+        from hubcli.protocol.msgpack_protocol import to_plain  # only MessagePack has these
+
         plain = to_plain(value)
         try:
             return jsonvalues.dumps(plain)

@@ -38,7 +38,7 @@ from hubcli._defaults import (
     DEFAULT_SERVER_TIMEOUT_SECONDS,
 )
 from hubcli._groups import sole_exception
-from hubcli.protocol import PROTOCOLS
+from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
 
@@ -439,12 +439,12 @@ async def connect(
     with StreamBufferFullError. A stream that is the only call in flight holds a
     few frames and then slows the server down instead.
     """
-    if protocol not in PROTOCOLS:
+    if protocol not in PROTOCOL_NAMES:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
         raise ValueError(SKIP_NEGOTIATION_ERROR)
-    hub_protocol = PROTOCOLS[protocol]()
+    hub_protocol = protocol_by_name(protocol)
     if network is None:
         network = _network_settings(
             headers=headers,
