@@ -8,12 +8,16 @@ imports (the server, HTTP machinery) happen inside the commands, not here, so
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from importlib import import_module
+from typing import Final
 
 import typer
 
 from hubcli import __version__
 
 from .helptext import Group, epilog
+from .startup import collector_paused
 
 ROOT_HELP = """Command-line client for ASP.NET Core SignalR hubs.
 
@@ -51,9 +55,20 @@ def root(
     """Command-line client for ASP.NET Core SignalR hubs."""  # ROOT_HELP is what --help shows
 
 
-def _register_commands() -> None:
-    # Imported for their side effect of adding commands to `app`.
-    from . import commands  # noqa: F401
+COMMAND_MODULES: Final = ("invoke", "send", "stream", "upload", "serve", "demo")
+
+
+def _register_commands(argv: Sequence[str] | None = None) -> None:
+    """Import the command modules, which add their commands to `app`.
+
+    Given the command line, only the module of the command it names: building
+    the others would cost a cold `hubcli invoke` several milliseconds. The root
+    takes no option with a value, so the first word not starting with '-' is the
+    command; anything else (help, a misspelt name) gets every command.
+    """
+    name = next((word for word in argv or () if not word.startswith("-")), None)
+    for module in (name,) if name in COMMAND_MODULES else COMMAND_MODULES:
+        import_module(f"{__package__}.{module}")
 
 
 def _as_clause(message: str) -> str:
@@ -65,7 +80,13 @@ def _as_clause(message: str) -> str:
 
 
 def main() -> None:
-    _register_commands()
+    """The `hubcli` program."""
+    with collector_paused():
+        _run_app()
+
+
+def _run_app() -> None:
+    _register_commands(sys.argv[1:])
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
     from typer._click.utils import PacifyFlushWrapper
     from typer.exceptions import Abort

@@ -150,6 +150,9 @@ def demo() -> None:
 
     from hubcli.server import ServerOptions
 
+    from .startup import resume_collector
+
+    resume_collector()
     options = ServerOptions(port=0, stream_delay_ms=100)
     try:
         outcome = trio.run(_run_examples, options)

@@ -27,5 +27,7 @@ def launch(
         report(str(error), error.hint)
         raise typer.Exit(ExitCode.USAGE) from None
     from .runner import run_command
+    from .startup import resume_collector
 
+    resume_collector()
     raise typer.Exit(run_command(body, settings, output))

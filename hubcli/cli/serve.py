@@ -249,7 +249,9 @@ def serve(
         verbose=verbose,
     )
     from .errors import report
+    from .startup import resume_collector
 
+    resume_collector()
     try:
         run_server(options)
     except UrlNotWritten as exc:

@@ -1,0 +1,69 @@
+"""A cold `hubcli invoke` loads only what it uses (the cold-start budget of issue 4)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+# Modules a JSON `invoke` over WebSockets has no use for.
+UNUSED_BY_INVOKE = (
+    "hubcli.server",
+    "hypercorn",
+    "httpx",
+    "msgpack",
+    "hubcli.protocol.msgpack_protocol",
+    "hubcli.cli.serve",
+    "hubcli.cli.demo",
+    "hubcli.cli.send",
+    "hubcli.cli.stream",
+    "hubcli.cli.upload",
+)
+
+
+def _run_in_probe(*argv: str) -> tuple[str, list[str], str]:
+    """Run hubcli's main() with `argv` in a fresh interpreter: its stdout, the
+    unused modules it loaded, and the collector's state afterwards."""
+    probe = (
+        "import gc, sys\n"
+        f"sys.argv = ['hubcli', *{list(argv)!r}]\n"
+        "from hubcli.cli.app import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"loaded = [m for m in {UNUSED_BY_INVOKE!r} if m in sys.modules]\n"
+        "print(loaded, gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    *_, last = result.stderr.strip().splitlines()
+    loaded, collector = last.split("]", 1)
+    return result.stdout, [m.strip(" '") for m in loaded.strip("[").split(",") if m], collector
+
+
+def test_invoke_loads_no_other_command_server_or_codec(shared_hub_server: str) -> None:
+    stdout, loaded, _ = _run_in_probe("invoke", shared_hub_server, "Echo", "1")
+    assert stdout == "1\n"
+    assert loaded == []
+
+
+def test_the_probe_sees_what_a_command_loads(shared_hub_server: str) -> None:
+    stdout, loaded, _ = _run_in_probe(
+        "stream", "-p", "messagepack", shared_hub_server, "Counter", "2", "0"
+    )
+    assert stdout == "0\n1\n"
+    assert set(loaded) == {"msgpack", "hubcli.protocol.msgpack_protocol", "hubcli.cli.stream"}
+
+
+@pytest.mark.parametrize("argv", [("--version",), ("invoke", "--help")])
+def test_the_collector_runs_again_after_any_command(argv: tuple[str, ...]) -> None:
+    _, _, collector = _run_in_probe(*argv)
+    assert collector.split() == ["True", "False"]  # nothing frozen: no command ran
+
+
+def test_what_a_command_imported_is_frozen_out_of_collections(shared_hub_server: str) -> None:
+    _, _, collector = _run_in_probe("invoke", shared_hub_server, "Echo", "1")
+    assert collector.split() == ["True", "True"]
