@@ -85,13 +85,24 @@ def main() -> None:
         _run_app()
 
 
+def _raised_by_echo(error: BaseException) -> bool:
+    """Whether `error` came from click's echo, which writes typer's help and
+    hubcli's --version to stdout: no command was running."""
+    from traceback import walk_tb
+
+    return any(
+        frame.f_code.co_name == "echo" and "_click" in frame.f_code.co_filename
+        for frame, _ in walk_tb(error.__traceback__)
+    )
+
+
 def _run_app() -> None:
     _register_commands(sys.argv[1:])
     from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
     from typer._click.utils import PacifyFlushWrapper
     from typer.exceptions import Abort
 
-    from .errors import report
+    from .errors import StdoutUnwritable, report
     from .exit_codes import ExitCode
 
     try:
@@ -119,6 +130,12 @@ def _run_app() -> None:
             sys.exit(ExitCode.OK)
         raise
     except Exception as error:
+        if isinstance(error, OSError) and _raised_by_echo(error):
+            # --help or --version text that stdout could not take (a full disk):
+            # the same status and line as a command's unwritable stdout.
+            unwritable = StdoutUnwritable(error.strerror or str(error))
+            report(str(unwritable), unwritable.hint)
+            sys.exit(ExitCode.USAGE)
         # Errors of a run are reported inside it (runner.py); this is a bug outside.
         report(f"internal error: {type(error).__name__}: {error}", "a bug: please report it")
         sys.exit(ExitCode.INTERNAL_ERROR)

@@ -62,6 +62,16 @@ def test_a_failing_stdout_cancels_the_stream_and_exits_2(hub_server: str) -> Non
     assert _server_saw_cancellations(hub_server, 1)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("argv", ["--version", "--help", "invoke --help"])
+def test_help_or_version_into_a_failing_stdout_exits_2(argv: str) -> None:
+    result = pipeline(f"hubcli {argv} > /dev/full")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "hubcli: error: cannot write to stdout: No space left on device" + STDOUT_HINT
+    )
+
+
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_cancels_the_stream(hub_server: str, signum: int, status: int) -> None:
     process = start("stream", hub_server, "Forever", "5")
