@@ -26,7 +26,7 @@ from hubcli.protocol.base import TransferFormat
 from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError, TlsError
-from .network import HttpState, display_url
+from .network import HttpState, display_url, header_value_problem
 from .streams import (
     forwards,
     host_and_port,
@@ -229,6 +229,11 @@ async def negotiate(url: str, state: HttpState) -> Negotiation:
             logger.info("negotiate: redirected to %s", answer.url)
             url = answer.url
             if answer.access_token is not None:
+                problem = header_value_problem(answer.access_token)
+                if problem is not None:
+                    raise ConnectError(
+                        f"negotiate failed: the redirect's access token cannot be sent: {problem}"
+                    )
                 state.use_redirect_token(answer.access_token)
             continue
         logger.info(

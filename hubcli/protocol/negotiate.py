@@ -118,6 +118,25 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def _redirect_url(url: str) -> str:
+    """`url` if a client can negotiate there: absolute, http(s) or ws(s), a host."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https", "ws", "wss")
+        or not parts.hostname
+    ):
+        raise NegotiateError(
+            "Invalid negotiation response: the redirect 'url' is not an absolute "
+            "http(s) or ws(s) URL."
+        )
+    return url
+
+
 def parse_response(
     body: bytes, *, stateful_reconnect_requested: bool = False
 ) -> NegotiateResponse | NegotiateRedirect:
@@ -137,7 +156,7 @@ def parse_response(
         )
     url = _optional_str(decoded, "url")
     if url is not None:
-        return NegotiateRedirect(url, _optional_str(decoded, "accessToken"))
+        return NegotiateRedirect(_redirect_url(url), _optional_str(decoded, "accessToken"))
     version = decoded.get("negotiateVersion", 0)
     if not isinstance(version, int) or isinstance(version, bool):
         raise NegotiateError("Invalid negotiation response: 'negotiateVersion' is not a number.")

@@ -93,6 +93,19 @@ def test_redirect() -> None:
     assert parse_response(b'{"url":"https://x/"}') == NegotiateRedirect("https://x/")
 
 
+@pytest.mark.parametrize("url", ["http://h/hub", "HTTPS://h:1/", "ws://[::1]:80/hub", "wss://h"])
+def test_redirect_to_any_absolute_url_a_client_can_use(url: str) -> None:
+    assert parse_response(f'{{"url":"{url}"}}'.encode()) == NegotiateRedirect(url)
+
+
+@pytest.mark.parametrize(
+    "url", ["", "/hub", "hub", "ftp://h/hub", "http:///hub", "http://[::1/", "http://h:65536/"]
+)
+def test_redirect_to_a_url_no_client_can_use(url: str) -> None:
+    with pytest.raises(NegotiateError, match="the redirect 'url' is not an absolute"):
+        parse_response(f'{{"url":"{url}"}}'.encode())
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
