@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -47,3 +50,58 @@ def shared_hub_server() -> Iterator[str]:
 
 
 # ------------------------------------------------------------ end built-in hub
+
+
+# ---------------------------------------------------------------- outside programs
+# Programs some tests run, installed in CI when missing: the shells whose completion
+# files are tested, and jq for the pipeline test of issue 4.
+TOOLS = ("zsh", "fish", "jq")
+# apt-get update + install of them: about 10-30 s, once per session, in CI only.
+APT_TIMEOUT = 600
+
+
+def _in_ci() -> bool:
+    return bool(os.environ.get("CI"))
+
+
+@pytest.fixture(scope="session")
+def installed_tools() -> set[str]:
+    """TOOLS, installed from Debian's packages when missing in CI (as root).
+
+    Outside CI a missing tool skips its tests instead: a developer's machine is
+    not ours to change.
+    """
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing and _in_ci() and os.geteuid() == 0 and shutil.which("apt-get"):
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(
+            ["apt-get", "update", "-qq"],
+            env=env,
+            timeout=APT_TIMEOUT,
+            check=False,
+            capture_output=True,
+        )
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+            env=env,
+            timeout=APT_TIMEOUT,
+            check=False,
+            capture_output=True,
+        )
+    return {tool for tool in TOOLS if shutil.which(tool) is not None}
+
+
+@pytest.fixture
+def require_tool(installed_tools: set[str]) -> Callable[[str], str]:
+    """require_tool("zsh") -> its path; skips outside CI when absent, fails in CI."""
+
+    def require(tool: str) -> str:
+        path = shutil.which(tool)
+        if path is None or tool not in installed_tools:
+            message = f"{tool} is not installed (apt-get install {tool})"
+            if _in_ci():
+                pytest.fail(f"{message}; CI installs it, so this is a broken setup")
+            pytest.skip(message)
+        return path
+
+    return require

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -23,9 +22,9 @@ def _server_saw_cancellations(url: str, count: int) -> bool:
     return result.returncode == 0 and int(result.stdout) >= count
 
 
-@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
-def test_stream_into_jq(shared_hub_server: str) -> None:
-    result = pipeline(f"hubcli stream {shared_hub_server} Counter 10 0 | jq -c .")
+def test_stream_into_jq(shared_hub_server: str, require_tool: Callable[[str], str]) -> None:
+    jq = require_tool("jq")
+    result = pipeline(f"hubcli stream {shared_hub_server} Counter 10 0 | {jq} -c .")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [str(i) for i in range(10)]
 

@@ -85,9 +85,9 @@ def test_bash_completes_choices() -> None:
 
 
 def test_zsh_parses_and_registers_the_completion(
-    require_shell: Callable[[str], str], tmp_path: Path
+    require_tool: Callable[[str], str], tmp_path: Path
 ) -> None:
-    zsh = require_shell("zsh")
+    zsh = require_tool("zsh")
     subprocess.run([zsh, "-n", str(ZSH)], check=True, timeout=30)
     script = (
         f"fpath=({shlex.quote(str(ZSH.parent))} $fpath); autoload -U compinit; "
@@ -106,8 +106,8 @@ def _tmux(*args: str) -> str:
 
 
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-def test_zsh_completes_on_tab(require_shell: Callable[[str], str], tmp_path: Path) -> None:
-    zsh = require_shell("zsh")
+def test_zsh_completes_on_tab(require_tool: Callable[[str], str], tmp_path: Path) -> None:
+    zsh = require_tool("zsh")
     server = f"hubcli-zsh-{tmp_path.name}"  # a tmux server of this test's own
     (tmp_path / ".zshrc").write_text(
         f"fpath=({shlex.quote(str(ZSH.parent))} $fpath)\n"
@@ -147,8 +147,8 @@ def _fish_complete(fish: str, line: str) -> list[str]:
     return [entry.split("\t")[0] for entry in result.stdout.splitlines()]
 
 
-def test_fish_parses_and_completes(require_shell: Callable[[str], str]) -> None:
-    fish = require_shell("fish")
+def test_fish_parses_and_completes(require_tool: Callable[[str], str]) -> None:
+    fish = require_tool("fish")
     subprocess.run([fish, "--no-execute", str(FISH)], check=True, timeout=30)
     assert _fish_complete(fish, "hubcli st") == ["stream"]
     assert set(_fish_complete(fish, "hubcli stream --co")) == {
