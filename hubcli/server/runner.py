@@ -16,6 +16,8 @@ from typing import IO, Any, cast
 
 import trio
 
+from hubcli._groups import sole_exception
+
 from .app import HubApp
 from .options import ServerOptions
 
@@ -162,13 +164,6 @@ async def _main(options: ServerOptions, out: IO[str]) -> None:
         raise UrlNotWritten(unwritten)
 
 
-def _sole_error(error: BaseException) -> BaseException:
-    """`error` out of the one-member groups of the nurseries it passed through."""
-    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
-        error = error.exceptions[0]
-    return error
-
-
 def run_server(options: ServerOptions, out: IO[str] | None = None) -> None:
     """Run the hub in this process until SIGINT or SIGTERM, its URL first on `out`
     (stdout by default). OSError if it cannot listen; UrlNotWritten if `out` cannot
@@ -181,7 +176,7 @@ def run_server(options: ServerOptions, out: IO[str] | None = None) -> None:
     try:
         trio.run(_main, options, out)
     except BaseExceptionGroup as group:
-        error = _sole_error(group)
+        error = sole_exception(group)
         if isinstance(error, OSError):
             raise error from None
         raise
