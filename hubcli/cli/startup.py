@@ -5,6 +5,13 @@ live until the process ends. Looking for garbage among them is wasted work, abou
 a tenth of a cold `hubcli invoke`, so the collector is off while the program
 starts, and whatever exists when the command begins its work is frozen: later
 collections, and the interpreter's last one at exit, skip it.
+
+Then the work: a stream decodes every received frame into thousands of dicts and
+lists that live until the frame is printed, and Python's default (a young-object
+collection every 700 net allocations) would run several collections per frame,
+each finding nothing, since reference counting frees those objects. A threshold
+above a frame's worth keeps cycles collected at a bounded cost in memory (at most
+YOUNG_OBJECTS uncollected containers) and saves about a tenth of a stream of objects.
 """
 
 from __future__ import annotations
@@ -13,6 +20,9 @@ import atexit
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Final
+
+YOUNG_OBJECTS: Final = 100_000
 
 
 @contextmanager
@@ -31,6 +41,8 @@ def collector_paused() -> Iterator[None]:
 
 def resume_collector() -> None:
     """Once a command has imported what it needs: collect again, except what
-    exists now (it lives until exit). Safe to call more than once."""
+    exists now (it lives until exit), and less often. Safe to call more than once."""
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(YOUNG_OBJECTS, middle, old)
     gc.enable()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 
 import pytest
+
+from hubcli.cli.startup import YOUNG_OBJECTS
 
 # Modules a JSON `invoke` over WebSockets has no use for.
 UNUSED_BY_INVOKE = (
@@ -34,7 +37,8 @@ def _run_in_probe(*argv: str) -> tuple[str, list[str], str]:
         "except SystemExit:\n"
         "    pass\n"
         f"loaded = [m for m in {UNUSED_BY_INVOKE!r} if m in sys.modules]\n"
-        "print(loaded, gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+        "print(loaded, gc.isenabled(), gc.get_freeze_count() > 0, gc.get_threshold()[0],"
+        " file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
@@ -61,9 +65,10 @@ def test_the_probe_sees_what_a_command_loads(shared_hub_server: str) -> None:
 @pytest.mark.parametrize("argv", [("--version",), ("invoke", "--help")])
 def test_the_collector_runs_again_after_any_command(argv: tuple[str, ...]) -> None:
     _, _, collector = _run_in_probe(*argv)
-    assert collector.split() == ["True", "False"]  # nothing frozen: no command ran
+    # Nothing frozen, the default threshold: no command ran.
+    assert collector.split() == ["True", "False", str(gc.get_threshold()[0])]
 
 
 def test_what_a_command_imported_is_frozen_out_of_collections(shared_hub_server: str) -> None:
     _, _, collector = _run_in_probe("invoke", shared_hub_server, "Echo", "1")
-    assert collector.split() == ["True", "True"]
+    assert collector.split() == ["True", "True", str(YOUNG_OBJECTS)]
