@@ -308,15 +308,22 @@ def _compact_stream_frame(frame: bytes) -> StreamItemBatch | None:
     prefix = frame[:id_end] + _ITEM_TAIL
     if not frame.startswith(prefix):
         return None
-    body = frame[len(prefix) : -2].replace(b"}" + RECORD_SEPARATOR + prefix, b",")
+    separator = b"}" + RECORD_SEPARATOR + prefix
+    values = frame[len(prefix) : -2]
+    body = values.replace(separator, b",")
     if RECORD_SEPARATOR in body:
         return None  # a record that is not PREFIX + V + "}"
+    # Every 0x1E but the last was in a replaced separator, and each replacement
+    # shortened the text by the same length: no counting pass is needed.
+    records = 1 + (len(values) - len(body)) // (len(separator) - 1)
+    if not jsonvalues.orjson_is_exact(body):
+        return None  # an integer orjson would round: the exact path decodes the frame
     try:
         items = orjson.loads(b"[" + body + b"]")
         invocation_id = raw_id.decode("utf-8")
     except (orjson.JSONDecodeError, UnicodeDecodeError):
         return None
-    if type(items) is not list or len(items) != frame.count(RECORD_SEPARATOR):
+    if type(items) is not list or len(items) != records:
         return None
     return StreamItemBatch(invocation_id, items)
 
@@ -347,13 +354,13 @@ class JsonMessageParser:
             self._rest = buffer
             self._check_rest_size()
             return []
-        exact = jsonvalues.orjson_is_exact(
-            buffer if whole_end == len(buffer) else buffer[:whole_end]
-        )
-        if self._batch_stream_items and exact:
+        if self._batch_stream_items:
             fast = self._compact_stream_items(buffer)
             if fast is not None:
                 return fast
+        exact = jsonvalues.orjson_is_exact(
+            buffer if whole_end == len(buffer) else buffer[:whole_end]
+        )
         records, self._rest = split_records(buffer)
         limit = self._max_message_size
         if limit is not None:

@@ -188,6 +188,15 @@ def test_json_integers_beyond_64_bits_arrive_exactly(batching: bool) -> None:
     assert parsed[-1] == Completion.with_result("2", 2**64)
 
 
+def test_json_integers_beyond_64_bits_in_a_frame_of_stream_items_only() -> None:
+    # The compact whole-frame path checks the items it decodes, not the envelopes.
+    values = [1, BIG, [2**64, -(2**63) - 1], "12345678901234567890123"]
+    data = JSON.encode_many([StreamItem("77777777777777777777777", v) for v in values])
+    (batch,) = JSON.parser(batch_stream_items=True).feed(data)
+    assert batch == StreamItemBatch("77777777777777777777777", values)
+    assert [type(v) for v in batch.items] == [int, int, list, str]
+
+
 def test_json_numbers_beyond_a_double_are_refused() -> None:
     with pytest.raises(ProtocolError, match="Error reading JSON"):
         JSON.parser().feed(b'{"type":2,"invocationId":"1","item":1e400}\x1e')
