@@ -22,6 +22,7 @@ from hubcli.protocol import (
 )
 from hubcli.protocol.varint import encode_length
 
+_orjson_dumps: Final = orjson.dumps
 _JSON_NULL_TAIL: Final = b"null}\x1e"
 _JSON_TAIL: Final = b"}\x1e"
 _MSGPACK_NIL: Final = b"\xc0"
@@ -57,8 +58,13 @@ def _json_encoder(prefix: bytes) -> Callable[[Sequence[Any]], bytes]:
             # One C call: the array's commas become record boundaries.
             array = orjson.dumps(list(items))
             return prefix + array[1:-1].replace(b",", separator) + _JSON_TAIL
-        dumps = jsonvalues.dumps
-        return b"".join(prefix + dumps(item) + _JSON_TAIL for item in items)
+        try:
+            # orjson's own encoder, without a Python call around each item; what
+            # it refuses (big integers, datetimes...) takes the exact encoder.
+            return b"".join([prefix + _orjson_dumps(item) + _JSON_TAIL for item in items])
+        except TypeError:
+            dumps = jsonvalues.dumps
+            return b"".join([prefix + dumps(item) + _JSON_TAIL for item in items])
 
     return encode
 

@@ -40,7 +40,15 @@ async def test_fast_stream_packs_many_items_per_frame(hub: Hub, protocol: str) -
         assert len(raw.frame_types) < 100
         objects, _ = await raw.stream("FastObjects", 3000)
         assert [o["id"] for o in objects] == list(range(3000))
-        assert objects[5]["name"] == "item-00000005"
+        assert objects[5] == {
+            "id": 5,
+            "name": "item-00000005",
+            "active": False,
+            "score": 1.25,
+            "tags": ["alpha", "beta"],
+            "note": "abcdefghijklmnop",
+        }
+        assert objects[2048]["name"] == "item-00002048"  # the second batch
 
 
 async def test_bulk_encoding_matches_the_core() -> None:
@@ -52,6 +60,9 @@ async def test_bulk_encoding_matches_the_core() -> None:
         for items in (values, [1, 2, 3], []):
             expected = protocol.encode_many(StreamItem("7", item) for item in items)
             assert stream_item_encoder(protocol, "7")(items) == expected
+    beyond_orjson = [{"id": 2**70}, {"id": 1}]  # JSON carries any integer; orjson does not
+    expected = JsonHubProtocol().encode_many(StreamItem("7", item) for item in beyond_orjson)
+    assert stream_item_encoder(JsonHubProtocol(), "7")(beyond_orjson) == expected
 
 
 async def test_cancel_stops_the_stream_and_completes_it_without_error(hub: Hub) -> None:
