@@ -34,17 +34,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# The hubcli side is set up as in the Node comparison (same directory).
+from client_bench import compile_hubcli, hubcli_command, start_server
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 PINNED = {"pysignalr": "1.3.3", "signalrcore": "1.0.2"}
 # What the pinned libraries bring in, for the versions line.
 REPORTED = [*PINNED, "websockets", "aiohttp", "orjson"]
 TIMEOUT = 600.0
-
-
-def hubcli_command() -> list[str]:
-    script = Path(sys.executable).with_name("hubcli")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "hubcli"]
 
 
 def others_python() -> Path:
@@ -127,17 +125,6 @@ def count_lines(command: Sequence[str]) -> int:
     return lines
 
 
-def start_server() -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [*hubcli_command(), "serve", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    return process, process.stdout.readline().strip()
-
-
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
@@ -190,6 +177,7 @@ def main() -> None:
         Client("pysignalr", [python, str(BENCH / "pysignalr_client.py")], others_n),
         Client("signalrcore", [python, str(BENCH / "signalrcore_client.py")], others_n),
     ]
+    compile_hubcli()
     server, url = start_server()
     try:
         library_versions = ", ".join(f"{name} {version}" for name, version in versions.items())
