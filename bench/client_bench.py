@@ -7,8 +7,8 @@ streams (FastStream: small ints; FastObjects: ~100-byte objects) over WebSockets
 writes every item to stdout (/dev/null); the Node client (bench/node_client.cjs, on the
 @microsoft/signalr from tests/conformance/node_modules or $HUBCLI_BENCH_NODE_MODULES)
 only counts them. Reported: medians of wall time and peak RSS, and hubcli/node ratios.
-A bare trio-websocket reader that only counts records shows what the server delivers,
-so neither client is measured against a slow server.
+A bare trio-websocket reader that only counts records shows what the server delivers
+(both streams), so neither client is measured against a slow server.
 
 hubcli is measured as an install leaves it: `pip install` byte-compiles every module,
 but an editable install under PYTHONDONTWRITEBYTECODE=1 (as on CI machines) never
@@ -170,10 +170,13 @@ def main() -> None:
     print(f"hubcli bench: {options.runs} runs each, medians; server {url}")
     print(f"{'':<34} {'hubcli':>20} | {'node + @microsoft/signalr':>20} | ratio hubcli/node")
     try:
-        raw = [
-            measure([sys.executable, "-c", RAW_READER, ws_url, "FastStream", n])
-            for _ in range(options.runs)
-        ]
+        raw = {
+            method: [
+                measure([sys.executable, "-c", RAW_READER, ws_url, method, n])
+                for _ in range(options.runs)
+            ]
+            for method in ("FastStream", "FastObjects")
+        }
         for name, ours_command, node_command, env in scenarios:
             ours: list[Sample] = []
             theirs: list[Sample] = []
@@ -182,7 +185,8 @@ def main() -> None:
                 if modules:
                     theirs.append(measure(node_command, {**node_env, **env}))
             print(row(name, median(ours), median(theirs) if theirs else None))
-        print(row(f"bare trio-websocket reader, {n} ints", median(raw), None))
+        print(row(f"bare reader, {n} ints", median(raw["FastStream"]), None))
+        print(row(f"bare reader, {n} objects", median(raw["FastObjects"]), None))
         small = median([measure([*hubcli, "stream", url, "FastStream", "20000"]) for _ in range(3)])
         large = median(
             [measure([*hubcli, "stream", url, "FastStream", "2000000"]) for _ in range(3)]
