@@ -3,8 +3,7 @@
 Nothing here performs I/O or imports trio; every function maps values to bytes or
 bytes to values, so the client and the built-in server share one implementation.
 
-The names below load their module on first use: a JSON client never pays for the
-MessagePack codec, and a command that only needs `jsonvalues` not for any codec.
+The codecs load on first use: a JSON client never imports the MessagePack one.
 """
 
 from __future__ import annotations
@@ -12,74 +11,37 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, Final
 
-if TYPE_CHECKING:
-    from .base import HubProtocol, MessageParser, TransferFormat
-    from .errors import (
-        HandshakeError,
-        HubCliError,
-        MessageTooLargeError,
-        NegotiateError,
-        ProtocolError,
-        UnencodableValueError,
-    )
-    from .json_protocol import JsonHubProtocol
-    from .messages import (
-        PING,
-        Ack,
-        CancelInvocation,
-        Close,
-        Completion,
-        CompletionKind,
-        HubMessage,
-        IncomingMessage,
-        Invocation,
-        InvocationBindingFailure,
-        MessageType,
-        Ping,
-        Sequence,
-        StreamInvocation,
-        StreamItem,
-        StreamItemBatch,
-    )
-    from .msgpack_protocol import MessagePackHubProtocol
+from .base import HubProtocol, MessageParser, TransferFormat
+from .errors import (
+    HandshakeError,
+    HubCliError,
+    MessageTooLargeError,
+    NegotiateError,
+    ProtocolError,
+    UnencodableValueError,
+)
+from .messages import (
+    PING,
+    Ack,
+    CancelInvocation,
+    Close,
+    Completion,
+    CompletionKind,
+    HubMessage,
+    IncomingMessage,
+    Invocation,
+    InvocationBindingFailure,
+    MessageType,
+    Ping,
+    Sequence,
+    StreamInvocation,
+    StreamItem,
+    StreamItemBatch,
+)
 
-_HOMES: Final = {
-    **dict.fromkeys(("HubProtocol", "MessageParser", "TransferFormat"), "base"),
-    **dict.fromkeys(
-        (
-            "HandshakeError",
-            "HubCliError",
-            "MessageTooLargeError",
-            "NegotiateError",
-            "ProtocolError",
-            "UnencodableValueError",
-        ),
-        "errors",
-    ),
-    "JsonHubProtocol": "json_protocol",
-    "MessagePackHubProtocol": "msgpack_protocol",
-    **dict.fromkeys(
-        (
-            "PING",
-            "Ack",
-            "CancelInvocation",
-            "Close",
-            "Completion",
-            "CompletionKind",
-            "HubMessage",
-            "IncomingMessage",
-            "Invocation",
-            "InvocationBindingFailure",
-            "MessageType",
-            "Ping",
-            "Sequence",
-            "StreamInvocation",
-            "StreamItem",
-            "StreamItemBatch",
-        ),
-        "messages",
-    ),
-}
+if TYPE_CHECKING:
+    from .json_protocol import JsonHubProtocol
+    from .msgpack_protocol import MessagePackHubProtocol
 
 # The protocol names of the handshake, and where each one's codec lives.
 _CODECS: Final = {
@@ -97,12 +59,13 @@ def protocol_by_name(name: str) -> HubProtocol:
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{home}", __name__), name)
-    globals()[name] = value  # later lookups skip __getattr__
-    return value
+    # The codec classes, imported when first named.
+    for module, cls in _CODECS.values():
+        if name == cls:
+            value = getattr(import_module(f".{module}", __name__), name)
+            globals()[name] = value  # later lookups skip __getattr__
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
