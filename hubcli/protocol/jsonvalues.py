@@ -32,18 +32,21 @@ def _finite_float(text: str) -> float:
 _STDLIB_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-# orjson reads integers up to 2**64 - 1 (20 digits) exactly; a run of 20 digits may
-# already be beyond that, so such a document goes to the exact parser.
+# orjson reads integers from -2**63 (a minus and 19 digits) to 2**64 - 1 (20 digits)
+# exactly and rounds the others to floats; a document with a run of 20 digits, or
+# of 19 after a minus, may hold one, so it goes to the exact parser.
 _LONG_DIGIT_RUN = b"0" * 20
+_LONG_NEGATIVE_RUN = b"-" + b"0" * 19
 
 
 def orjson_is_exact(data: bytes) -> bool:
     """False when `data` may hold an integer orjson would round to a float.
 
-    Two C passes (about 1 ns a byte), so a whole received frame can be checked once
-    before it is decoded in one call.
+    A few C passes (about 1 ns a byte), so a whole received frame can be checked
+    once before it is decoded in one call.
     """
-    return data.translate(_DIGITS_AS_ZERO).find(_LONG_DIGIT_RUN) < 0
+    digits = data.translate(_DIGITS_AS_ZERO)
+    return _LONG_DIGIT_RUN not in digits and _LONG_NEGATIVE_RUN not in digits
 
 
 def _encode_extra(value: Any) -> Any:

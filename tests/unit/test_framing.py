@@ -6,6 +6,7 @@ import pytest
 
 from hubcli.protocol import (
     Completion,
+    Invocation,
     InvocationBindingFailure,
     JsonHubProtocol,
     MessagePackHubProtocol,
@@ -195,6 +196,23 @@ def test_json_integers_beyond_64_bits_in_a_frame_of_stream_items_only() -> None:
     (batch,) = JSON.parser(batch_stream_items=True).feed(data)
     assert batch == StreamItemBatch("77777777777777777777777", values)
     assert [type(v) for v in batch.items] == [int, int, list, str]
+
+
+@pytest.mark.parametrize("batching", [False, True])
+@pytest.mark.parametrize(
+    "value", [-(2**63) - 1, -(2**63), 2**64 - 1, 2**64, -(10**19), 10**19, -(10**20)]
+)
+def test_json_integers_at_the_edges_of_64_bits_arrive_exactly(batching: bool, value: int) -> None:
+    # orjson reads -2**63 .. 2**64-1 exactly and rounds what lies beyond to a float;
+    # -2**63-1 has only 19 digits, so a check for 20-digit runs alone misses it.
+    parser = JSON.parser(batch_stream_items=batching)
+    for message in (StreamItem("1", value), Invocation("M", [value], "1")):
+        (parsed,) = parser.feed(JSON.encode(message))
+        if isinstance(parsed, StreamItemBatch):
+            parsed = StreamItem(parsed.invocation_id, parsed.items[0])
+        assert parsed == message
+        received = parsed.item if isinstance(parsed, StreamItem) else parsed.arguments[0]
+        assert type(received) is int  # 2**64 as a float would compare equal
 
 
 def test_json_numbers_beyond_a_double_are_refused() -> None:
