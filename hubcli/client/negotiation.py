@@ -26,7 +26,7 @@ from hubcli.protocol.base import TransferFormat
 from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError, TlsError
-from .network import HttpState, display_url, header_value_problem
+from .network import HttpState, display_url, header_value_problem, http_url
 from .streams import (
     forwards,
     host_and_port,
@@ -227,7 +227,7 @@ async def negotiate(url: str, state: HttpState) -> Negotiation:
             raise ConnectError(f"negotiate failed: {error}") from None
         if isinstance(answer, wire.NegotiateRedirect):
             logger.info("negotiate: redirected to %s", answer.url)
-            url = answer.url
+            url = http_url(answer.url)  # negotiate is an HTTP POST, even for a ws(s) URL
             if answer.access_token is not None:
                 problem = header_value_problem(answer.access_token)
                 if problem is not None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tests.cli.hubcli_process import run
+from tests.serverproc import HubServer
+from tests.transports.conftest import TlsFiles
 
 # A negotiate endpoint that answers every POST with the JSON body in argv[1].
 CANNED_SERVER = r"""
@@ -118,3 +120,20 @@ def test_a_redirect_token_no_header_can_carry_fails_negotiate(
         "hubcli: error: negotiate failed: the redirect's access token cannot be sent: "
         "it has a control character (such as CR or LF)\n"
     )
+
+
+@pytest.mark.parametrize("transport", ["websockets", "sse", "longpolling"])
+def test_a_redirect_to_a_ws_or_wss_url_negotiates_over_http_or_https(
+    canned_server: Callable[[object], str],
+    shared_hub_server: str,
+    tls_hub: HubServer,
+    tls_files: TlsFiles,
+    transport: str,
+) -> None:
+    for hub_url in (shared_hub_server, tls_hub.url):
+        ws_url = "ws" + hub_url.removeprefix("http")
+        redirect = canned_server({"url": ws_url})
+        result = run(
+            "invoke", "-t", transport, "--cacert", str(tls_files.ca), redirect, "Add", "1", "2"
+        )
+        assert (result.returncode, result.stdout, result.stderr) == (0, "3\n", ""), ws_url
