@@ -303,8 +303,8 @@ def _compact_stream_frame(frame: bytes) -> StreamItemBatch | None:
     if id_end < 0:
         return None
     raw_id = frame[len(_ITEM_HEAD) : id_end]
-    if b"\\" in raw_id:
-        return None  # an escaped id: the exact path decodes it
+    if b"\\" in raw_id or RECORD_SEPARATOR in raw_id:
+        return None  # an escaped id (the exact path decodes it), or no JSON at all
     prefix = frame[:id_end] + _ITEM_TAIL
     if not frame.startswith(prefix):
         return None

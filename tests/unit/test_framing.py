@@ -215,6 +215,14 @@ def test_json_integers_at_the_edges_of_64_bits_arrive_exactly(batching: bool, va
         assert type(received) is int  # 2**64 as a float would compare equal
 
 
+@pytest.mark.parametrize("batching", [False, True])
+def test_json_raw_record_separator_inside_an_id_is_refused(batching: bool) -> None:
+    # JSON text cannot hold a raw 0x1E; the fast path must not take it as one.
+    frame = b'{"type":2,"invocationId":"a\x1eb","item":1}\x1e'
+    with pytest.raises(ProtocolError, match="Error reading JSON"):
+        JSON.parser(batch_stream_items=batching).feed(frame)
+
+
 def test_json_numbers_beyond_a_double_are_refused() -> None:
     with pytest.raises(ProtocolError, match="Error reading JSON"):
         JSON.parser().feed(b'{"type":2,"invocationId":"1","item":1e400}\x1e')
