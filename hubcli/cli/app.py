@@ -55,19 +55,20 @@ def root(
     """Command-line client for ASP.NET Core SignalR hubs."""  # ROOT_HELP is what --help shows
 
 
+# In the order --help lists them: the client commands, then the built-in hub's.
 COMMAND_MODULES: Final = ("invoke", "send", "stream", "upload", "serve", "demo")
 
 
 def _register_commands(argv: Sequence[str] | None = None) -> None:
     """Import the command modules, which add their commands to `app`.
 
-    Given the command line, only the module of the command it names: building
-    the others would cost a cold `hubcli invoke` several milliseconds. The root
-    takes no option with a value, so the first word not starting with '-' is the
-    command; anything else (help, a misspelt name) gets every command.
+    When the command line starts with a command's name, only that command's
+    module: building the others would cost a cold `hubcli invoke` several
+    milliseconds. Anything else (help, --version, a misspelt name) gets them all,
+    so `hubcli -h invoke` still lists every command.
     """
-    name = next((word for word in argv or () if not word.startswith("-")), None)
-    for module in (name,) if name in COMMAND_MODULES else COMMAND_MODULES:
+    first = argv[0] if argv else None
+    for module in (first,) if first in COMMAND_MODULES else COMMAND_MODULES:
         import_module(f"{__package__}.{module}")
 
 

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from hubcli.cli.app import COMMAND_MODULES
 from hubcli.cli.startup import YOUNG_OBJECTS
 
 # Modules a JSON `invoke` over WebSockets has no use for.
@@ -72,3 +73,16 @@ def test_the_collector_runs_again_after_any_command(argv: tuple[str, ...]) -> No
 def test_what_a_command_imported_is_frozen_out_of_collections(shared_hub_server: str) -> None:
     _, _, collector = _run_in_probe("invoke", shared_hub_server, "Echo", "1")
     assert collector.split() == ["True", "True", str(YOUNG_OBJECTS)]
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h", "invoke"], ["--help", "serve"]])
+def test_root_help_lists_every_command_in_order(argv: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hubcli", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    listed = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert [line.split()[0] for line in listed] == list(COMMAND_MODULES)
