@@ -28,6 +28,7 @@ from contextlib import (
 )
 from types import TracebackType
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import trio
 
@@ -41,6 +42,7 @@ from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
+from hubcli.protocol.negotiate import nameable_host
 
 from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection, perform_handshake
 from .errors import AuthenticationError, ConnectError, ConnectTimeoutError, HubError, TlsError
@@ -441,6 +443,11 @@ async def connect(
     """
     if protocol not in PROTOCOL_NAMES:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
+    host = urlsplit(url).hostname
+    if host is not None and not nameable_host(host):
+        raise ValueError(
+            f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
+        )
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
         raise ValueError(SKIP_NEGOTIATION_ERROR)

@@ -118,6 +118,16 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def nameable_host(hostname: str) -> bool:
+    """Whether a resolver can be asked for `hostname`: no empty label, none longer
+    than 63 characters (what the IDNA encoding of every socket call refuses)."""
+    try:
+        hostname.encode("idna")
+    except UnicodeError:
+        return False
+    return True
+
+
 def _redirect_url(url: str) -> str:
     """`url` if a client can negotiate there: absolute, http(s) or ws(s), a host."""
     try:
@@ -129,6 +139,7 @@ def _redirect_url(url: str) -> str:
         parts is None
         or parts.scheme.lower() not in ("http", "https", "ws", "wss")
         or not parts.hostname
+        or not nameable_host(parts.hostname)
     ):
         raise NegotiateError(
             "Invalid negotiation response: the redirect 'url' is not an absolute "

@@ -169,6 +169,8 @@ def test_usage_errors_are_one_line(shared_hub_server: str, tmp_path: Path) -> No
         (["invoke", "http://[::1/hub", "Echo"], "invalid IPv6 URL"),
         (["invoke", "http://127.0.0.1:99999/hub", "Echo"], "port out of range"),
         (["invoke", "http://:80/hub", "Echo"], "no host"),
+        (["invoke", "http://a..b/hub", "Echo"], "an empty label or one over 63"),
+        (["invoke", f"ws://{'x' * 64}.example/hub", "Echo"], "an empty label or one over 63"),
         (["invoke", "--proxy", "http://127.0.0.1:99999", url, "Echo"], "port out of range"),
         (["invoke", "-H", "X: 日本", url, "Echo"], "non-ASCII characters"),
         (["invoke", "-H", "X: a\r\nY: b", url, "Echo"], "control character"),

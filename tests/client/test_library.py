@@ -280,6 +280,9 @@ async def test_headers_and_tokens_that_cannot_be_sent_are_refused_up_front(
     with pytest.raises(ValueError, match="the access token cannot be sent"):
         async with hubcli.connect(shared_hub_server, access_token=lambda: "日本"):
             pass
+    with pytest.raises(ValueError, match="the host has an empty label"):
+        async with hubcli.connect("http://a..b/hub"):
+            pass
 
 
 async def test_closed_port_is_a_connect_error() -> None:

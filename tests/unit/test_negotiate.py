@@ -99,7 +99,18 @@ def test_redirect_to_any_absolute_url_a_client_can_use(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["", "/hub", "hub", "ftp://h/hub", "http:///hub", "http://[::1/", "http://h:65536/"]
+    "url",
+    [
+        "",
+        "/hub",
+        "hub",
+        "ftp://h/hub",
+        "http:///hub",
+        "http://[::1/",
+        "http://h:65536/",
+        "http://a..b/hub",
+        f"https://{'x' * 64}.example/",
+    ],
 )
 def test_redirect_to_a_url_no_client_can_use(url: str) -> None:
     with pytest.raises(NegotiateError, match="the redirect 'url' is not an absolute"):
