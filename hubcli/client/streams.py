@@ -121,19 +121,13 @@ async def _tunnel(stream: trio.abc.Stream, proxy: str, host: str, port: int) -> 
 
 async def _open_tcp(host: str, port: int, url: str, proxy: str | None) -> trio.SocketStream:
     if proxy is None:
-        try:
-            return await trio.open_tcp_stream(host, port)
-        except OSError as error:
-            raise ConnectError(
-                f"could not connect to {display_url(url)}: {error.strerror or error}"
-            ) from None
-    proxy_host, proxy_port = host_and_port(proxy)
+        address, what = (host, port), display_url(url)
+    else:
+        address, what = host_and_port(proxy), f"the proxy {_strip_credentials(proxy)}"
     try:
-        return await trio.open_tcp_stream(proxy_host, proxy_port)
+        return await trio.open_tcp_stream(*address)
     except OSError as error:
-        raise ConnectError(
-            f"could not connect to the proxy {_strip_credentials(proxy)}: {error.strerror or error}"
-        ) from None
+        raise ConnectError(f"could not connect to {what}: {error.strerror or error}") from None
 
 
 Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
