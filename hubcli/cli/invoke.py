@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .app import app
 from .arguments import describe_arguments, parse_arguments
-from .helptext import Command, epilog
-from .launch import Body, launch
+from .launch import Body, client_command, launch
 from .options import (
     ArgsOption,
     ConnectionFlags,
@@ -20,7 +18,6 @@ from .options import (
     StrictJsonOption,
     UrlArg,
     connection_settings,
-    with_connection_flags,
 )
 
 if TYPE_CHECKING:
@@ -41,8 +38,7 @@ async def print_result(output: Output, completion: Completion) -> None:
         raise HubError(completion.error)
 
 
-@app.command("invoke", cls=Command, epilog=epilog("invoke"))
-@with_connection_flags
+@client_command("invoke")
 def invoke_command(
     url: UrlArg,
     method: MethodArg,

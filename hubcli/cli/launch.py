@@ -7,14 +7,30 @@ from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
+from .app import app
 from .errors import UsageError, report
 from .exit_codes import ExitCode
+from .helptext import Command, epilog
+from .options import with_connection_flags
 
 if TYPE_CHECKING:
     from .options import ConnectionSettings, OutputSettings
     from .runner import Session
 
 Body = Callable[["Session"], Awaitable[None]]
+Handler = Callable[..., None]
+
+
+def client_command(name: str, short_help: str | None = None) -> Callable[[Handler], Handler]:
+    """Register a command that calls a hub: hubcli's help layout and examples, and
+    every connection option (collected into its `flags` parameter)."""
+
+    def register(handler: Handler) -> Handler:
+        command = with_connection_flags(handler)
+        app.command(name, short_help=short_help, cls=Command, epilog=epilog(name))(command)
+        return command
+
+    return register
 
 
 def launch(

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .app import app
 from .arguments import describe_arguments, parse_arguments
-from .helptext import Command, epilog
-from .launch import Body, launch
+from .launch import Body, client_command, launch
 from .options import (
     ArgsOption,
     ConnectionFlags,
@@ -18,15 +16,13 @@ from .options import (
     StrictJsonOption,
     UrlArg,
     connection_settings,
-    with_connection_flags,
 )
 
 if TYPE_CHECKING:
     from .runner import Session
 
 
-@app.command("send", cls=Command, epilog=epilog("send"))
-@with_connection_flags
+@client_command("send")
 def send_command(
     url: UrlArg,
     method: MethodArg,

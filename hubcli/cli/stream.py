@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .app import app
 from .arguments import describe_arguments, parse_arguments
-from .helptext import Command, epilog
-from .launch import Body, launch
+from .launch import Body, client_command, launch
 from .options import (
     ArgsOption,
     ConnectionFlags,
@@ -21,7 +19,6 @@ from .options import (
     StrictJsonOption,
     UrlArg,
     connection_settings,
-    with_connection_flags,
 )
 from .progress import QuietOption, progress_line, wanted
 
@@ -66,13 +63,7 @@ async def print_stream(
         await output.completion(CompletionKind.VOID, None, None)
 
 
-@app.command(
-    "stream",
-    short_help="Call a streaming METHOD; print each item as one JSON line.",
-    cls=Command,
-    epilog=epilog("stream"),
-)
-@with_connection_flags
+@client_command("stream", short_help="Call a streaming METHOD; print each item as one JSON line.")
 def stream_command(
     url: UrlArg,
     method: MethodArg,

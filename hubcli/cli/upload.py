@@ -6,11 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .app import app
 from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
-from .helptext import Command, epilog
 from .invoke import print_result
-from .launch import Body, launch
+from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
     ArgsOption,
@@ -25,7 +23,6 @@ from .options import (
     StrictJsonOption,
     UrlArg,
     connection_settings,
-    with_connection_flags,
 )
 from .progress import QuietOption, counting_sent, progress_line, wanted
 from .stream import print_stream
@@ -56,13 +53,7 @@ StreamBackOption = Annotated[
 ]
 
 
-@app.command(
-    "upload",
-    short_help="Send stdin to METHOD as a stream, one item per line.",
-    cls=Command,
-    epilog=epilog("upload"),
-)
-@with_connection_flags
+@client_command("upload", short_help="Send stdin to METHOD as a stream, one item per line.")
 def upload_command(
     url: UrlArg,
     method: MethodArg,
