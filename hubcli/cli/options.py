@@ -285,15 +285,19 @@ MaxMessageSizeOption = Annotated[
         rich_help_panel=CONNECTION,
     ),
 ]
+
+
+def verbose_option(help_text: str, panel: str | None = None) -> Any:
+    """-v/--verbose, counted (-vv), as every command spells it."""
+    return typer.Option(
+        "-v", "--verbose", count=True, show_default=False, help=help_text, rich_help_panel=panel
+    )
+
+
 VerboseOption = Annotated[
     int,
-    typer.Option(
-        "-v",
-        "--verbose",
-        count=True,
-        show_default=False,
-        help="-v: connection events; -vv: every frame (tokens redacted). On stderr.",
-        rich_help_panel=CONNECTION,
+    verbose_option(
+        "-v: connection events; -vv: every frame (tokens redacted). On stderr.", CONNECTION
     ),
 ]
 

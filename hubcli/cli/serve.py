@@ -14,7 +14,7 @@ import typer
 from .app import app
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
-from .options import finite_seconds
+from .options import finite_seconds, verbose_option
 
 if TYPE_CHECKING:
     from hubcli.server.options import TransportName
@@ -199,16 +199,7 @@ def serve(
         bool,
         typer.Option("--list-methods", help="Print every hub method with its signature and exit."),
     ] = False,
-    verbose: Annotated[
-        int,
-        typer.Option(
-            "-v",
-            "--verbose",
-            count=True,
-            show_default=False,
-            help="Log connection events (-vv: debug) on stderr.",
-        ),
-    ] = 0,
+    verbose: Annotated[int, verbose_option("Log connection events (-vv: debug) on stderr.")] = 0,
 ) -> None:
     if list_methods:
         from hubcli.server.methods import describe_methods
