@@ -298,14 +298,25 @@ def _unread_socket_bytes(pid: int) -> int:
     return total
 
 
-def test_slow_reader_keeps_memory_flat(hub_server: str) -> None:
+def _stalled_stream(hub_server: str) -> subprocess.Popen[bytes]:
+    """An endless FastStream whose first line was read, then nothing more: once the
+    socket holds 64 KiB hubcli does not read, backpressure has reached it."""
     process = start("stream", hub_server, "FastStream", "200000000")
     assert process.stdout is not None
     try:
         assert process.stdout.readline() == b"0\n"
-        # Stop reading. Backpressure reaches the socket: the kernel holds bytes
-        # hubcli no longer reads, and stays so.
         assert wait_for(lambda: _unread_socket_bytes(process.pid) > 64 * 1024)
+    except BaseException:
+        process.kill()
+        process.communicate()
+        raise
+    return process
+
+
+def test_slow_reader_keeps_memory_flat(hub_server: str) -> None:
+    process = _stalled_stream(hub_server)
+    try:
+        # The kernel holds bytes hubcli no longer reads, and stays so.
         held = _unread_socket_bytes(process.pid)
         rss_then = proc_status(process.pid, "VmRSS")
         assert not wait_for(lambda: proc_status(process.pid, "VmRSS") > rss_then + 20_000, 3.0)
@@ -320,13 +331,10 @@ def test_slow_reader_keeps_memory_flat(hub_server: str) -> None:
 
 
 def test_second_signal_aborts_a_stuck_clean_up(hub_server: str) -> None:
-    process = start("stream", hub_server, "FastStream", "200000000")
-    assert process.stdout is not None
+    process = _stalled_stream(hub_server)
     try:
-        assert process.stdout.readline() == b"0\n"
         # stdout is full and nobody reads it: a frame may be half written, and the
         # first signal's clean-up waits to finish it; the second must not wait.
-        assert wait_for(lambda: _unread_socket_bytes(process.pid) > 64 * 1024)
         process.send_signal(signal.SIGINT)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 130
