@@ -20,6 +20,13 @@ class MessageParser(Protocol):
     def feed(self, data: bytes) -> list[IncomingMessage]: ...
 
     @property
+    def sizes(self) -> list[int]:
+        """The wire size of each message the last `feed` returned, in order (framing
+        included; a batch counts all its records), so a receiver can charge each
+        consumer exactly what it holds."""
+        ...
+
+    @property
     def buffered(self) -> int:
         """Bytes held back because they do not yet form a whole message."""
         ...

@@ -339,6 +339,7 @@ class JsonMessageParser:
         ignore_unknown_types: bool = False,
     ) -> None:
         self._rest = b""
+        self._sizes: list[int] = []
         self._max_message_size = max_message_size
         self._batch_stream_items = batch_stream_items
         self._ignore_unknown_types = ignore_unknown_types
@@ -347,9 +348,14 @@ class JsonMessageParser:
     def buffered(self) -> int:
         return len(self._rest)
 
+    @property
+    def sizes(self) -> list[int]:
+        return self._sizes
+
     def feed(self, data: bytes) -> list[IncomingMessage]:
         buffer = self._rest + data if self._rest else bytes(data)
         whole_end = buffer.rfind(RECORD_SEPARATOR) + 1
+        self._sizes = []
         if not whole_end:
             self._rest = buffer
             self._check_rest_size()
@@ -371,7 +377,7 @@ class JsonMessageParser:
                     raise MessageTooLargeError(len(record), limit)
         if not records:
             return []
-        return self._to_messages(_decode_records(records, exact=exact))
+        return self._to_messages(_decode_records(records, exact=exact), records)
 
     def _check_rest_size(self) -> None:
         limit = self._max_message_size
@@ -388,21 +394,26 @@ class JsonMessageParser:
         batch = _compact_stream_frame(buffer[:end])
         if batch is None:
             return None
+        self._sizes = [end]
         self._rest = buffer[end:]
         if limit is not None and len(self._rest) > limit:
             raise MessageTooLargeError(len(self._rest), limit)
         return [batch]
 
-    def _to_messages(self, values: list[Any]) -> list[IncomingMessage]:
+    def _to_messages(self, values: list[Any], records: list[bytes]) -> list[IncomingMessage]:
         if self._batch_stream_items:
             whole = _whole_frame_batch(values)
             if whole is not None:
+                self._sizes = [sum(map(len, records)) + len(records)]
                 return [whole]
         messages: list[IncomingMessage] = []
+        sizes = self._sizes
         batch_id: str | None = None
         batch: list[Any] = []
+        batch_size = 0
         batching = self._batch_stream_items
-        for value in values:
+        for value, record in zip(values, records, strict=True):
+            size = len(record) + 1
             # The hot path: a plain stream item skips the general checks, and when
             # batching joins the current batch without becoming an object of its own.
             if (
@@ -415,15 +426,19 @@ class JsonMessageParser:
                 invocation_id = value["invocationId"]
                 if not batching:
                     messages.append(StreamItem(invocation_id, value["item"]))
+                    sizes.append(size)
                     continue
                 if invocation_id != batch_id:
                     if batch_id is not None:
                         messages.append(StreamItemBatch(batch_id, batch))
-                    batch_id, batch = invocation_id, []
+                        sizes.append(batch_size)
+                    batch_id, batch, batch_size = invocation_id, [], 0
                 batch.append(value["item"])
+                batch_size += size
                 continue
             if batch_id is not None:
                 messages.append(StreamItemBatch(batch_id, batch))
+                sizes.append(batch_size)
                 batch_id, batch = None, []
             message = message_from_record(value)
             if message is None:
@@ -431,8 +446,10 @@ class JsonMessageParser:
                     raise ProtocolError(f"Unknown message type: {value['type']}.")
                 continue
             messages.append(message)
+            sizes.append(size)
         if batch_id is not None:
             messages.append(StreamItemBatch(batch_id, batch))
+            sizes.append(batch_size)
         return messages
 
 

@@ -315,6 +315,11 @@ def _fast_message(value: Any) -> HubMessage | None:
     return None
 
 
+def _prefix_length(length: int) -> int:
+    """Bytes of the VarInt prefix that declares `length`."""
+    return (length.bit_length() + 6) // 7
+
+
 class MessagePackMessageParser:
     """Sans-IO incremental parser for length-prefixed MessagePack hub messages."""
 
@@ -336,10 +341,15 @@ class MessagePackMessageParser:
         self._length: int | None = None  # declared length of the message being read
         self._prefix_value = 0
         self._prefix_bytes = 0
+        self._sizes: list[int] = []
 
     @property
     def buffered(self) -> int:
         return self._fed - self._unpacker.tell()
+
+    @property
+    def sizes(self) -> list[int]:
+        return self._sizes
 
     def feed(self, data: bytes) -> list[IncomingMessage]:
         if data:
@@ -348,8 +358,11 @@ class MessagePackMessageParser:
             self._chunks.append((self._fed, chunk))
             self._fed += len(chunk)
         messages: list[IncomingMessage] = []
+        sizes: list[int] = []
+        self._sizes = sizes
         batch_id: str | None = None
         batch: list[Any] = []
+        batch_size = 0
         batching = self._batch_stream_items
         unpacker = self._unpacker
         tell = unpacker.tell
@@ -394,6 +407,7 @@ class MessagePackMessageParser:
                     value = self._unpacked_wrong_length(start, length)
             else:
                 raise ProtocolError("Reading array length for 'message' failed.")
+            size = length + (1 if length < 0x80 else _prefix_length(length))
             # The hot path: a plain stream item becomes part of a batch, not an object.
             if (
                 batching
@@ -407,11 +421,14 @@ class MessagePackMessageParser:
                 if value[2] != batch_id:
                     if batch_id is not None:
                         messages.append(StreamItemBatch(batch_id, batch))
-                    batch_id, batch = value[2], []
+                        sizes.append(batch_size)
+                    batch_id, batch, batch_size = value[2], [], 0
                 batch.append(value[3])
+                batch_size += size
                 continue
             if batch_id is not None:
                 messages.append(StreamItemBatch(batch_id, batch))
+                sizes.append(batch_size)
                 batch_id, batch = None, []
             message: IncomingMessage | None = _fast_message(value)
             if message is None:
@@ -421,8 +438,10 @@ class MessagePackMessageParser:
                     raise ProtocolError("Unknown message type.")
                 continue
             messages.append(message)
+            sizes.append(size)
         if batch_id is not None:
             messages.append(StreamItemBatch(batch_id, batch))
+            sizes.append(batch_size)
         self._forget_consumed_chunks()
         return messages
 

@@ -269,3 +269,41 @@ JSONISH = st.lists(
 def test_almost_json_raises_only_protocol_errors(data: bytes, batching: bool) -> None:
     with contextlib.suppress(ProtocolError):
         JSON.parser(batch_stream_items=batching).feed(data + b"\x1e")
+
+
+def _sizes_cover_what_was_fed(protocol: HubProtocol, chunks: list[bytes], batching: bool) -> None:
+    """Each message's size is its own wire bytes: over a whole input, the sizes add
+    up to every byte fed, and a message re-encoded alone has its reported size."""
+    parser = protocol.parser(batch_stream_items=batching)
+    total = 0
+    for chunk in chunks:
+        parsed = parser.feed(chunk)
+        assert len(parser.sizes) == len(parsed)
+        for message, size in zip(parsed, parser.sizes, strict=True):
+            alone = _unbatch([message])
+            assert size == len(protocol.encode_many(alone))  # type: ignore[arg-type]
+        total += sum(parser.sizes)
+    assert total == sum(map(len, chunks))
+
+
+@SETTINGS
+@given(chunked(JSON), st.booleans())
+def test_json_sizes_are_each_messages_own_bytes(
+    case: tuple[list[HubMessage], list[bytes]], batching: bool
+) -> None:
+    _sizes_cover_what_was_fed(JSON, case[1], batching)
+
+
+@SETTINGS
+@given(chunked(MSGPACK), st.booleans())
+def test_msgpack_sizes_are_each_messages_own_bytes(
+    case: tuple[list[HubMessage], list[bytes]], batching: bool
+) -> None:
+    _sizes_cover_what_was_fed(MSGPACK, case[1], batching)
+
+
+def test_a_compact_stream_frame_is_one_batch_of_the_frames_size() -> None:
+    frame = b"".join(JSON.encode(StreamItem("7", index)) for index in range(50))
+    parser = JSON.parser(batch_stream_items=True)
+    assert [type(message) for message in parser.feed(frame)] == [StreamItemBatch]
+    assert parser.sizes == [len(frame)]
