@@ -17,12 +17,17 @@ from .errors import (
     TlsError,
 )
 from .network import NetworkSettings, tls_context
+from .pushes import ClientResult, Event, EventBufferFullError, EventStream, Registration
 
 __all__ = [
     "AuthenticationError",
+    "ClientResult",
     "ConnectError",
     "ConnectTimeoutError",
     "ConnectionClosedError",
+    "Event",
+    "EventBufferFullError",
+    "EventStream",
     "FrameTooLargeError",
     "Hub",
     "HubError",
@@ -30,6 +35,7 @@ __all__ = [
     "ItemBatches",
     "ServerTimeoutError",
     "NetworkSettings",
+    "Registration",
     "StreamBufferFullError",
     "StreamCall",
     "TlsError",

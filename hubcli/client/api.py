@@ -7,6 +7,11 @@
         await hub.send("Broadcast", "hi")
         summary = await hub.invoke("UploadSummary", some_async_iterable)
 
+The hub calls the client too: `hub.on("Target", handler)` runs a handler for each
+such invocation (its return value answers a client-result request), and `async for
+event in hub.events("Target")` reads them in order; handlers given to `connect(url,
+handlers={...})` are in place before the first message is read.
+
 Any argument that is an async iterable (or `ItemBatches`) is uploaded as a client
 stream. Leaving `async with hub.stream(...)` early cancels the stream on the server;
 leaving `connect` says Close. Clean-up after a cancellation is shielded but bounded
@@ -55,6 +60,7 @@ from .network import (
     environment_proxies,
     parse_cookie_string,
 )
+from .pushes import EventStream, Handler, HandlerSpec, Pushes, Registration
 from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS, Transport, open_transport
 
 logger: Final = logging.getLogger("hubcli")
@@ -119,8 +125,10 @@ class Hub:
         connection_id: str | None,
         protocol: str,
         close_timeout: float,
+        pushes: Pushes,
     ) -> None:
         self._connection = connection
+        self._pushes = pushes
         self._close_timeout = close_timeout
         self._cleanup_scopes: set[trio.CancelScope] = set()
         self._aborted = False
@@ -166,6 +174,35 @@ class Hub:
     def stream(self, method: str, *args: Any) -> StreamCall:
         """A server-to-client stream: iterate it for items, or `batches()` for frames."""
         return StreamCall(self, method, args)
+
+    def on(self, target: str, handler: Handler) -> Registration:
+        """Call `handler(*arguments)` (sync or async) for each invocation of `target`
+        by the hub; `.off()` on what it returns removes it again.
+
+        Targets match case-insensitively. Several handlers of one target run in
+        the order they were added; handlers of plain pushes run one at a time, in
+        arrival order. For a client-result request, the value the handler returns
+        is the result (see `ClientResult`); a handler that raises is logged and
+        never ends the connection (for a client-result request, its message is the
+        error the hub gets).
+        """
+        return self._pushes.handlers.add(target, handler)
+
+    def off(self, target: str, handler: Handler | None = None) -> None:
+        """Remove `handler` from `target`, or every handler of `target`."""
+        self._pushes.handlers.remove(target, handler)
+
+    def events(self, *targets: str) -> EventStream:
+        """The hub's invocations of `targets` (of every target if none is named), as
+        `Event`s in arrival order, from now on: `async for event in hub.events(...)`.
+
+        Subscribed when called, so nothing arriving after is missed. Backpressure
+        is a stream's: a slow reader slows the socket while no other call is in
+        flight; with calls in flight it may hold up to `stream_buffer_limit` bytes,
+        beyond which it ends with EventBufferFullError. Client-result requests
+        appear too (with their `invocation_id`); handlers answer them.
+        """
+        return self._pushes.subscribe(targets)
 
     @contextmanager
     def cleanup_scope(self) -> Iterator[trio.CancelScope]:
@@ -409,6 +446,7 @@ async def connect(
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
     stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
+    handlers: HandlerSpec | None = None,
 ) -> AsyncIterator[Hub]:
     """Negotiate, start a transport, handshake; yield the Hub; Close on the way out.
 
@@ -435,11 +473,15 @@ async def connect(
     official clients); a number given here applies to every transport, None waits
     forever. `keepalive_interval=0` sends no pings (Long Polling never does).
 
-    `stream_buffer_limit`: how many received bytes a stream may hold, unread,
-    while other calls are in flight on the connection (an invoke inside `async for`
-    over a stream, streams read by different tasks); beyond it the stream fails
-    with StreamBufferFullError. A stream that is the only call in flight holds a
-    few frames and then slows the server down instead.
+    `stream_buffer_limit`: how many received bytes a stream (or an event stream)
+    may hold, unread, while other calls are in flight on the connection (an invoke
+    inside `async for` over a stream, streams read by different tasks); beyond it
+    the stream fails with StreamBufferFullError (EventBufferFullError). With no
+    other call in flight it holds a few frames and then slows the server down.
+
+    `handlers`: {target: handler or [handlers]}, registered before the first
+    message is read, so nothing the hub sends right after the handshake (from
+    OnConnectedAsync, or in the handshake's own frame) is missed; see `Hub.on`.
     """
     if protocol not in PROTOCOL_NAMES:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
@@ -452,6 +494,9 @@ async def connect(
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
         raise ValueError(SKIP_NEGOTIATION_ERROR)
     hub_protocol = protocol_by_name(protocol)
+    pushes = Pushes()
+    if handlers:
+        pushes.handlers.add_all(handlers)
     if network is None:
         network = _network_settings(
             headers=headers,
@@ -494,6 +539,7 @@ async def connect(
                 server_timeout=silence,
                 max_message_size=max_message_size,
                 stream_buffer_limit=stream_buffer_limit,
+                pushes=pushes,
             )
             hub = Hub(
                 connection,
@@ -501,10 +547,12 @@ async def connect(
                 connection_id=connection_id,
                 protocol=protocol,
                 close_timeout=close_timeout,
+                pushes=pushes,
             )
             try:
                 async with trio.open_nursery() as nursery:
                     connection.start(nursery, received)
+                    nursery.start_soon(pushes.run_handlers)
                     try:
                         yield hub
                     finally:

@@ -2,21 +2,24 @@
 
 It owns two background tasks in the nursery it is given: the receive loop (parse each
 received chunk in one call, dispatch the messages, enforce the server timeout) and the
-keep-alive (a Ping after `keepalive_interval` of send silence). Upload pumps run there
-too. Every call in flight is a `Call` in the invocation table; the receive loop hands
-a streaming call its items one received frame at a time.
+keep-alive (a Ping after `keepalive_interval` of send silence). Upload pumps and the
+answers to client-result requests run there too. Every call in flight is a `Call` in
+the invocation table; the receive loop hands a streaming call its items, and each
+event stream and the push handlers their server invocations, one received frame at a
+time, each charged the wire bytes of what it holds.
 
-Backpressure. There is one receive loop, so waiting for one stream's consumer stops
-every call on the connection. While a stream is the only call in flight, that is
-what we want: once it holds STREAM_BUFFER_FRAMES frames its consumer has not taken,
-the loop waits, the socket is no longer read, and the server slows down (memory
-stays flat however long the stream). With other calls in flight it would deadlock
-a consumer that waits for one of them (`async for x in stream: await invoke(...)`:
-the invoke's Completion is behind the stream's items), so the loop does not wait
-then: the stream buffers, up to `stream_buffer_limit` received bytes, and a stream
-that runs further ahead of its consumer fails with StreamBufferFullError (after the
-items it holds) and is cancelled on the server. A new call starting while the loop
-waits wakes it.
+Backpressure. There is one receive loop, so waiting for one consumer (a stream, an
+event stream, the handlers) stops everything on the connection. While no other call
+is in flight, that is what we want: once a consumer holds BUFFER_BATCHES frames it
+has not taken, the loop waits, the socket is no longer read, and the server slows
+down (memory stays flat however long the stream or the burst of pushes). With other
+calls in flight it could deadlock a consumer that waits for one of them (`async for
+x in stream: await invoke(...)`: the invoke's Completion is behind the stream's
+items), so the loop does not wait then: the consumer buffers, up to
+`stream_buffer_limit` bytes, and one that runs further ahead fails (a stream with
+StreamBufferFullError after the items it holds, and is cancelled on the server; an
+event stream with EventBufferFullError). A new call starting while the loop waits
+wakes it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -57,23 +59,37 @@ from .errors import (
     ServerTimeoutError,
     StreamBufferFullError,
 )
+from .inbox import Inbox
+from .pushes import (
+    ARGUMENTS_NOT_READ,
+    NO_CLIENT_RESULT,
+    Event,
+    EventBufferFullError,
+    Handler,
+    Pushes,
+    Subscription,
+    client_result,
+    describe_error,
+)
 from .transports.base import Transport, TransportClosed
 
 logger: Final = logging.getLogger("hubcli")
 
-NO_CLIENT_RESULT: Final = "Client didn't provide a result."
 SERVER_TIMEOUT_MESSAGE: Final = (
     "Server timeout elapsed without receiving a message from the server."
 )
 CLOSED_WITHOUT_ERROR: Final = "Invocation canceled due to the underlying connection being closed."
 UPLOAD_CANCELLED: Final = "The upload was cancelled by the client."
-# Received frames a streaming call may hold before the receive loop waits for its
-# consumer (when it is the only call in flight): enough to overlap decoding with
-# writing, few enough to bound memory.
-STREAM_BUFFER_FRAMES: Final = 4
-# Received bytes a stream may hold while other calls are in flight (see above): two
-# messages of the default size limit.
+# Received frames a consumer may hold before the receive loop waits for it (when
+# no other call is in flight): enough to overlap decoding with writing, few enough
+# to bound memory.
+BUFFER_BATCHES: Final = 4
+# Received bytes a consumer may hold while other calls are in flight (see above):
+# two messages of the default size limit.
 DEFAULT_STREAM_BUFFER_LIMIT: Final = 32 * 1024 * 1024
+# Client-result requests answered at once; beyond, the receive loop waits for one
+# to finish (a bound on what a hostile server can make us start).
+MAX_PENDING_CLIENT_RESULTS: Final = 1000
 _TRACE_LIMIT: Final = 2000
 
 
@@ -105,24 +121,16 @@ async def _batches_of(upload: Upload) -> AsyncIterator[Sequence[Any]]:
 
 
 class Call:
-    """One invocation in flight: its outcome and, for streams, its received frames.
-
-    A stream's frames wait in a queue between the receive loop (`put`, which never
-    blocks; `wait_for_room`) and the consumer (`take`).
-    """
+    """One invocation in flight: its outcome and, for streams, its received frames."""
 
     __slots__ = (
-        "_frames",
-        "_readable",
-        "_taken",
         "completion",
         "done",
         "error",
-        "held_bytes",
+        "inbox",
         "invocation_id",
         "orphaned",
         "pending_uploads",
-        "released",
         "stream_ids",
         "streaming",
         "upload_scopes",
@@ -137,47 +145,21 @@ class Call:
         self.error: BaseException | None = None
         self.upload_scopes: list[trio.CancelScope] = []
         self.pending_uploads = len(stream_ids)
-        # (items, received bytes they are charged with), oldest first
-        self._frames: deque[tuple[list[Any], int]] = deque()
-        self.held_bytes = 0
-        self.released = False
+        # A stream's items; a plain invocation's stays closed (it has no items).
+        self.inbox: Inbox[Any] = Inbox()
+        if not streaming:
+            self.inbox.close()
         # Set (and nothing else) by a finalizer: see StreamCall.__del__.
         self.orphaned = False
-        self._readable = trio.Event()
-        self._taken = trio.Event()
 
     @property
-    def frames_held(self) -> int:
-        return len(self._frames)
-
-    def put(self, items: list[Any], size: int) -> None:
-        """Queue a received frame of items for the consumer."""
-        # A plain invocation has no one to give items to; a released one no reader.
-        if self.streaming and not self.released and not self.done.is_set():
-            self._frames.append((items, size))
-            self.held_bytes += size
-            self._readable.set()
-
-    async def wait_for_room(self, frames: int) -> None:
-        """Until the consumer has taken all but `frames` frames, or let go."""
-        while len(self._frames) > frames and not self.released and not self.done.is_set():
-            if self._taken.is_set():
-                self._taken = trio.Event()
-            await self._taken.wait()
+    def released(self) -> bool:
+        return self.inbox.released
 
     async def take(self) -> list[Any] | None:
         """The next frame's items; None once the stream ended (or was released) and
         every frame it received is taken."""
-        while not self._frames:
-            if self.done.is_set() or self.released:
-                return None
-            if self._readable.is_set():
-                self._readable = trio.Event()
-            await self._readable.wait()
-        items, size = self._frames.popleft()
-        self.held_bytes -= size
-        self._taken.set()
-        return items
+        return await self.inbox.take()
 
     def complete(self, completion: Completion) -> None:
         if not self.done.is_set():
@@ -191,23 +173,16 @@ class Call:
 
     def release(self) -> None:
         """The consumer will read no more: drop what is held, stop the uploads."""
-        self.released = True
-        self._frames.clear()
-        self.held_bytes = 0
-        self._wake()
+        self.inbox.release()
         for scope in self.upload_scopes:
             scope.cancel()
 
     def _end(self) -> None:
-        # Frames already held stay readable; `done` marks their end.
+        # Frames already held stay readable; the inbox's end marks theirs.
         for scope in self.upload_scopes:
             scope.cancel()
+        self.inbox.close()
         self.done.set()
-        self._wake()
-
-    def _wake(self) -> None:
-        self._readable.set()
-        self._taken.set()
 
     def outcome(self, *, hub_errors_raise: bool = True) -> Completion:
         """The completion; raises the connection's failure, and the hub's error if asked."""
@@ -263,10 +238,13 @@ class HubConnection:
         server_timeout: float,
         max_message_size: int | None,
         stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
+        pushes: Pushes | None = None,
     ) -> None:
         self._transport = transport
+        self._pushes = pushes or Pushes()
+        self._answer_slots = trio.Semaphore(MAX_PENDING_CLIENT_RESULTS)
         self._stream_buffer_limit = stream_buffer_limit
-        # Set while the receive loop waits for the consumer of the only call in
+        # Set while the receive loop waits for a consumer with no other call in
         # flight; a call that begins cancels it (see the module's docstring).
         self._backpressure: trio.CancelScope | None = None
         self._protocol = protocol
@@ -515,15 +493,15 @@ class HubConnection:
             failure = closed.failure or ConnectionClosedError(
                 f"The connection was lost: {closed.reason}"
             )
-        except (ProtocolError, ConnectionClosedError) as error:
+        except (ProtocolError, ConnectionClosedError, EventBufferFullError) as error:
             failure = error
         if not self._closing:
             logger.info("connection ended: %s", failure)
         self._fail_all(failure)
 
-    async def _deliver(self, call: Call, items: list[Any], size: int) -> None:
-        """Hand `items` (from `size` received bytes) to `call`, and hold the loop
-        back as the module's docstring says."""
+    async def _deliver_items(self, call: Call, items: list[Any], size: int) -> None:
+        """Hand a stream `items` from `size` received bytes, and hold the loop back
+        as the module's docstring says."""
         if call.orphaned:
             # Its owner dropped it unfinished: cancel it from this task, since a
             # finalizer must not start anything (not even a task).
@@ -534,14 +512,12 @@ class HubConnection:
                 with contextlib.suppress(TransportClosed, ConnectionClosedError):
                     await self.send(CancelInvocation(call.invocation_id))
             return
-        call.put(items, size)
-        if call.frames_held <= STREAM_BUFFER_FRAMES:
+        if not call.streaming or call.done.is_set():
             return
-        if len(self._calls) == 1:
-            with trio.CancelScope() as self._backpressure:
-                await call.wait_for_room(STREAM_BUFFER_FRAMES)
-            self._backpressure = None
-        elif call.held_bytes > self._stream_buffer_limit and call.invocation_id is not None:
+        call.inbox.put(items, size)
+        if await self._hold_back(call.inbox, own=call):
+            return
+        if call.invocation_id is not None:
             self.forget(call)
             call.fail(
                 StreamBufferFullError(
@@ -553,6 +529,85 @@ class HubConnection:
             with contextlib.suppress(TransportClosed, ConnectionClosedError):
                 await self.send(CancelInvocation(call.invocation_id))
 
+    async def _hold_back(self, inbox: Inbox[Any], own: Call | None = None) -> bool:
+        """After a put into `inbox`: wait for its consumer while no other call is in
+        flight; False if it cannot wait and the inbox is over the byte limit."""
+        if inbox.batches_held <= BUFFER_BATCHES:
+            return True
+        others = len(self._calls) - (own is not None and own.invocation_id in self._calls)
+        if not others:
+            with trio.CancelScope() as self._backpressure:
+                await inbox.wait_for_room(BUFFER_BATCHES)
+            self._backpressure = None
+            return True
+        return inbox.held_bytes <= self._stream_buffer_limit
+
+    async def _deliver_pushes(self) -> None:
+        """Hand the plain pushes of the frame so far to their event streams and
+        handlers (before anything that follows them is dispatched)."""
+        subscriptions, calls, calls_size = self._pushes.take_frame()
+        for subscription, events, size in subscriptions:
+            await self._deliver_events(subscription, events, size)
+        if calls:
+            inbox = self._pushes.handler_inbox
+            inbox.put(calls, calls_size)
+            if not await self._hold_back(inbox):
+                raise EventBufferFullError(
+                    f"The push handlers fell more than {self._stream_buffer_limit} bytes "
+                    "behind the server while calls were in flight."
+                )
+
+    async def _deliver_events(
+        self, subscription: Subscription, events: list[Event], size: int
+    ) -> None:
+        inbox = subscription.inbox
+        inbox.put(events, size)
+        if not await self._hold_back(inbox):
+            self._pushes.unsubscribe(subscription)
+            inbox.close(
+                EventBufferFullError(
+                    f"The events ran more than {self._stream_buffer_limit} bytes ahead of "
+                    "their reader while calls were in flight."
+                )
+            )
+            logger.info("an event stream ran too far ahead: it was ended")
+
+    async def _receive_client_result_request(self, message: Invocation, size: int) -> None:
+        """An invocation the server waits on: shown to event streams, and always
+        answered (see pushes.py)."""
+        assert message.invocation_id is not None
+        event = Event(message.target, message.arguments, message.invocation_id)
+        for subscription in self._pushes.subscriptions_for(message.target.lower()):
+            await self._deliver_events(subscription, [event], size)
+        handlers = self._pushes.handlers.get(message.target)
+        if not handlers:
+            logger.info("no handler for %r: answered %r", message.target, NO_CLIENT_RESULT)
+            await self.send(Completion.with_error(message.invocation_id, NO_CLIENT_RESULT))
+            return
+        await self._answer_slots.acquire()
+        nursery = self._nursery
+        assert nursery is not None
+        nursery.start_soon(self._answer, event, handlers)
+
+    async def _answer(self, event: Event, handlers: Sequence[Handler]) -> None:
+        """Run a client-result request's handlers and send what they answer."""
+        try:
+            completion = await client_result(event, handlers)
+            try:
+                data = self._protocol.encode(completion)
+            except (TypeError, ValueError) as error:
+                logger.warning("the result for %r cannot be sent: %s", event.target, error)
+                data = self._protocol.encode(
+                    Completion.with_error(
+                        completion.invocation_id,
+                        f"Client failed to serialize the result: {describe_error(error)}",
+                    )
+                )
+            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                await self._send_bytes(data)
+        finally:
+            self._answer_slots.release()
+
     def _fail_all(self, failure: BaseException) -> None:
         if self._failure is None:
             self._failure = failure
@@ -560,13 +615,16 @@ class HubConnection:
         sends, self._sends = self._sends, set()
         for call in [*calls.values(), *sends]:
             call.fail(failure)
+        self._pushes.end(self._failure)
         self._keepalive_scope.cancel()
 
     async def _read_messages(self, received: bytes) -> BaseException:
         """Dispatch until the server says Close; returns the error that leaves behind."""
         receive = self._transport.receive
-        feed = self._parser.feed
+        parser = self._parser
+        feed = parser.feed
         calls = self._calls
+        pushes = self._pushes
         trace = self._trace
         with trio.CancelScope() as silence:
             data = received
@@ -574,18 +632,33 @@ class HubConnection:
                 if data:
                     if trace and self._text:
                         _trace("<-", data, text=True)
-                    for message in feed(data):
+                    messages = feed(data)
+                    for message, size in zip(messages, parser.sizes, strict=True):
+                        kind = type(message)
                         # The hot path: a whole frame of stream items in one batch.
-                        if type(message) is StreamItemBatch:
+                        if kind is StreamItemBatch:
+                            assert isinstance(message, StreamItemBatch)
                             call = calls.get(message.invocation_id)
                             if call is not None:
-                                await self._deliver(call, message.items, len(data))
+                                await self._deliver_items(call, message.items, size)
                             continue
                         if trace and not self._text:
                             _trace("<-", [message], text=False)
-                        ended = await self._dispatch(message, len(data))
+                        if kind is Invocation:
+                            assert isinstance(message, Invocation)
+                            if message.invocation_id is None:
+                                # Gathered per frame: handed over in one batch below.
+                                event = Event(message.target, message.arguments)
+                                if not pushes.collect(event, size):
+                                    logger.info("no handler for %r: ignored", message.target)
+                                continue
+                        if pushes.collecting:
+                            await self._deliver_pushes()
+                        ended = await self._dispatch(message, size)
                         if ended is not None:
                             return ended
+                    if pushes.collecting:
+                        await self._deliver_pushes()
                 # Time spent waiting for a slow consumer above is not server silence.
                 silence.deadline = trio.current_time() + self._server_timeout
                 data = await receive()
@@ -600,7 +673,7 @@ class HubConnection:
             assert isinstance(message, StreamItem)
             call = self._calls.get(message.invocation_id)
             if call is not None:
-                await self._deliver(call, [message.item], size)
+                await self._deliver_items(call, [message.item], size)
         elif kind is Completion:
             assert isinstance(message, Completion)
             call = self._calls.pop(message.invocation_id, None)
@@ -615,12 +688,18 @@ class HubConnection:
             if message.error:
                 return ConnectionClosedError(f"Server returned an error on close: {message.error}")
             return ConnectionClosedError(CLOSED_WITHOUT_ERROR)
-        elif kind is Invocation or kind is InvocationBindingFailure:
-            assert isinstance(message, (Invocation, InvocationBindingFailure))
-            logger.info("server invoked %r on the client (no handler)", message.target)
+        elif kind is Invocation:
+            assert isinstance(message, Invocation)
+            await self._receive_client_result_request(message, size)
+        elif kind is InvocationBindingFailure:
+            assert isinstance(message, InvocationBindingFailure)
+            logger.info(
+                "the server invoked %r with arguments that cannot be read: %s",
+                message.target,
+                message.error,
+            )
             if message.invocation_id is not None:
-                # The server waits for a result; say there is none rather than hang it.
-                await self.send(Completion.with_error(message.invocation_id, NO_CLIENT_RESULT))
+                await self.send(Completion.with_error(message.invocation_id, ARGUMENTS_NOT_READ))
         else:
             logger.debug("ignored %s from the server", kind.__name__)
         return None
