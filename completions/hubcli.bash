@@ -21,7 +21,7 @@ _hubcli() {
                 mapfile -t COMPREPLY < <(compgen -W "--version -h --help" \
                     -- "$cur")
             else
-                mapfile -t COMPREPLY < <(compgen -W "demo invoke send serve stream upload" -- "$cur")
+                mapfile -t COMPREPLY < <(compgen -W "demo invoke listen send serve stream upload" -- "$cur")
             fi
             return 0
             ;;
@@ -29,11 +29,19 @@ _hubcli() {
             options="-h --help"
             ;;
         invoke)
-            options="--args --strict-json -r --raw -J --envelope -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json -r --raw -J --envelope --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+            esac
+            ;;
+        listen)
+            options="--call --strict-json -n --count -J --envelope --reply --reply-exec --reply-timeout -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            case $prev in
+                -p|--protocol) values="json messagepack" ;;
+                -t|--transport) values="auto websockets sse longpolling" ;;
+                --call|-n|--count|--reply|--reply-exec|--reply-timeout|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
             esac
             ;;
         send)
@@ -51,19 +59,19 @@ _hubcli() {
             esac
             ;;
         stream)
-            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-n|--count|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
             esac
             ;;
         upload)
-            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-n|--count|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
             esac
             ;;
         *) return 0 ;;

@@ -73,6 +73,28 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
             f"seq 3 | hubcli upload --stream {_U} StreamEcho",
         ),
     ),
+    "listen": (
+        Example(
+            "Every invocation the hub sends this client, one JSON line each",
+            f"hubcli listen {_U}",
+        ),
+        Example(
+            "Join a group first, then print what the hub sends",
+            f"hubcli listen --call 'JoinGroup room1' {_U}",
+        ),
+        Example(
+            "Wait up to 10 s for the first Notify, then exit 0 (124 if none came)",
+            f"hubcli listen -n 1 --max-time 10 {_U} Notify",
+        ),
+        Example(
+            "Answer the hub's GetName requests with a fixed value",
+            f"hubcli listen {_U} --reply GetName='\"bot\"'",
+        ),
+        Example(
+            "Answer each Ok request with what ./ok.sh prints (stdin: the args)",
+            f"hubcli listen {_U} --reply-exec Ok=./ok.sh",
+        ),
+    ),
     "serve": (
         Example("The built-in hub on http://127.0.0.1:5000/hub", "hubcli serve"),
         Example("A free port; the URL is the first stdout line", "hubcli serve --port 0"),
@@ -82,7 +104,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
 }
 
 # The whole table applies to the client commands; serve and demo end in fewer ways.
-CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload")
+CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload", "listen")
 EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
     **dict.fromkeys(CLIENT_COMMANDS, EXIT_CODE_MEANINGS),
     "serve": {

@@ -13,6 +13,7 @@ from .options import (
     EnvelopeOption,
     HubArgs,
     MethodArg,
+    OnOption,
     OutputSettings,
     RawOption,
     StrictJsonOption,
@@ -48,12 +49,15 @@ def invoke_command(
     strict_json: StrictJsonOption = False,
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
+    on: OnOption = None,
     flags: ConnectionFlags,
 ) -> None:
     """Call METHOD and print its result as one JSON line.
 
     A void method prints nothing; a null result prints null. An error the hub
-    reports goes to stderr as one line, exit status 3.
+    reports goes to stderr as one line, exit status 3. --on TARGET also prints
+    the hub's invocations of TARGET that arrive during the call (progress the
+    method pushes), each as a line before the result.
     """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
@@ -63,9 +67,15 @@ def invoke_command(
         async def body(session: Session) -> None:
             import logging
 
+            from .events import targets_of, with_events_beside
+
             logging.getLogger("hubcli").info("invoke %s %s", method, describe_arguments(values))
+            shown = targets_of(on)
             async with session.connect() as hub:
-                completion = await hub.invoke_completion(method, *values)
+                events = None if shown is None else hub.events(*shown)
+                completion = await with_events_beside(
+                    session.output, events, lambda: hub.invoke_completion(method, *values)
+                )
             await print_result(session.output, completion)
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)

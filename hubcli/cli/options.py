@@ -96,6 +96,17 @@ EnvelopeOption = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+OnOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--on",
+        metavar="TARGET",
+        show_default=False,
+        help="Also print the hub's invocations of client method TARGET ('*': any) that "
+        "arrive during the call, as listen does (repeatable).",
+        rich_help_panel=OUTPUT,
+    ),
+]
 CountOption = Annotated[
     int | None,
     typer.Option(

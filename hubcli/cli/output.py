@@ -14,8 +14,8 @@ import errno
 import json
 import os
 import stat
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 import orjson
 import trio
@@ -25,6 +25,9 @@ from hubcli.protocol.messages import CompletionKind
 
 from .errors import StdoutClosed, StdoutUnwritable
 
+if TYPE_CHECKING:
+    from hubcli.client.pushes import Event
+
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
 _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
@@ -32,8 +35,12 @@ _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 class StdoutWriter:
     def __init__(self, fd: int = 1) -> None:
         self._fd = fd
+        # Several tasks may print (a call's output and the events beside it): each
+        # write is whole lines, and one waits for the other's to be out.
+        self._lock = trio.StrictFIFOLock()
         self._finishing: trio.CancelScope | None = None
         self._aborted = False
+        self._abort_callbacks: list[Callable[[], None]] = []
         self.broken = False
         self._nonblocking = False
         # Why nothing can be written, if so: fd 1 closed when the process started.
@@ -62,10 +69,23 @@ class StdoutWriter:
         self._aborted = True
         if self._finishing is not None:
             self._finishing.cancel()
+        for callback in self._abort_callbacks:
+            callback()
+
+    def on_abort(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the writing is aborted (at once if it was)."""
+        if self._aborted:
+            callback()
+        else:
+            self._abort_callbacks.append(callback)
 
     async def write(self, data: bytes) -> None:
         if self.unusable is not None:
             raise self.unusable
+        async with self._lock:
+            await self._write(data)
+
+    async def _write(self, data: bytes) -> None:
         view = memoryview(data)
         sent = 0
         while sent < len(view):
@@ -181,6 +201,40 @@ class Formatter:
             return b"".join(self.value(item) + b"\n" for item in items)
         return _lines(items, self._dumps, self._messagepack)
 
+    def events(self, events: Sequence[Event]) -> bytes:
+        """One line per server invocation: {"target":...,"arguments":[...]}; under -J
+        typed, with the invocationId of a client-result request."""
+        dumps = self._dumps
+        buffer = bytearray()
+        if self.envelope:
+            for event in events:
+                buffer += b'{"type":"event","target":'
+                buffer += dumps(event.target)
+                buffer += b',"arguments":'
+                buffer += dumps(event.arguments)
+                if event.invocation_id is not None:
+                    buffer += b',"invocationId":'
+                    buffer += dumps(event.invocation_id)
+                buffer += b"}\n"
+            return bytes(buffer)
+        try:
+            option = _PLAIN_LINE if self._messagepack else orjson.OPT_APPEND_NEWLINE
+            default = _bytes_as_base64 if self._messagepack else None
+            for event in events:
+                buffer += orjson.dumps(
+                    {"target": event.target, "arguments": event.arguments}, default, option
+                )
+        except TypeError:  # a value orjson refuses: the exact encoders
+            buffer.clear()
+            for event in events:
+                buffer += b'{"target":' + dumps(event.target) + b',"arguments":'
+                buffer += dumps(event.arguments) + b"}\n"
+        return bytes(buffer)
+
+    def json(self, value: Any) -> bytes:
+        """`value` as compact JSON (MessagePack values as they are printed)."""
+        return self._dumps(value)
+
     def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
         """What invoke prints for a completion: the result, or nothing for void."""
         if self.envelope:
@@ -209,3 +263,7 @@ class Output:
         data = self.formatter.completion(kind, result, error)
         if data:
             await self.writer.write(data)
+
+    async def events(self, events: Sequence[Event]) -> None:
+        if events:
+            await self.writer.write(self.formatter.events(events))

@@ -19,7 +19,7 @@ import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
@@ -83,9 +83,12 @@ class Session:
     _hubs: list[Hub] = field(default_factory=list)
 
     @asynccontextmanager
-    async def connect(self) -> AsyncIterator[Hub]:
-        async with client.connect(self.settings.url, **self.settings.connect_arguments()) as hub:
-            logger.info("connected: %s, %s", hub.transport, hub.protocol)
+    async def connect(self, **extra: Any) -> AsyncIterator[Hub]:
+        """`hubcli.connect` with the command line's settings, and `extra` arguments."""
+        arguments = {**self.settings.connect_arguments(), **extra}
+        async with client.connect(self.settings.url, **arguments) as hub:
+            known = f", connection {hub.connection_id}" if hub.connection_id else ""
+            logger.info("connected: %s, %s%s", hub.transport, hub.protocol, known)
             # Kept after the body too: leaving `connect` is clean-up (Close) to abort.
             self._hubs.append(hub)
             yield hub

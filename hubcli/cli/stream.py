@@ -14,6 +14,7 @@ from .options import (
     EnvelopeOption,
     HubArgs,
     MethodArg,
+    OnOption,
     OutputSettings,
     RawOption,
     StrictJsonOption,
@@ -75,6 +76,7 @@ def stream_command(
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
+    on: OnOption = None,
     flags: ConnectionFlags,
 ) -> None:
     """Call a streaming METHOD and print each item as one JSON line as it arrives.
@@ -83,7 +85,8 @@ def stream_command(
     --max-time and a reader that closes stdout (| head: exit status 0). A hub
     error after some items: those items, then the error on stderr, exit 3.
     When stderr is a terminal and stdout is not, a progress line (items, rate,
-    elapsed) stands on stderr; -q turns it off.
+    elapsed) stands on stderr; -q turns it off. --on TARGET also prints the hub's
+    invocations of TARGET that arrive meanwhile, between the items.
     """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
@@ -94,11 +97,19 @@ def stream_command(
             import logging
 
             logging.getLogger("hubcli").info("stream %s %s", method, describe_arguments(values))
+            from .events import targets_of, with_events_beside
+
             shown = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=True)
+            targets = targets_of(on)
             async with session.connect() as hub:
+                events = None if targets is None else hub.events(*targets)
                 with progress_line(shown) as progress:
                     call = hub.stream(method, *values)
-                    await print_stream(session.output, call, count, progress)
+                    await with_events_beside(
+                        session.output,
+                        events,
+                        lambda: print_stream(session.output, call, count, progress),
+                    )
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)
 

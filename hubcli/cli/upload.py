@@ -18,6 +18,7 @@ from .options import (
     EnvelopeOption,
     HubArgs,
     MethodArg,
+    OnOption,
     OutputSettings,
     RawOption,
     StrictJsonOption,
@@ -68,6 +69,7 @@ def upload_command(
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
+    on: OnOption = None,
     flags: ConnectionFlags,
 ) -> None:
     """Send stdin to METHOD as a stream, one item per line; print the result.
@@ -77,7 +79,8 @@ def upload_command(
     blank line is an empty string. --json parses each line as JSON, -0 splits
     at NUL bytes. Invalid UTF-8 or JSON stops the upload: exit 2, naming the
     line. When stderr is a terminal, a progress line (items sent, rate,
-    elapsed) stands on stderr; -q turns it off.
+    elapsed) stands on stderr; -q turns it off. --on TARGET also prints the
+    hub's invocations of TARGET that arrive during the upload.
     """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
@@ -97,16 +100,28 @@ def upload_command(
             shown = [*values[:position], STDIN_PLACEHOLDER, *values[position:]]
             logging.getLogger("hubcli").info("upload %s %s", method, describe_arguments(shown))
             decoder = RecordDecoder(json_mode=json_lines, null_separated=null)
+            from .events import targets_of, with_events_beside
+
             drawn = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=stream_back)
+            targets = targets_of(on)
             async with session.connect() as hub:
+                events = None if targets is None else hub.events(*targets)
                 with progress_line(drawn) as progress:
                     source = ItemBatches(counting_sent(read_records(decoder), progress))
                     call_args = [*values[:position], source, *values[position:]]
                     if stream_back:
                         call = hub.stream(method, *call_args)
-                        await print_stream(session.output, call, count, progress)
+                        await with_events_beside(
+                            session.output,
+                            events,
+                            lambda: print_stream(session.output, call, count, progress),
+                        )
                         return
-                    completion = await hub.invoke_completion(method, *call_args)
+                    completion = await with_events_beside(
+                        session.output,
+                        events,
+                        lambda: hub.invoke_completion(method, *call_args),
+                    )
                 await print_result(session.output, completion)
 
         return body, settings, OutputSettings(raw=raw, envelope=envelope)

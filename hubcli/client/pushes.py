@@ -238,7 +238,12 @@ class EventStream:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Unsubscribe, and drop the events held."""
         self._pushes.unsubscribe(self._subscription)
+
+    def finish(self) -> None:
+        """Unsubscribe, keeping the events held: iteration ends after them."""
+        self._pushes.unsubscribe(self._subscription, keep_held=True)
 
     def __del__(self) -> None:
         # Starts nothing (a finalizer may run anywhere): the receive loop drops it.
@@ -316,10 +321,13 @@ class Pushes:
         self._subscriptions.append(subscription)
         return EventStream(self, subscription, targets)
 
-    def unsubscribe(self, subscription: Subscription) -> None:
+    def unsubscribe(self, subscription: Subscription, *, keep_held: bool = False) -> None:
         if subscription in self._subscriptions:
             self._subscriptions.remove(subscription)
-        subscription.inbox.release()
+        if keep_held:
+            subscription.inbox.close()
+        else:
+            subscription.inbox.release()
 
     def subscriptions_for(self, key: str) -> list[Subscription]:
         wanting: list[Subscription] = []

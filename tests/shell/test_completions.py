@@ -54,7 +54,15 @@ def test_bash_registers_the_completion() -> None:
 
 
 def test_bash_completes_commands() -> None:
-    assert _bash_complete("hubcli", "") == ["demo", "invoke", "send", "serve", "stream", "upload"]
+    assert _bash_complete("hubcli", "") == [
+        "demo",
+        "invoke",
+        "listen",
+        "send",
+        "serve",
+        "stream",
+        "upload",
+    ]
     assert _bash_complete("hubcli", "st") == ["stream"]
     assert _bash_complete("hubcli", "--v") == ["--version"]
 

@@ -1,0 +1,90 @@
+"""Printing what the hub invokes on the client: for `listen`, and beside a call
+(`invoke`, `stream` and `upload` with --on)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Final, TypeVar
+
+if TYPE_CHECKING:
+    from hubcli.client import EventStream
+
+    from .output import Output
+
+T = TypeVar("T")
+
+ALL_TARGETS: Final = "*"
+
+
+async def print_events(output: Output, events: EventStream, count: int | None) -> None:
+    """Print each event as it arrives (a received frame's in one write); stop after
+    `count` of them. Raises the connection's error once it ends, after printing
+    every event it delivered; when cancelled (a signal, --max-time), what was
+    received is still printed, within the clean-up time."""
+    import trio
+
+    remaining = count
+    if remaining == 0:
+        return
+    try:
+        async for received in events.batches():
+            batch = received if remaining is None else received[:remaining]
+            if remaining is not None:
+                remaining -= len(batch)
+            await output.events(batch)
+            if remaining == 0:
+                return
+    except trio.Cancelled:
+        held = events.held()
+        if remaining is not None:
+            held = held[:remaining]
+        # Received is received: printed even now, unless the clean-up is cut short.
+        from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
+
+        with trio.CancelScope(shield=True) as flushing:
+            flushing.deadline = trio.current_time() + DEFAULT_CLOSE_TIMEOUT_SECONDS
+            output.writer.on_abort(flushing.cancel)
+            await output.events(held)
+        raise
+
+
+def targets_of(on: list[str] | None) -> tuple[str, ...] | None:
+    """--on TARGET values: None for none, () for every target ('*')."""
+    if not on:
+        return None
+    if ALL_TARGETS in on:
+        return ()
+    return tuple(on)
+
+
+async def with_events_beside(
+    output: Output, events: EventStream | None, call: Callable[[], Awaitable[T]]
+) -> T:
+    """Run `call` while printing the events that arrive meanwhile; those still
+    held when it ends are printed before it returns (and so before its result)."""
+    if events is None:
+        return await call()
+    import trio
+
+    from hubcli.protocol.errors import HubCliError
+
+    results: list[T] = []
+    failures: list[HubCliError] = []
+
+    async def run_call() -> None:
+        try:
+            results.append(await call())
+        finally:
+            events.finish()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(run_call)
+        try:
+            async for batch in events.batches():
+                await output.events(batch)
+        except HubCliError as error:
+            # The connection's end fails the call too, which then says so alone.
+            failures.append(error)
+    if failures:
+        raise failures[0]
+    return results[0]

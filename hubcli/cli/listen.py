@@ -1,0 +1,171 @@
+"""`hubcli listen URL [TARGET...]`: print what the hub invokes on this client."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from .launch import Body, client_command, launch
+from .options import (
+    ARGUMENTS,
+    OUTPUT,
+    ConnectionFlags,
+    ConnectionSettings,
+    OutputSettings,
+    StrictJsonOption,
+    UrlArg,
+    connection_settings,
+    finite_seconds,
+)
+from .replies import DEFAULT_REPLY_TIMEOUT
+
+if TYPE_CHECKING:
+    from .runner import Session
+
+REPLIES = "Client results"
+
+TargetArgs = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="[TARGET]...",
+        help="Print only invocations of these client methods (case-insensitive); "
+        "all of them by default.",
+        show_default=False,
+    ),
+]
+CallOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--call",
+        metavar="'METHOD [ARG...]'",
+        show_default=False,
+        help="Invoke METHOD first (repeatable, in order; words split as a shell "
+        "does, each ARG as in invoke), e.g. to join a group. A hub error: exit 3.",
+        rich_help_panel=ARGUMENTS,
+    ),
+]
+EventCountOption = Annotated[
+    int | None,
+    typer.Option(
+        "-n",
+        "--count",
+        min=0,
+        metavar="N",
+        help="Stop after N events (exit 0).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+EventEnvelopeOption = Annotated[
+    bool,
+    typer.Option(
+        "-J",
+        "--envelope",
+        help='Print typed records: {"type":"event",...}; a client-result request has '
+        'an "invocationId".',
+        rich_help_panel=OUTPUT,
+    ),
+]
+ReplyOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reply",
+        metavar="TARGET=JSON",
+        show_default=False,
+        help="Answer the hub's client-result requests for TARGET with JSON (repeatable).",
+        rich_help_panel=REPLIES,
+    ),
+]
+ReplyExecOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--reply-exec",
+        metavar="TARGET=COMMAND",
+        show_default=False,
+        help="Answer each request for TARGET with what COMMAND (run by /bin/sh, the "
+        "request's arguments as a JSON array on its stdin) prints as JSON (repeatable).",
+        rich_help_panel=REPLIES,
+    ),
+]
+ReplyTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--reply-timeout",
+        min=0.0,
+        metavar="SECONDS",
+        callback=finite_seconds,
+        help="A --reply-exec COMMAND that has not answered by then is killed, and the "
+        "hub gets an error.",
+        rich_help_panel=REPLIES,
+    ),
+]
+
+
+@client_command(
+    "listen", short_help="Print what the hub invokes on this client, one JSON line each."
+)
+def listen_command(
+    url: UrlArg,
+    targets: TargetArgs = None,
+    *,
+    calls: CallOption = None,
+    strict_json: StrictJsonOption = False,
+    count: EventCountOption = None,
+    envelope: EventEnvelopeOption = False,
+    replies: ReplyOption = None,
+    reply_commands: ReplyExecOption = None,
+    reply_timeout: ReplyTimeoutOption = DEFAULT_REPLY_TIMEOUT,
+    flags: ConnectionFlags,
+) -> None:
+    """Print each invocation the hub sends this client, as one JSON line:
+    {"target":"Name","arguments":[...]}, as it arrives.
+
+    --call runs hub methods first, on the same connection (join a group,
+    subscribe); events arriving meanwhile are printed once they succeed. The hub's
+    client-result requests are printed too and answered: with --reply or
+    --reply-exec for their target, else with "Client didn't provide a result.".
+    Ends with -n N events (exit 0), --max-time (124), Ctrl-C (130), a closed
+    stdout (0), or the server closing the connection (7), after printing every
+    event received.
+    """
+
+    def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        from .calls import parse_calls
+        from .replies import parse_replies
+
+        settings = connection_settings(url, flags)
+        hub_calls = parse_calls(calls, strict=strict_json)
+        reply_list = parse_replies(replies, reply_commands, strict=strict_json)
+        wanted = tuple(targets or ())
+
+        async def body(session: Session) -> None:
+            import logging
+
+            from hubcli.client import HubError
+            from hubcli.protocol.errors import HubCliError
+
+            from .calls import run_calls
+            from .events import print_events
+            from .replies import reply_handlers
+
+            logging.getLogger("hubcli").info(
+                "listen %s", ", ".join(wanted) if wanted else "(every target)"
+            )
+            handlers = reply_handlers(reply_list, reply_timeout, session.output.formatter)
+            async with session.connect(handlers=handlers) as hub:
+                # Subscribed before the calls: what they make the hub send is kept.
+                events = hub.events(*wanted)
+                try:
+                    await run_calls(hub, hub_calls)
+                except HubError:
+                    raise
+                except HubCliError:
+                    # The connection ended during a --call: what came first is
+                    # still printed before the error is reported.
+                    await session.output.events(events.held()[:count])
+                    raise
+                await print_events(session.output, events, count)
+
+        return body, settings, OutputSettings(envelope=envelope)
+
+    launch(prepare)

@@ -1,0 +1,241 @@
+"""`hubcli listen` as a real process against `hubcli serve`: what it prints, how it
+answers client-result requests, and every way it ends."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+
+import pytest
+
+from tests.cli.hubcli_process import HUBCLI, TIMEOUT, run
+from tests.serverproc import HubServer
+
+ServerFactory = Callable[..., HubServer]
+
+COMBINATIONS = [
+    ("websockets", "json"),
+    ("websockets", "messagepack"),
+    ("sse", "json"),
+    ("longpolling", "json"),
+    ("longpolling", "messagepack"),
+]
+
+
+class Listener:
+    """A `hubcli listen -v ...` process, started and waited for until connected."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [*HUBCLI, "listen", "-v", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            bufsize=0,
+        )
+        self._stderr = b""
+
+    def wait_for_stderr(self, text: str, timeout: float = 20.0) -> None:
+        """Read stderr until `text` shows up (the process says what it is doing)."""
+        assert self.process.stderr is not None
+        deadline = time.monotonic() + timeout
+        fd = self.process.stderr.fileno()
+        while text.encode() not in self._stderr:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise AssertionError(f"no {text!r} on stderr:\n{self._stderr.decode()}")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise AssertionError(f"stderr ended before {text!r}:\n{self._stderr.decode()}")
+            self._stderr += chunk
+
+    def connected(self) -> Listener:
+        self.wait_for_stderr("hubcli: connected:")
+        return self
+
+    def finish(self) -> tuple[int, list[str], str]:
+        """(exit status, stdout lines, the stderr lines that are not -v chatter)."""
+        out, err = self.process.communicate(timeout=TIMEOUT)
+        stderr = (self._stderr + err).decode()
+        errors = "\n".join(line for line in stderr.splitlines() if "error" in line)
+        return self.process.returncode, out.decode().splitlines(), errors
+
+
+def send(url: str, *args: str) -> None:
+    result = run("send", url, *args)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(("transport", "protocol"), COMBINATIONS)
+def test_prints_each_push_as_one_json_line(
+    shared_hub_server: str, transport: str, protocol: str
+) -> None:
+    url = shared_hub_server
+    listener = Listener("-n", "3", "-t", transport, "-p", protocol, url, "Broadcast").connected()
+    send(url, "Broadcast", '{"text": "one", "n": 1}')
+    send(url, "InvokeWithString", "not printed: another target, the sender's own")
+    send(url, "Broadcast", "two")
+    send(url, "Broadcast", "[3, null]")
+    status, lines, errors = listener.finish()
+    assert (status, errors) == (0, "")
+    assert [json.loads(line) for line in lines] == [
+        {"target": "Broadcast", "arguments": [{"text": "one", "n": 1}]},
+        {"target": "Broadcast", "arguments": ["two"]},
+        {"target": "Broadcast", "arguments": [[3, None]]},
+    ]
+    assert lines[0] == '{"target":"Broadcast","arguments":[{"text":"one","n":1}]}'
+
+
+def test_targets_match_case_insensitively_and_envelope_records(shared_hub_server: str) -> None:
+    url = shared_hub_server
+    listener = Listener("-J", "-n", "1", url, "BROADCAST").connected()
+    send(url, "Broadcast", "x")
+    status, lines, _ = listener.finish()
+    assert status == 0
+    assert lines == ['{"type":"event","target":"Broadcast","arguments":["x"]}']
+
+
+def test_calls_run_first_and_what_they_cause_is_printed(shared_hub_server: str) -> None:
+    # The hub answers InvokeWithString by calling the caller's Message: sent during
+    # the --call, printed once it succeeded.
+    result = run(
+        "listen", "-n", "2", shared_hub_server, "Message",
+        "--call", "InvokeWithString first",
+        "--call", "InvokeWithString 'the second one'",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        '{"target":"Message","arguments":["first"]}',
+        '{"target":"Message","arguments":["the second one"]}',
+    ]
+
+
+def test_a_failing_call_exits_3_before_any_event(shared_hub_server: str) -> None:
+    result = run(
+        "listen", shared_hub_server,
+        "--call", "InvokeWithString printed-never",
+        "--call", "ThrowHubException 'no entry'",
+    )  # fmt: skip
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert result.stderr == (
+        "hubcli: error: --call \"ThrowHubException 'no entry'\" failed: An unexpected error "
+        "occurred invoking 'ThrowHubException' on the server. HubException: no entry\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--call", ""], "--call needs a METHOD"),
+        (["--call", "Echo 'unbalanced"], '--call "Echo \'unbalanced": No closing quotation'),
+        (["--reply", "=1"], "--reply '=1': expected TARGET=..."),
+        (["--reply-exec", "X="], "--reply-exec 'X=': the COMMAND is empty"),
+        (["--reply", "X=1", "--reply-exec", "x=cat"], "more than one reply for 'x'"),
+        (["--strict-json", "--reply", "X=yes"], "argument 1 is not valid JSON: 'yes'"),
+    ],
+)
+def test_usage_errors_exit_2(argv: list[str], message: str) -> None:
+    result = run("listen", "http://127.0.0.1:9/hub", *argv)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"hubcli: error: {message}"), result.stderr
+
+
+# --------------------------------------------------------------------- endings
+
+
+def test_max_time_exits_124(shared_hub_server: str) -> None:
+    result = run("listen", "--max-time", "1", shared_hub_server)
+    assert result.returncode == 124
+    assert result.stderr == "hubcli: error: timed out after 1 s (--max-time)\n"
+
+
+def test_idle_timeout_exits_124(start_hub_server: ServerFactory) -> None:
+    quiet_hub = start_hub_server("--keepalive", "60")
+    result = run("listen", "--idle-timeout", "1", quiet_hub.url)
+    assert result.returncode == 124
+    assert "Server timeout elapsed" in result.stderr
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_ends_it(shared_hub_server: str, signum: int, status: int) -> None:
+    listener = Listener(shared_hub_server).connected()
+    listener.process.send_signal(signum)
+    code, lines, errors = listener.finish()
+    assert (code, lines, errors) == (status, [], "")
+
+
+def test_a_closed_stdout_exits_0(shared_hub_server: str) -> None:
+    url = shared_hub_server
+    listening = subprocess.Popen(
+        ["bash", "-o", "pipefail", "-c", f"{' '.join(HUBCLI)} listen -v {url} | head -n 1"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    # head exits after the first line; hubcli sees a closed pipe at the second.
+    deadline = time.monotonic() + 20
+    while listening.poll() is None and time.monotonic() < deadline:
+        send(url, "Broadcast", "again")
+        time.sleep(0.05)
+    out, err = listening.communicate(timeout=TIMEOUT)
+    assert listening.returncode == 0, err
+    assert out.decode().splitlines() == ['{"target":"Broadcast","arguments":["again"]}']
+
+
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGKILL])
+def test_the_server_going_away_exits_7(start_hub_server: ServerFactory, how: int) -> None:
+    # SIGINT: the hub says Close to everyone; SIGKILL: the transport just drops.
+    hub = start_hub_server()
+    listener = Listener(hub.url).connected()
+    hub.process.send_signal(how)
+    status, lines, errors = listener.finish()
+    assert (status, lines) == (7, [])
+    assert errors.startswith("hubcli: error: ")
+
+
+def test_the_server_closing_the_connection_after_events_exits_7_with_them_printed(
+    shared_hub_server: str,
+) -> None:
+    result = run(
+        "listen", shared_hub_server,
+        "--call", "InvokeWithString before",
+        "--call", "CloseConnection 'going away' false",
+    )  # fmt: skip
+    assert result.returncode == 7
+    assert result.stdout == '{"target":"Message","arguments":["before"]}\n'
+    assert "going away" in result.stderr
+
+
+# -------------------------------------------------------------- client results
+
+
+def test_reply_answers_client_result_requests(shared_hub_server: str) -> None:
+    # ClientResult(method) asks this very client and returns what it answered;
+    # Echo then shows it came back: the listener prints the request line.
+    result = run(
+        "listen", "-J", "-n", "1", shared_hub_server,
+        "--reply", 'Question={"answer": 42}',
+        "--call", "ClientResult Question",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        '{"type":"event","target":"Question","arguments":[],"invocationId":"1"}'
+    ]
+
+
+def test_reply_exec_gets_the_arguments_on_stdin_only(shared_hub_server: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    seen = tmp_path / "seen"
+    command = f'cat > {seen}; echo "$#" "${{HUBCLI_ARGS-unset}}" >> {seen}; echo 7'
+    result = run(
+        "listen", "-n", "1", shared_hub_server,
+        "--reply-exec", f"Question={command}",
+        "--call", "ClientResult Question",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert seen.read_text() == "[]\n0 unset\n"
