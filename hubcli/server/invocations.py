@@ -141,10 +141,16 @@ class Invocations:
         if entry is not None:
             entry[0].complete(message.error if message.kind is CompletionKind.ERROR else None)
             return
+        results = self._state.results
+        if not results.is_pending(message.invocation_id):
+            # Late (the call gave up or its connection left) or never asked for.
+            log.debug("completion for unknown invocation %s ignored", message.invocation_id)
+            return
         ok = message.kind is not CompletionKind.ERROR
         value = message.result if ok else message.error
-        if not self._connection.complete_client_result(message.invocation_id, ok, value):
-            log.debug("completion for unknown invocation %s ignored", message.invocation_id)
+        # Raises for an id that was asked of another connection: the real
+        # dispatcher lets that end this connection with an error.
+        results.complete(self._connection.connection_id, message.invocation_id, ok, value)
 
     def _cancel(self, invocation_id: str) -> None:
         stream = self._streams.get(invocation_id)
@@ -269,8 +275,13 @@ class Invocations:
                     # A void .NET method completes with a null result, not without one.
                     completion = Completion.with_result(invocation_id, result)
                 await self._connection.write_message(completion)
+            self._start_background(call.context)
         finally:
             call.context.release_invocation_slot()
+
+    def _start_background(self, context: CallContext) -> None:
+        for task in context.after_completion:
+            self._nursery.start_soon(task)
 
     async def _run_stream(self, call: _Call, active: _ActiveStream) -> None:
         invocation_id = active.invocation_id
@@ -294,6 +305,7 @@ class Invocations:
                 await callback()
         if error is None:
             await self._connection.write_message(Completion.void(invocation_id))
+            self._start_background(call.context)
         else:
             await self._connection.write_message(Completion.with_error(invocation_id, error))
 
