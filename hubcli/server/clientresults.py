@@ -9,7 +9,8 @@ Follows DefaultHubLifetimeManager.InvokeConnectionAsync and ClientResultsManager
   not exist."; a connection that ends while a call waits on it fails the call with
   IOException "Connection '<id>' disconnected.";
 - a Completion with an error fails the call with HubException(error), whose text
-  therefore reaches whoever invoked the hub method, detailed errors or not;
+  therefore reaches whoever invoked the hub method, detailed errors or not; so
+  does a void Completion (no result, no error), with .NET's default message;
 - a Completion for an id nobody waits for is ignored; one from a connection other
   than the one asked is an InvalidOperationException, which ends that connection.
 
@@ -25,7 +26,11 @@ from typing import Any
 
 import trio
 
+from hubcli.protocol import Completion, CompletionKind
+
 from .errors import HubException, InvalidOperationException, IOException
+
+NO_ERROR_TEXT = "Exception of type 'Microsoft.AspNetCore.SignalR.HubException' was thrown."
 
 
 @dataclass
@@ -71,21 +76,19 @@ class ClientResults:
     async def wait(self, invocation_id: str) -> Any:
         """The client's result; HubException for its error, IOException if it left."""
         pending = self._pending[invocation_id]
-        try:
-            await pending.done.wait()
-        finally:
-            # Gone however the wait ends, so a late answer finds nothing to complete.
-            self.discard(invocation_id)
+        await pending.done.wait()
         if pending.error is not None:
             raise pending.error
         return pending.value
 
     def discard(self, invocation_id: str) -> None:
+        """Forget a call however it ended, so a late answer finds nothing to complete."""
         if self._pending.pop(invocation_id, None) is not None:
             self._on_change()
 
-    def complete(self, connection_id: str, invocation_id: str, ok: bool, value: Any) -> None:
+    def complete(self, connection_id: str, completion: Completion) -> None:
         """Hand a client's Completion to the call waiting for it, if any."""
+        invocation_id = completion.invocation_id
         pending = self._pending.get(invocation_id)
         if pending is None or pending.done.is_set():
             return
@@ -93,11 +96,13 @@ class ClientResults:
             raise InvalidOperationException(
                 f"Connection ID '{connection_id}' is not valid for invocation ID '{invocation_id}'."
             )
-        if ok:
-            pending.value = value
+        if completion.kind is CompletionKind.RESULT:
+            pending.value = completion.result
             self.counts.ok += 1
         else:
-            pending.error = HubException(value)
+            # Only a result counts: a void Completion is an error without a text,
+            # which .NET fills in with the exception's default message.
+            pending.error = HubException(completion.error or NO_ERROR_TEXT)
             self.counts.error += 1
         pending.done.set()
         self._on_change()

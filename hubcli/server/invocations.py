@@ -4,7 +4,10 @@ The order of checks and every error text follow DefaultHubDispatcher: unknown
 method and argument binding first, then the invocation mode, then the number of
 client streams. Only one plain invocation runs at a time (the real server's
 MaximumParallelInvocationsPerClient = 1): the next one holds up the read loop until
-the slot frees. Streaming methods and methods with client streams run beside it.
+the slot frees, or until the running method asks a client for a result, which
+gives the slot back (ASP.NET Core 8). Streaming methods and methods with client
+streams run beside it. A Completion ends a client stream, else answers a client
+result (clientresults.py).
 """
 
 from __future__ import annotations
@@ -146,11 +149,9 @@ class Invocations:
             # Late (the call gave up or its connection left) or never asked for.
             log.debug("completion for unknown invocation %s ignored", message.invocation_id)
             return
-        ok = message.kind is not CompletionKind.ERROR
-        value = message.result if ok else message.error
         # Raises for an id that was asked of another connection: the real
         # dispatcher lets that end this connection with an error.
-        results.complete(self._connection.connection_id, message.invocation_id, ok, value)
+        results.complete(self._connection.connection_id, message)
 
     def _cancel(self, invocation_id: str) -> None:
         stream = self._streams.get(invocation_id)

@@ -77,6 +77,18 @@ async def test_a_client_error_reaches_the_caller_as_a_hub_exception(
         assert counters["clientResults"]["error"] == 1
 
 
+async def test_a_void_completion_is_an_error_without_a_text(hub: Hub) -> None:
+    async with raw_hub(hub.url, protocol="messagepack") as raw:
+        invocation_id, request = await ask(raw, "Get")
+        await raw.send(Completion.void(request.invocation_id or ""))
+        # Only a result is a result: .NET then raises HubException(null), whose
+        # message is the default one.
+        assert (await raw.receive_completion(invocation_id)).error == (
+            f"{ASK_CALLER_FAILED} HubException: Exception of type "
+            "'Microsoft.AspNetCore.SignalR.HubException' was thrown."
+        )
+
+
 async def test_client_result_keeps_answering_with_the_error_text(hub: Hub) -> None:
     async with raw_hub(hub.url) as raw:
         invocation_id = raw.new_id()
