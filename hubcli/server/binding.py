@@ -27,6 +27,7 @@ class ArgType(enum.Enum):
     ANY = "any"
     INT_ARRAY = "int[]"
     STRING_ARRAY = "string[]"
+    ANY_ARRAY = "any[]"
 
 
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
@@ -55,6 +56,8 @@ def matches(value: Any, arg_type: ArgType) -> bool:
         return isinstance(value, dict)
     if arg_type is ArgType.INT_ARRAY:
         return isinstance(value, list) and all(matches(v, ArgType.INT) for v in value)
+    if arg_type is ArgType.ANY_ARRAY:
+        return isinstance(value, list)
     return isinstance(value, list) and all(v is None or isinstance(v, str) for v in value)
 
 

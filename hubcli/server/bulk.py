@@ -1,8 +1,10 @@
-"""Many StreamItems of one stream encoded in one call, for the benchmark streams.
+"""Many messages of one shape encoded in one call: the StreamItems of a benchmark
+stream, the Invocations of a burst of pushes (Notify).
 
-The envelope comes from the protocol core (a StreamItem encoded with a null item,
-which both codecs write last), so only the item values are encoded here; anything
-unexpected falls back to the core's encode_many.
+The envelope comes from the protocol core (the message encoded with a null in the
+item's place, which both codecs write at the end or just before a fixed tail), so
+only the item values are encoded here; anything unexpected falls back to the
+core's encode_many.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import msgpack
 import orjson
 
 from hubcli.protocol import (
+    HubMessage,
     HubProtocol,
+    Invocation,
     JsonHubProtocol,
     MessagePackHubProtocol,
     StreamItem,
@@ -23,33 +27,50 @@ from hubcli.protocol import (
 from hubcli.protocol.varint import encode_length
 
 _orjson_dumps: Final = orjson.dumps
-_JSON_NULL_TAIL: Final = b"null}\x1e"
-_JSON_TAIL: Final = b"}\x1e"
+_JSON_NULL: Final = b"null"
 _MSGPACK_NIL: Final = b"\xc0"
+# What each codec writes after the item: StreamItem ends with it; Invocation (one
+# argument) closes its arguments array and, in MessagePack, adds no stream ids.
+_STREAM_ITEM_TAILS: Final = (b"}\x1e", b"")
+_INVOCATION_TAILS: Final = (b"]}\x1e", b"\x90")
 
 
 def stream_item_encoder(
     protocol: HubProtocol, invocation_id: str
 ) -> Callable[[Sequence[Any]], bytes]:
     """A function from items to the bytes of their StreamItems, in order."""
-    probe_message = StreamItem(invocation_id, None)
+    return _encoder(protocol, lambda item: StreamItem(invocation_id, item), _STREAM_ITEM_TAILS)
+
+
+def invocation_encoder(protocol: HubProtocol, target: str) -> Callable[[Sequence[Any]], bytes]:
+    """A function from items to the bytes of Invocations of `target` (no id), each
+    with the item as its only argument, in order."""
+    return _encoder(protocol, lambda item: Invocation(target, [item]), _INVOCATION_TAILS)
+
+
+def _encoder(
+    protocol: HubProtocol,
+    message: Callable[[Any], HubMessage],
+    tails: tuple[bytes, bytes],
+) -> Callable[[Sequence[Any]], bytes]:
+    json_tail, msgpack_tail = tails
     if isinstance(protocol, JsonHubProtocol):
-        probe = protocol.encode(probe_message)
-        if probe.endswith(_JSON_NULL_TAIL):
-            return _json_encoder(probe[: -len(_JSON_NULL_TAIL)])
+        probe = protocol.encode(message(None))
+        if probe.endswith(_JSON_NULL + json_tail):
+            return _json_encoder(probe[: -len(_JSON_NULL + json_tail)], json_tail)
     if isinstance(protocol, MessagePackHubProtocol):
-        body = protocol.encode_body(probe_message)
-        if body.endswith(_MSGPACK_NIL):
-            return _msgpack_encoder(body[: -len(_MSGPACK_NIL)])
+        body = protocol.encode_body(message(None))
+        if body.endswith(_MSGPACK_NIL + msgpack_tail):
+            return _msgpack_encoder(body[: -len(_MSGPACK_NIL + msgpack_tail)], msgpack_tail)
 
     def fallback(items: Sequence[Any]) -> bytes:
-        return protocol.encode_many(StreamItem(invocation_id, item) for item in items)
+        return protocol.encode_many(message(item) for item in items)
 
     return fallback
 
 
-def _json_encoder(prefix: bytes) -> Callable[[Sequence[Any]], bytes]:
-    separator = _JSON_TAIL + prefix
+def _json_encoder(prefix: bytes, tail: bytes) -> Callable[[Sequence[Any]], bytes]:
+    separator = tail + prefix
 
     def encode(items: Sequence[Any]) -> bytes:
         if not items:
@@ -57,14 +78,14 @@ def _json_encoder(prefix: bytes) -> Callable[[Sequence[Any]], bytes]:
         if all(type(item) is int for item in items):
             # One C call: the array's commas become record boundaries.
             array = orjson.dumps(list(items))
-            return prefix + array[1:-1].replace(b",", separator) + _JSON_TAIL
+            return prefix + array[1:-1].replace(b",", separator) + tail
         try:
             # orjson's own encoder, without a Python call around each item; what
             # it refuses (big integers, datetimes...) takes the exact encoder.
-            return b"".join([prefix + _orjson_dumps(item) + _JSON_TAIL for item in items])
+            return b"".join([prefix + _orjson_dumps(item) + tail for item in items])
         except TypeError:
             dumps = jsonvalues.dumps
-            return b"".join([prefix + dumps(item) + _JSON_TAIL for item in items])
+            return b"".join([prefix + dumps(item) + tail for item in items])
 
     return encode
 
@@ -73,14 +94,17 @@ def _json_encoder(prefix: bytes) -> Callable[[Sequence[Any]], bytes]:
 _PREFIXES: Final = tuple(encode_length(n) for n in range(1 << 14))
 
 
-def _msgpack_encoder(head: bytes) -> Callable[[Sequence[Any]], bytes]:
+def _msgpack_encoder(head: bytes, tail: bytes) -> Callable[[Sequence[Any]], bytes]:
     # Same settings as the core's packer, so an item encodes to the same bytes.
     pack = msgpack.Packer(use_bin_type=True, datetime=True).pack
     prefixes = _PREFIXES
     small = len(prefixes)
 
     def encode(items: Sequence[Any]) -> bytes:
-        bodies = [head + pack(item) for item in items]
+        if tail:
+            bodies = [head + pack(item) + tail for item in items]
+        else:
+            bodies = [head + pack(item) for item in items]
         return b"".join(
             [
                 (prefixes[len(body)] if len(body) < small else encode_length(len(body))) + body

@@ -1,8 +1,9 @@
 """What a hub method sees: its caller, the other clients, the server state.
 
-The counterpart of the .NET Hub base class (Context, Clients) for the methods in
-`methods/`. Upload parameters arrive as `Upload` iterators; a streaming method may
-yield `ItemBatch` to have many items encoded and written in one go.
+The counterpart of the .NET Hub base class (Context, Clients, Groups) for the
+methods in `methods/`. Upload parameters arrive as `Upload` iterators; a
+streaming method may yield `ItemBatch` to have many items encoded and written in
+one go.
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ from typing import Any, Protocol
 
 import trio
 
+from hubcli.protocol import HubProtocol
+
 from .asgi import RequestInfo
+from .clients import CallerClients, GroupManager
 from .errors import HubMethodError
 from .options import ServerOptions
 from .state import HubState
@@ -32,7 +36,13 @@ class ConnectionHandle(Protocol):
     def connection_id(self) -> str: ...
 
     @property
+    def user_id(self) -> str | None: ...
+
+    @property
     def transport_name(self) -> str: ...
+
+    @property
+    def protocol(self) -> HubProtocol: ...
 
     @property
     def protocol_name(self) -> str: ...
@@ -40,9 +50,7 @@ class ConnectionHandle(Protocol):
     @property
     def request(self) -> RequestInfo: ...
 
-    async def send_invocation(self, target: str, arguments: list[Any]) -> None: ...
-
-    async def invoke_client(self, target: str, arguments: list[Any]) -> tuple[bool, Any]: ...
+    async def write_bytes(self, data: bytes) -> None: ...
 
     def request_close(self, error: str | None, allow_reconnect: bool) -> None: ...
 
@@ -85,9 +93,16 @@ class Upload:
 
 
 CancelCallback = Callable[[], Awaitable[None]]
+BackgroundTask = Callable[[], Awaitable[None]]
 
 
 class CallContext:
+    """Context, Clients and Groups of one hub method call.
+
+    `clients` picks recipients (caller, others, all, groups, users, connections)
+    and asks single clients for results; `groups` adds and removes connections.
+    """
+
     def __init__(
         self,
         connection: ConnectionHandle,
@@ -99,29 +114,23 @@ class CallContext:
         self.state = state
         self.options = options
         self._release_slot = release_slot
+        self.clients = CallerClients(state, connection.connection_id, self.release_invocation_slot)
+        self.groups = GroupManager(state)
         self.cancel_callbacks: list[CancelCallback] = []
+        self.after_completion: list[BackgroundTask] = []
 
     @property
     def connection_id(self) -> str:
         return self.connection.connection_id
 
     @property
+    def user_id(self) -> str | None:
+        """Context.UserIdentifier: see users.py for where it comes from."""
+        return self.connection.user_id
+
+    @property
     def request(self) -> RequestInfo:
         return self.connection.request
-
-    async def send_caller(self, target: str, *arguments: Any) -> None:
-        await self.connection.send_invocation(target, list(arguments))
-
-    async def send_all(self, target: str, *arguments: Any) -> None:
-        for client in list(self.state.clients.values()):
-            await client.send_invocation(target, list(arguments))
-
-    async def invoke_caller(self, target: str, *arguments: Any) -> tuple[bool, Any]:
-        """(True, result) or (False, error text) from the caller's Completion."""
-        # Waiting on the caller while holding the one invocation slot would stop the
-        # connection reading the answer; the real server lets go of it too.
-        self.release_invocation_slot()
-        return await self.connection.invoke_client(target, list(arguments))
 
     def release_invocation_slot(self) -> None:
         """Let the connection's next plain invocation start (idempotent)."""
@@ -130,6 +139,11 @@ class CallContext:
     def on_cancel(self, callback: CancelCallback) -> None:
         """Run `callback` when the stream is cancelled (a CancellationToken.Register)."""
         self.cancel_callbacks.append(callback)
+
+    def start_after_completion(self, task: BackgroundTask) -> None:
+        """Run `task` once the call's Completion is written, beside the connection's
+        other work; it is cancelled when the connection ends."""
+        self.after_completion.append(task)
 
     def close_connection(self, error: str | None, allow_reconnect: bool) -> None:
         self.connection.request_close(error, allow_reconnect)

@@ -28,6 +28,21 @@ class InvalidDataException(HubMethodError):
     dotnet_type = "InvalidDataException"
 
 
+class IOException(HubMethodError):
+    """What a client result ends with when its connection is unknown or drops."""
+
+    dotnet_type = "IOException"
+
+
+class ArgumentNullException(HubMethodError):
+    """A null where .NET's ArgumentNullException.ThrowIfNull stands guard."""
+
+    dotnet_type = "ArgumentNullException"
+
+    def __init__(self, parameter: str) -> None:
+        super().__init__(f"Value cannot be null. (Parameter '{parameter}')")
+
+
 def exception_type_name(error: BaseException) -> str:
     if isinstance(error, HubMethodError):
         return error.dotnet_type

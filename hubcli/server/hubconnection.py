@@ -11,7 +11,6 @@ message before the transport closes.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import trio
 
@@ -22,7 +21,6 @@ from hubcli.protocol import (
     HandshakeError,
     HubMessage,
     HubProtocol,
-    Invocation,
     MessageParser,
     MessageTooLargeError,
     Ping,
@@ -41,6 +39,7 @@ from .connections import HttpConnection
 from .invocations import Invocations
 from .options import ServerOptions
 from .state import HubState
+from .users import user_id_for
 
 log = logging.getLogger("hubcli.server")
 
@@ -69,13 +68,6 @@ def parser_limit(protocol: HubProtocol, limit: int | None) -> int | None:
     return body
 
 
-class _PendingResult:
-    def __init__(self) -> None:
-        self.done = trio.Event()
-        self.ok = False
-        self.value: Any = None
-
-
 class HubConnection:
     def __init__(
         self,
@@ -97,8 +89,7 @@ class HubConnection:
         self._client_timeout_armed = False
         self._dispatching = False
         self._timers_changed = trio.Event()
-        self._pending_results: dict[str, _PendingResult] = {}
-        self._last_result_id = 0
+        self.user_id: str | None = None
 
     # ------------------------------------------------------------ ConnectionHandle
 
@@ -124,29 +115,6 @@ class HubConnection:
         assert self.http.request is not None
         return self.http.request
 
-    async def send_invocation(self, target: str, arguments: list[Any]) -> None:
-        await self.write_message(Invocation(target, arguments))
-
-    async def invoke_client(self, target: str, arguments: list[Any]) -> tuple[bool, Any]:
-        self._last_result_id += 1
-        invocation_id = str(self._last_result_id)
-        pending = _PendingResult()
-        self._pending_results[invocation_id] = pending
-        try:
-            await self.write_message(Invocation(target, arguments, invocation_id))
-            await pending.done.wait()
-        finally:
-            del self._pending_results[invocation_id]
-        return pending.ok, pending.value
-
-    def complete_client_result(self, invocation_id: str, ok: bool, value: Any) -> bool:
-        pending = self._pending_results.get(invocation_id)
-        if pending is None:
-            return False
-        pending.ok, pending.value = ok, value
-        pending.done.set()
-        return True
-
     def request_close(self, error: str | None, allow_reconnect: bool) -> None:
         if self._closing is None:
             self._closing = Close(error, allow_reconnect)
@@ -154,13 +122,21 @@ class HubConnection:
 
     # -------------------------------------------------------------------- writing
 
-    async def write_bytes(self, data: bytes) -> None:
+    def enqueue(self, data: bytes) -> bool:
         # Writes after the connection was aborted are dropped, as the real server does.
         if self._aborted:
-            await trio.lowlevel.checkpoint()
-            return
+            return False
         self._last_sent = trio.current_time()
-        await self.http.outbound.write(data)
+        return self.http.outbound.write_nowait(data)
+
+    async def drained(self) -> None:
+        await self.http.outbound.drained()
+
+    async def write_bytes(self, data: bytes) -> None:
+        if self.enqueue(data):
+            await self.drained()
+        else:
+            await trio.lowlevel.checkpoint()
 
     async def write_message(self, message: HubMessage) -> None:
         await self.write_bytes(self.protocol.encode(message))
@@ -178,11 +154,13 @@ class HubConnection:
             self.transport_name,
             self.protocol_name,
         )
-        self._state.clients[self.connection_id] = self
+        # Asked once, after the handshake, as the real server asks IUserIdProvider.
+        self.user_id = user_id_for(self.request)
+        self._state.connected(self)
         try:
             await self._run_hub(parser, rest)
         finally:
-            self._state.clients.pop(self.connection_id, None)
+            self._state.disconnected(self)
             closing = self._closing or Close()
             log.info(
                 "connection %s closed%s",

@@ -4,7 +4,10 @@ The order of checks and every error text follow DefaultHubDispatcher: unknown
 method and argument binding first, then the invocation mode, then the number of
 client streams. Only one plain invocation runs at a time (the real server's
 MaximumParallelInvocationsPerClient = 1): the next one holds up the read loop until
-the slot frees. Streaming methods and methods with client streams run beside it.
+the slot frees, or until the running method asks a client for a result, which
+gives the slot back (ASP.NET Core 8). Streaming methods and methods with client
+streams run beside it. A Completion ends a client stream, else answers a client
+result (clientresults.py).
 """
 
 from __future__ import annotations
@@ -141,10 +144,14 @@ class Invocations:
         if entry is not None:
             entry[0].complete(message.error if message.kind is CompletionKind.ERROR else None)
             return
-        ok = message.kind is not CompletionKind.ERROR
-        value = message.result if ok else message.error
-        if not self._connection.complete_client_result(message.invocation_id, ok, value):
+        results = self._state.results
+        if not results.is_pending(message.invocation_id):
+            # Late (the call gave up or its connection left) or never asked for.
             log.debug("completion for unknown invocation %s ignored", message.invocation_id)
+            return
+        # Raises for an id that was asked of another connection: the real
+        # dispatcher lets that end this connection with an error.
+        results.complete(self._connection.connection_id, message)
 
     def _cancel(self, invocation_id: str) -> None:
         stream = self._streams.get(invocation_id)
@@ -269,8 +276,13 @@ class Invocations:
                     # A void .NET method completes with a null result, not without one.
                     completion = Completion.with_result(invocation_id, result)
                 await self._connection.write_message(completion)
+            self._start_background(call.context)
         finally:
             call.context.release_invocation_slot()
+
+    def _start_background(self, context: CallContext) -> None:
+        for task in context.after_completion:
+            self._nursery.start_soon(task)
 
     async def _run_stream(self, call: _Call, active: _ActiveStream) -> None:
         invocation_id = active.invocation_id
@@ -294,6 +306,7 @@ class Invocations:
                 await callback()
         if error is None:
             await self._connection.write_message(Completion.void(invocation_id))
+            self._start_background(call.context)
         else:
             await self._connection.write_message(Completion.with_error(invocation_id, error))
 

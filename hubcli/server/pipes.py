@@ -42,10 +42,15 @@ class BytePipe:
         if data:
             self._buffer += data
             self._notify()
+        await self.drained()
+        return not self._completed
+
+    async def drained(self) -> None:
+        """Return once the reader has brought the buffer under the pause threshold
+        (or the pipe is completed); always a checkpoint."""
         await trio.lowlevel.checkpoint()
         while len(self._buffer) > self._pause_threshold and not self._completed:
             await self._changed.wait()
-        return not self._completed
 
     def write_nowait(self, data: bytes) -> bool:
         """Append without waiting for the reader (for the last message of a connection)."""

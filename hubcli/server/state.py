@@ -1,29 +1,97 @@
 """Server-wide hub state, owned by the app object: who is connected, what happened.
 
-Tests ask the hub about it (how many streams the clients cancelled, what the last
-upload held), so every change that someone may wait for wakes an event.
+The in-memory half of DefaultHubLifetimeManager lives here (the connections, their
+groups, the client results waiting on them) next to what tests ask the hub about
+(cancelled streams, the last upload, counters). Every change someone may wait for
+wakes `wait_until`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import trio
 
+from hubcli.protocol import HubProtocol
+
+from .clientresults import ClientResults
+from .groups import GroupRegistry
+
 
 class HubClient(Protocol):
+    """A connected client as the server-wide state sees it."""
+
     @property
     def connection_id(self) -> str: ...
 
-    async def send_invocation(self, target: str, arguments: list[Any]) -> None: ...
+    @property
+    def user_id(self) -> str | None: ...
+
+    @property
+    def protocol(self) -> HubProtocol: ...
+
+    def enqueue(self, data: bytes) -> bool:
+        """Append encoded messages to the connection's output without waiting;
+        False if the connection no longer takes any."""
+        ...
+
+    async def drained(self) -> None:
+        """Return once the connection's output is below its pause threshold."""
+        ...
 
 
 class HubState:
     def __init__(self) -> None:
-        self.clients: dict[str, HubClient] = {}
+        self.connections: dict[str, HubClient] = {}
+        self.groups: GroupRegistry[HubClient] = GroupRegistry()
+        self.results = ClientResults(self.changed)
         self.last_upload: dict[str, Any] | None = None
+        # Server-to-client Invocations without an id, one per recipient.
+        self.invocations_sent = 0
         self._cancelled_streams = 0
-        self._cancelled_changed = trio.Event()
+        self._changed = trio.Event()
+
+    def changed(self) -> None:
+        """Wake everyone in `wait_until`."""
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """True once `condition()` holds; False if `timeout` seconds pass first."""
+        with trio.move_on_after(timeout):
+            while not condition():
+                await self._changed.wait()
+            return True
+        return False
+
+    # ------------------------------------------------------------- connections
+
+    def connected(self, client: HubClient) -> None:
+        self.connections[client.connection_id] = client
+        self.changed()
+
+    def disconnected(self, client: HubClient) -> None:
+        """As OnDisconnectedAsync: out of every group, then gone; waiting calls fail."""
+        self.groups.remove_member(client.connection_id)
+        if self.connections.get(client.connection_id) is client:
+            del self.connections[client.connection_id]
+        self.results.connection_ended(client.connection_id)
+        self.changed()
+
+    def count_invocations(self, count: int) -> None:
+        self.invocations_sent += count
+        self.changed()
+
+    def counters(self) -> dict[str, Any]:
+        return {
+            "connections": len(self.connections),
+            "invocationsSent": self.invocations_sent,
+            "clientResults": self.results.counts.as_dict(self.results.pending),
+            "groups": self.groups.sizes(),
+        }
+
+    # ------------------------------------------------------- cancelled streams
 
     @property
     def cancelled_streams(self) -> int:
@@ -31,13 +99,8 @@ class HubState:
 
     def record_cancelled_stream(self) -> None:
         self._cancelled_streams += 1
-        self._cancelled_changed.set()
-        self._cancelled_changed = trio.Event()
+        self.changed()
 
     async def wait_for_cancelled_streams(self, count: int, timeout: float) -> bool:
         """True once at least `count` streams were cancelled; False after `timeout`."""
-        with trio.move_on_after(timeout):
-            while self._cancelled_streams < count:
-                await self._cancelled_changed.wait()
-            return True
-        return False
+        return await self.wait_until(lambda: self._cancelled_streams >= count, timeout)

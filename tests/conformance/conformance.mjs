@@ -84,6 +84,20 @@ function nextCall(connection, method) {
   });
 }
 
+// Every call of client method `target`, queued: next() is the next call's arguments.
+function inbox(connection, target) {
+  const calls = [];
+  const waiters = [];
+  connection.on(target, (...args) => {
+    const waiter = waiters.shift();
+    if (waiter) waiter(args);
+    else calls.push(args);
+  });
+  return {
+    next: () => (calls.length ? Promise.resolve(calls.shift()) : new Promise((resolve) => waiters.push(resolve))),
+  };
+}
+
 function collect(stream, { take } = {}) {
   const items = [];
   let subscription;
@@ -149,6 +163,7 @@ async function hubScenarios(combination) {
     strictEqual(await connection.invoke("GetActiveTransportName"), combination.transport);
     const info = await connection.invoke("GetConnectionInfo");
     strictEqual(info.protocol, combination.protocol);
+    strictEqual(await connection.invoke("GetUserIdentifier"), null, "no token, no user");
     if (!combination.skipNegotiation) {
       strictEqual(await connection.invoke("GetCallerConnectionId"), connection.connectionId);
     }
@@ -289,6 +304,111 @@ async function hubScenarios(combination) {
     strictEqual(await connection.invoke("ClientResult", "Unhandled"), "Client didn't provide a result.");
   });
 
+  await on("pushes: on() gets Notify's calls in order, in bulk and paced", async (connection) => {
+    const count = 2000;
+    const ticks = [];
+    let burstDone;
+    const burst = new Promise((resolve) => {
+      burstDone = resolve;
+    });
+    connection.on("Tick", (index) => {
+      ticks.push(index);
+      if (ticks.length === count) burstDone();
+    });
+    strictEqual(await connection.invoke("Notify", "Tick", count, 0), null);
+    await burst;
+    deepStrictEqual(ticks, Array.from({ length: count }, (_, i) => i));
+    const paced = inbox(connection, "Paced");
+    await connection.send("Notify", "Paced", 3, 20);
+    for (const index of [0, 1, 2]) deepStrictEqual(await paced.next(), [index]);
+    const counters = await connection.invoke("GetCounters");
+    ok(counters.invocationsSent >= count + 3, `invocationsSent ${counters.invocationsSent}`);
+  });
+
+  await on("groups and sends of a second official-client connection reach on()", async (connection) => {
+    const group = `room ${label}`;
+    const first = inbox(connection, "ReceiveMessage");
+    const firstId = await connection.invoke("GetCallerConnectionId");
+    await connection.invoke("JoinGroup", group);
+    deepStrictEqual(await first.next(), [firstId, `${firstId} has joined the group ${group}.`]);
+    await using(openUrl, combination, {}, async (second) => {
+      const secondInbox = inbox(second, "ReceiveMessage");
+      const secondId = await second.invoke("GetCallerConnectionId");
+      await second.invoke("SendToGroup", group, "hello group");
+      deepStrictEqual(await first.next(), [secondId, "hello group"]);
+      await second.invoke("SendToGroup", group.toUpperCase(), "group names are case-sensitive");
+      await second.invoke("SendToIndividual", firstId, "just you");
+      deepStrictEqual(await first.next(), [secondId, "just you"]);
+      await second.invoke("SendToOthers", "second", "to the others");
+      deepStrictEqual(await first.next(), ["second", "to the others"]);
+      await second.invoke("BroadcastMessage", "second", "to all");
+      deepStrictEqual(await first.next(), ["second", "to all"]);
+      // The first message the second connection got is its own broadcast.
+      deepStrictEqual(await secondInbox.next(), ["second", "to all"]);
+      deepStrictEqual(await second.invoke("GetGroupMembers", group), [firstId]);
+      await connection.invoke("LeaveGroup", group);
+      deepStrictEqual(await second.invoke("GetGroupMembers", group), []);
+    });
+  });
+
+  await on("client results: on() handlers answer AskCaller, errors reach the caller", async (connection) => {
+    const failed = "An unexpected error occurred invoking 'AskCaller' on the server.";
+    connection.on("GetAnswer", () => 42);
+    connection.on("Add", (a, b) => a + b);
+    connection.on("Later", async (value) => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return { value };
+    });
+    connection.on("Nothing", () => null);
+    connection.on("Refuse", () => {
+      throw new Error("not telling");
+    });
+    strictEqual(await connection.invoke("AskCaller", "GetAnswer", []), 42);
+    strictEqual(await connection.invoke("AskCaller", "Add", [2, 3]), 5);
+    deepStrictEqual(await connection.invoke("AskCaller", "Later", ["x"]), { value: "x" });
+    strictEqual(await connection.invoke("AskCaller", "Nothing", []), null);
+    // The client's error arrives as a HubException: its text always reaches the caller.
+    strictEqual(
+      (await rejection(connection.invoke("AskCaller", "Refuse", []))).message,
+      `${failed} HubException: Error: not telling`,
+    );
+    strictEqual(
+      (await rejection(connection.invoke("AskCaller", "Unhandled", []))).message,
+      `${failed} HubException: Client didn't provide a result.`,
+    );
+    strictEqual(await connection.invoke("Add", 1, 1), 2, "the connection goes on");
+  });
+
+  await on("client results: AskClient of a second official-client connection", async (connection) => {
+    const failed = "An unexpected error occurred invoking 'AskClient' on the server.";
+    const second = build(openUrl, combination);
+    await second.start();
+    let asked;
+    const hangCalled = new Promise((resolve) => {
+      asked = resolve;
+    });
+    try {
+      second.on("Add", (a, b) => a + b);
+      second.on("Hang", () => {
+        asked();
+        return new Promise(() => {});
+      });
+      const secondId = await second.invoke("GetCallerConnectionId");
+      strictEqual(await connection.invoke("AskClient", secondId, "Add", [20, 22]), 42);
+      strictEqual(
+        (await rejection(connection.invoke("AskClient", "no-such-connection", "Add", [1, 2]))).message,
+        failed,
+      );
+      // A connection that leaves with a question pending fails the call (IOException).
+      const pending = rejection(connection.invoke("AskClient", secondId, "Hang", []));
+      await hangCalled;
+      await second.stop();
+      strictEqual((await pending).message, failed);
+    } finally {
+      await second.stop();
+    }
+  });
+
   await on("the server closes the connection with an error", async (connection) => {
     const pending = rejection(connection.invoke("CloseConnection", "bye", false));
     const closeError = await connection.closedWith;
@@ -352,6 +472,8 @@ async function securityScenarios(combination) {
       const info = await connection.invoke("GetConnectionInfo");
       const sent = info.headers.authorization ?? `Bearer ${info.query.access_token}`;
       strictEqual(sent, `Bearer ${token}`);
+      // A token that is no JWT names its user itself.
+      strictEqual(await connection.invoke("GetUserId"), token);
     }),
   );
 
@@ -363,6 +485,7 @@ async function securityScenarios(combination) {
       const info = await connection.invoke("GetConnectionInfo");
       const sent = info.headers.authorization ?? `Bearer ${info.query.access_token}`;
       ok(sent.startsWith("Bearer redirect-"), `the redirect's accessToken was used: ${sent}`);
+      strictEqual(await connection.invoke("GetUserId"), sent.slice("Bearer ".length));
     }),
   );
 

@@ -1,7 +1,9 @@
 """Hand-driven clients for the server tests: raw WebSocket frames and raw HTTP.
 
 They use only the protocol core's codecs and no hubcli client code, so what the
-tests see is exactly what the server put on the wire.
+tests see is exactly what the server put on the wire. `RawHub` speaks WebSockets,
+`RawPollingHub` long polling; `raw_hub(url, transport)` opens either, with the
+same methods to send, receive, invoke and stream.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import trio
@@ -21,6 +23,7 @@ from hubcli.protocol import (
     HubProtocol,
     IncomingMessage,
     Invocation,
+    Ping,
     StreamInvocation,
     protocol_by_name,
 )
@@ -42,16 +45,95 @@ async def negotiate(url: str, **kwargs: Any) -> dict[str, Any]:
     return body
 
 
-class RawHub:
-    """One WebSocket hub connection whose every frame the test controls."""
+class HubClosed(Exception):
+    """The server ended a long polling connection (a poll answered 204)."""
 
-    def __init__(self, ws: WebSocketConnection, protocol: HubProtocol) -> None:
-        self.ws = ws
+
+class RawHubBase:
+    """What both raw clients share: parsing, ids, invoke and stream."""
+
+    def __init__(self, protocol: HubProtocol) -> None:
         self.protocol = protocol
         self.parser = protocol.parser()
         self.messages: deque[IncomingMessage] = deque()
-        self.frame_types: list[type] = []
+        self.invocations: deque[Invocation] = deque()
         self.next_id = 0
+        # Transport messages (frames, poll bodies) that carried hub messages.
+        self.data_messages = 0
+
+    async def send(self, *messages: HubMessage) -> None:
+        raise NotImplementedError
+
+    async def receive_data(self) -> bytes:
+        raise NotImplementedError
+
+    async def receive(self) -> IncomingMessage:
+        while not self.messages:
+            parsed = self.parser.feed(await self.receive_data())
+            if parsed:
+                self.data_messages += 1
+            self.messages.extend(parsed)
+        return self.messages.popleft()
+
+    async def receive_all(self) -> list[IncomingMessage]:
+        """Every message until the server ends the connection."""
+        received: list[IncomingMessage] = []
+        try:
+            while True:
+                received.append(await self.receive())
+        except (ConnectionClosed, HubClosed):
+            return received
+
+    async def receive_completion(self, invocation_id: str) -> Completion:
+        """Skip pings (and other ids) until this invocation's Completion; server
+        Invocations on the way are kept for `receive_invocation`."""
+        while True:
+            message = await self.receive()
+            if isinstance(message, Completion) and message.invocation_id == invocation_id:
+                return message
+            if isinstance(message, Invocation):
+                self.invocations.append(message)
+
+    async def receive_invocation(self) -> Invocation:
+        """The next server-to-client Invocation; anything but a Ping before it fails."""
+        if self.invocations:
+            return self.invocations.popleft()
+        while True:
+            message = await self.receive()
+            if isinstance(message, Ping):
+                continue
+            assert isinstance(message, Invocation), message
+            return message
+
+    def new_id(self) -> str:
+        self.next_id += 1
+        return str(self.next_id)
+
+    async def invoke(self, target: str, *arguments: Any) -> Completion:
+        invocation_id = self.new_id()
+        await self.send(Invocation(target, list(arguments), invocation_id))
+        return await self.receive_completion(invocation_id)
+
+    async def stream(self, target: str, *arguments: Any) -> tuple[list[Any], Completion]:
+        invocation_id = self.new_id()
+        await self.send(StreamInvocation(invocation_id, target, list(arguments)))
+        items: list[Any] = []
+        while True:
+            message = await self.receive()
+            if getattr(message, "invocation_id", None) != invocation_id:
+                continue
+            if isinstance(message, Completion):
+                return items, message
+            items.append(message.item)  # type: ignore[union-attr]
+
+
+class RawHub(RawHubBase):
+    """One WebSocket hub connection whose every frame the test controls."""
+
+    def __init__(self, ws: WebSocketConnection, protocol: HubProtocol) -> None:
+        super().__init__(protocol)
+        self.ws = ws
+        self.frame_types: list[type] = []
 
     @classmethod
     @asynccontextmanager
@@ -103,47 +185,8 @@ class RawHub:
         else:
             await self.ws.send_message(data)
 
-    async def receive(self) -> IncomingMessage:
-        while not self.messages:
-            self.messages.extend(self.parser.feed(await self.receive_frame()))
-        return self.messages.popleft()
-
-    async def receive_all(self) -> list[IncomingMessage]:
-        """Every message until the server closes the socket."""
-        received: list[IncomingMessage] = []
-        try:
-            while True:
-                received.append(await self.receive())
-        except ConnectionClosed:
-            return received
-
-    async def receive_completion(self, invocation_id: str) -> Completion:
-        """Skip pings (and other ids) until this invocation's Completion."""
-        while True:
-            message = await self.receive()
-            if isinstance(message, Completion) and message.invocation_id == invocation_id:
-                return message
-
-    def new_id(self) -> str:
-        self.next_id += 1
-        return str(self.next_id)
-
-    async def invoke(self, target: str, *arguments: Any) -> Completion:
-        invocation_id = self.new_id()
-        await self.send(Invocation(target, list(arguments), invocation_id))
-        return await self.receive_completion(invocation_id)
-
-    async def stream(self, target: str, *arguments: Any) -> tuple[list[Any], Completion]:
-        invocation_id = self.new_id()
-        await self.send(StreamInvocation(invocation_id, target, list(arguments)))
-        items: list[Any] = []
-        while True:
-            message = await self.receive()
-            if getattr(message, "invocation_id", None) != invocation_id:
-                continue
-            if isinstance(message, Completion):
-                return items, message
-            items.append(message.item)  # type: ignore[union-attr]
+    async def receive_data(self) -> bytes:
+        return await self.receive_frame()
 
     async def close_code(self) -> int | None:
         """Wait for the server to close the socket; its close code."""
@@ -153,3 +196,81 @@ class RawHub:
                     await self.ws.get_message()
             except ConnectionClosed as closed:
                 return closed.reason.code
+
+
+class RawPollingHub(RawHubBase):
+    """One long polling hub connection: POSTs to send, one GET at a time to receive."""
+
+    def __init__(self, client: httpx.AsyncClient, url: str, protocol: HubProtocol) -> None:
+        super().__init__(protocol)
+        self.client = client
+        self.url = url
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls,
+        url: str,
+        *,
+        protocol: str = "json",
+        headers: list[tuple[str, str]] | None = None,
+        query: str = "",
+    ) -> AsyncIterator[RawPollingHub]:
+        token = (await negotiate(url, headers=dict(headers or [])))["connectionToken"]
+        target = f"{url}{'&' if '?' in url else '?'}id={token}" + (f"&{query}" if query else "")
+        async with httpx.AsyncClient(timeout=TIMEOUT, headers=headers or []) as client:
+            hub = cls(client, target, protocol_by_name(protocol))
+            first = await client.get(target)
+            assert (first.status_code, first.content) == (200, b""), first
+            await hub.post(encode_request(HandshakeRequest(protocol, 1)))
+            response = await hub.poll()
+            assert response.startswith(b"{}\x1e"), response
+            hub.messages.extend(hub.parser.feed(response[len(b"{}\x1e") :]))
+            try:
+                yield hub
+            finally:
+                await client.delete(target)
+
+    async def post(self, data: bytes) -> None:
+        response = await self.client.post(self.url, content=data)
+        assert response.status_code == 200, response
+
+    async def send(self, *messages: HubMessage) -> None:
+        await self.post(self.protocol.encode_many(messages))
+
+    async def poll(self) -> bytes:
+        """The next non-empty poll's body; HubClosed on 204."""
+        while True:
+            with trio.fail_after(TIMEOUT):
+                response = await self.client.get(self.url)
+            if response.status_code == 204:
+                raise HubClosed
+            assert response.status_code == 200, response
+            if response.content:
+                return response.content
+
+    async def receive_data(self) -> bytes:
+        return await self.poll()
+
+
+Transport = Literal["websockets", "longpolling"]
+
+
+@asynccontextmanager
+async def raw_hub(
+    url: str,
+    transport: Transport = "websockets",
+    *,
+    protocol: str = "json",
+    headers: list[tuple[str, str]] | None = None,
+    query: str = "",
+) -> AsyncIterator[RawHubBase]:
+    """A raw hub connection past its handshake over `transport`."""
+    if transport == "websockets":
+        async with RawHub.connect(url, protocol=protocol, headers=headers, query=query) as ws:
+            yield ws
+    else:
+        async with RawPollingHub.connect(
+            url, protocol=protocol, headers=headers, query=query
+        ) as polling:
+            yield polling

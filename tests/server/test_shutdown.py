@@ -36,7 +36,7 @@ async def test_stop_closes_websockets_sse_and_long_polling_clients() -> None:
                 assert await events.__anext__() == b":\r\n"
                 await client.post(sse_url, content=HANDSHAKE)
                 assert await events.__anext__() == b"data: {}\x1e\r\n\r\n"
-                assert len(app.state.clients) == 3
+                assert len(app.state.connections) == 3
 
                 polled = trio.Event()
                 poll_answer: list[bytes] = []

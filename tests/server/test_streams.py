@@ -267,5 +267,5 @@ async def test_a_dropped_client_cancels_its_streams_without_counting_them(hub: H
         [connection] = hub.app.connections.all()
     with trio.fail_after(5):
         await connection.application_done.wait()
-    assert hub.app.state.clients == {}
+    assert hub.app.state.connections == {}
     assert hub.app.state.cancelled_streams == 0

@@ -51,13 +51,13 @@ async def throw_exception(ctx: CallContext, message: str | None) -> None:
 @hub_method("InvokeWithString(message: string) -> void")
 async def invoke_with_string(ctx: CallContext, message: str | None) -> None:
     """Calls the caller's client method Message(message)."""
-    await ctx.send_caller("Message", message)
+    await ctx.clients.caller.send("Message", message)
 
 
 @hub_method("SendCustomObject(customObject: object) -> void")
 async def send_custom_object(ctx: CallContext, custom_object: dict[str, Any] | None) -> None:
     """Calls the caller's client method CustomObject(customObject)."""
-    await ctx.send_caller("CustomObject", custom_object)
+    await ctx.clients.caller.send("CustomObject", custom_object)
 
 
 @hub_method("Stream() -> stream<string>")
@@ -72,7 +72,7 @@ async def infinite_stream(ctx: CallContext) -> AsyncIterator[str]:
     """Never yields; when the client cancels it, calls the caller's StreamCanceled()."""
 
     async def canceled() -> None:
-        await ctx.send_caller("StreamCanceled")
+        await ctx.clients.caller.send("StreamCanceled")
 
     ctx.on_cancel(canceled)
     await trio.sleep_forever()
@@ -192,19 +192,19 @@ async def stream_echo_int(ctx: CallContext, source: Upload) -> AsyncIterator[Any
 @hub_method("CallEcho(message: string) -> void")
 async def call_echo(ctx: CallContext, message: str | None) -> None:
     """Calls the caller's client method Echo(message)."""
-    await ctx.send_caller("Echo", message)
+    await ctx.clients.caller.send("Echo", message)
 
 
 @hub_method("CallHandlerThatDoesntExist() -> void")
 async def call_handler_that_doesnt_exist(ctx: CallContext) -> None:
     """Calls the caller's client method NoClientHandler(), which clients lack."""
-    await ctx.send_caller("NoClientHandler")
+    await ctx.clients.caller.send("NoClientHandler")
 
 
 @hub_method("GetUserIdentifier() -> string")
 async def get_user_identifier(ctx: CallContext) -> str | None:
-    """Returns the user id: null, the built-in hub has no users."""
-    return None
+    """Returns the caller's user id (Context.UserIdentifier; null without a token)."""
+    return ctx.user_id
 
 
 @hub_method("GetIHttpConnectionFeatureProperties() -> any")

@@ -171,7 +171,7 @@ async def close_connection(ctx: CallContext, error: str | None, allow_reconnect:
 @hub_method("Broadcast(message: any) -> void")
 async def broadcast(ctx: CallContext, message: Any) -> None:
     """Calls client method Broadcast(message) on every connected client."""
-    await ctx.send_all("Broadcast", message)
+    await ctx.clients.all.send("Broadcast", message)
 
 
 @hub_method("ClientResult(method: string) -> any")
@@ -180,8 +180,10 @@ async def client_result(ctx: CallContext, method: str) -> Any:
     result request) and returns its result, or its error text."""
     if not method:
         raise HubException("A client method name is required.")
-    _, value = await ctx.invoke_caller(method)
-    return value
+    try:
+        return await ctx.clients.caller.invoke(method)
+    except HubException as error:
+        return str(error)
 
 
 @hub_method("GetConnectionInfo() -> object")
