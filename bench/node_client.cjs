@@ -1,6 +1,8 @@
 // The official @microsoft/signalr client on Node, for side-by-side benchmarks.
 //   node node_client.cjs stream URL METHOD [JSON_ARG...]   count the items, print the count
 //   node node_client.cjs invoke URL METHOD [JSON_ARG...]   print the result
+//   node node_client.cjs roundtrip URL METHOD N            N sequential METHOD(i) calls
+//                                                         after a warm-up: us a call
 // HUBCLI_BENCH_PROTOCOL=messagepack switches protocols. NODE_PATH must point at a
 // node_modules holding @microsoft/signalr (and -protocol-msgpack).
 "use strict";
@@ -8,7 +10,7 @@ const signalR = require("@microsoft/signalr");
 
 async function main() {
   const [mode, url, method, ...rawArgs] = process.argv.slice(2);
-  const args = rawArgs.map((text) => JSON.parse(text));
+  const args = mode === "roundtrip" ? [] : rawArgs.map((text) => JSON.parse(text));
   let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
     .configureLogging(signalR.LogLevel.None);
@@ -18,7 +20,17 @@ async function main() {
   }
   const connection = builder.build();
   await connection.start();
-  if (mode === "invoke") {
+  if (mode === "roundtrip") {
+    const count = Number(rawArgs[0]);
+    for (let i = 0; i < 200; i += 1) await connection.invoke(method, i);
+    const started = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
+    for (let i = 0; i < count; i += 1) await connection.invoke(method, i);
+    const elapsed = Number(process.hrtime.bigint() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const cpuMicros = used.user + used.system;
+    process.stdout.write(`${(elapsed / count).toFixed(1)} ${(cpuMicros / count).toFixed(1)}\n`);
+  } else if (mode === "invoke") {
     const result = await connection.invoke(method, ...args);
     process.stdout.write(JSON.stringify(result) + "\n");
   } else {

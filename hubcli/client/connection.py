@@ -120,6 +120,15 @@ async def _batches_of(upload: Upload) -> AsyncIterator[Sequence[Any]]:
             yield (item,)
 
 
+def _closed_inbox() -> Inbox[Any]:
+    inbox: Inbox[Any] = Inbox()
+    inbox.close()
+    return inbox
+
+
+_NO_ITEMS: Final = _closed_inbox()
+
+
 class Call:
     """One invocation in flight: its outcome and, for streams, its received frames."""
 
@@ -145,10 +154,8 @@ class Call:
         self.error: BaseException | None = None
         self.upload_scopes: list[trio.CancelScope] = []
         self.pending_uploads = len(stream_ids)
-        # A stream's items; a plain invocation's stays closed (it has no items).
-        self.inbox: Inbox[Any] = Inbox()
-        if not streaming:
-            self.inbox.close()
+        # A stream's items; a plain invocation has none (and shares an empty inbox).
+        self.inbox: Inbox[Any] = Inbox() if streaming else _NO_ITEMS
         # Set (and nothing else) by a finalizer: see StreamCall.__del__.
         self.orphaned = False
 
@@ -173,7 +180,8 @@ class Call:
 
     def release(self) -> None:
         """The consumer will read no more: drop what is held, stop the uploads."""
-        self.inbox.release()
+        if self.streaming:
+            self.inbox.release()
         for scope in self.upload_scopes:
             scope.cancel()
 
@@ -181,7 +189,8 @@ class Call:
         # Frames already held stay readable; the inbox's end marks theirs.
         for scope in self.upload_scopes:
             scope.cancel()
-        self.inbox.close()
+        if self.streaming:
+            self.inbox.close()
         self.done.set()
 
     def outcome(self, *, hub_errors_raise: bool = True) -> Completion:
@@ -253,6 +262,8 @@ class HubConnection:
         )
         self._keepalive_interval = keepalive_interval
         self._server_timeout = server_timeout
+        # When the receive loop began waiting for the server; None while it works.
+        self._waiting_since: float | None = None
         self._calls: dict[str, Call] = {}
         # Calls without an invocation id whose uploads are still going: no message
         # from the server names them, but the connection's end must still fail them.
@@ -453,8 +464,18 @@ class HubConnection:
                 # behind a POST in flight into the next one: no turns to take.
                 await self._transport.send(data)
             else:
-                async with self._send_lock:
-                    await self._transport.send(data)
+                lock = self._send_lock
+                if lock.locked():
+                    async with lock:
+                        await self._transport.send(data)
+                else:
+                    # Not `async with`: its checkpoint would cost every call one more
+                    # trip through the scheduler (the send checkpoints anyway).
+                    lock.acquire_nowait()
+                    try:
+                        await self._transport.send(data)
+                    finally:
+                        lock.release()
         except TransportClosed as closed:
             self._transport_closed = True
             raise (
@@ -620,50 +641,82 @@ class HubConnection:
 
     async def _read_messages(self, received: bytes) -> BaseException:
         """Dispatch until the server says Close; returns the error that leaves behind."""
+        ended: BaseException | None = None
+        failed: Exception | None = None
+        with trio.CancelScope() as silence:
+            async with trio.open_nursery() as watchdog:
+                if math.isfinite(self._server_timeout):
+                    watchdog.start_soon(self._watch_for_silence, silence)
+                try:
+                    ended = await self._dispatch_frames(received)
+                except Exception as error:
+                    # Raised again outside the nursery, which would wrap it in a group.
+                    failed = error
+                finally:
+                    watchdog.cancel_scope.cancel()
+        if failed is not None:
+            raise failed
+        return ended or ServerTimeoutError(SERVER_TIMEOUT_MESSAGE)
+
+    async def _watch_for_silence(self, silence: trio.CancelScope) -> None:
+        """Cancel `silence` once the receive loop has waited `server_timeout` for
+        the server; time it spends on the frames it has (a slow consumer holding
+        it back included) is not the server's silence."""
+        timeout = self._server_timeout
+        while True:
+            since = self._waiting_since
+            if since is None:
+                await trio.sleep(timeout)
+            elif trio.current_time() - since >= timeout:
+                silence.cancel()
+                return
+            else:
+                await trio.sleep_until(since + timeout)
+
+    async def _dispatch_frames(self, received: bytes) -> BaseException:
+        """The receive loop proper; returns what ends it (the server's Close)."""
         receive = self._transport.receive
         parser = self._parser
         feed = parser.feed
         calls = self._calls
         pushes = self._pushes
         trace = self._trace
-        with trio.CancelScope() as silence:
-            data = received
-            while True:
-                if data:
-                    if trace and self._text:
-                        _trace("<-", data, text=True)
-                    messages = feed(data)
-                    for message, size in zip(messages, parser.sizes, strict=True):
-                        kind = type(message)
-                        # The hot path: a whole frame of stream items in one batch.
-                        if kind is StreamItemBatch:
-                            assert isinstance(message, StreamItemBatch)
-                            call = calls.get(message.invocation_id)
-                            if call is not None:
-                                await self._deliver_items(call, message.items, size)
+        current_time = trio.current_time
+        data = received
+        while True:
+            if data:
+                if trace and self._text:
+                    _trace("<-", data, text=True)
+                messages = feed(data)
+                for message, size in zip(messages, parser.sizes, strict=True):
+                    kind = type(message)
+                    # The hot path: a whole frame of stream items in one batch.
+                    if kind is StreamItemBatch:
+                        assert isinstance(message, StreamItemBatch)
+                        call = calls.get(message.invocation_id)
+                        if call is not None:
+                            await self._deliver_items(call, message.items, size)
+                        continue
+                    if trace and not self._text:
+                        _trace("<-", [message], text=False)
+                    if kind is Invocation:
+                        assert isinstance(message, Invocation)
+                        if message.invocation_id is None:
+                            # Gathered per frame: handed over in one batch below.
+                            event = Event(message.target, message.arguments)
+                            if not pushes.collect(event, size):
+                                logger.info("no handler for %r: ignored", message.target)
                             continue
-                        if trace and not self._text:
-                            _trace("<-", [message], text=False)
-                        if kind is Invocation:
-                            assert isinstance(message, Invocation)
-                            if message.invocation_id is None:
-                                # Gathered per frame: handed over in one batch below.
-                                event = Event(message.target, message.arguments)
-                                if not pushes.collect(event, size):
-                                    logger.info("no handler for %r: ignored", message.target)
-                                continue
-                        if pushes.collecting:
-                            await self._deliver_pushes()
-                        ended = await self._dispatch(message, size)
-                        if ended is not None:
-                            return ended
                     if pushes.collecting:
                         await self._deliver_pushes()
-                # Time spent waiting for a slow consumer above is not server silence.
-                silence.deadline = trio.current_time() + self._server_timeout
-                data = await receive()
-                silence.deadline = math.inf
-        return ServerTimeoutError(SERVER_TIMEOUT_MESSAGE)
+                    ended = await self._dispatch(message, size)
+                    if ended is not None:
+                        return ended
+                if pushes.collecting:
+                    await self._deliver_pushes()
+            self._waiting_since = current_time()
+            data = await receive()
+            self._waiting_since = None
 
     async def _dispatch(self, message: IncomingMessage, size: int) -> BaseException | None:
         """Act on one message from `size` received bytes; the error that ends the

@@ -1,6 +1,6 @@
 """A byte stream to a URL's host: direct or through a proxy's CONNECT tunnel, TLS on top.
 
-Negotiate (h11) and the WebSocket (trio-websocket) both start from here, so they
+Negotiate (h11) and the WebSocket (wsproto) both start from here, so they
 reach the server the same way: through the same proxy decision, with the same TLS
 context. A tunnel is used for plain http:// too, because a WebSocket upgrade does
 not survive a forwarding proxy; CONNECT is what every proxy offers for that.

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -215,27 +217,79 @@ def test_the_server_closing_the_connection_after_events_exits_7_with_them_printe
 # -------------------------------------------------------------- client results
 
 
-def test_reply_answers_client_result_requests(shared_hub_server: str) -> None:
-    # ClientResult(method) asks this very client and returns what it answered;
-    # Echo then shows it came back: the listener prints the request line.
-    result = run(
-        "listen", "-J", "-n", "1", shared_hub_server,
-        "--reply", 'Question={"answer": 42}',
-        "--call", "ClientResult Question",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        '{"type":"event","target":"Question","arguments":[],"invocationId":"1"}'
-    ]
+def _connection_id(listener: Listener) -> str:
+    listener.wait_for_stderr("hubcli: connected:")
+    match = re.search(rb"connected: \S+, \S+, connection (\S+)", listener._stderr)
+    assert match, listener._stderr
+    return match.group(1).decode()
 
 
-def test_reply_exec_gets_the_arguments_on_stdin_only(shared_hub_server: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def ask(url: str, connection_id: str, target: str, *args: object) -> tuple[int, str, str]:
+    """Another client asks the listener through the hub: (status, stdout, stderr)."""
+    result = run("invoke", url, "AskClient", connection_id, target, json.dumps(list(args)))
+    return result.returncode, result.stdout.strip(), result.stderr.strip()
+
+
+HUB_ERROR = "hubcli: error: An unexpected error occurred invoking 'AskClient' on the server. "
+
+
+def test_reply_and_reply_exec_answer_another_clients_questions(
+    shared_hub_server: str, tmp_path: Path
+) -> None:
+    url = shared_hub_server
     seen = tmp_path / "seen"
-    command = f'cat > {seen}; echo "$#" "${{HUBCLI_ARGS-unset}}" >> {seen}; echo 7'
-    result = run(
-        "listen", "-n", "1", shared_hub_server,
-        "--reply-exec", f"Question={command}",
-        "--call", "ClientResult Question",
+    script = tmp_path / "answer.sh"
+    script.write_text(
+        f'cat > {seen}; echo "$#" "${{HUBCLI_ARGS-unset}}" >> {seen}; echo \'{{"ok": 7}}\'\n'
+    )
+    listener = Listener(
+        "-J", "-n", "3", url,
+        "--reply", 'Fixed={"answer": 42}',
+        "--reply-exec", f"Computed=sh {script}",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert seen.read_text() == "[]\n0 unset\n"
+    connection_id = _connection_id(listener)
+    assert ask(url, connection_id, "fixed") == (0, '{"answer":42}', "")
+    assert ask(url, connection_id, "Computed", 1, "two; rm -rf /", {"x": None}) == (
+        0,
+        '{"ok":7}',
+        "",
+    )
+    assert ask(url, connection_id, "Unanswered") == (
+        3, "", HUB_ERROR + "HubException: Client didn't provide a result.",
+    )  # fmt: skip
+    status, lines, errors = listener.finish()
+    assert (status, errors) == (0, "")
+    records = [json.loads(line) for line in lines]
+    assert [(r["target"], r["arguments"]) for r in records] == [
+        ("fixed", []),
+        ("Computed", [1, "two; rm -rf /", {"x": None}]),
+        ("Unanswered", []),
+    ]
+    assert all(re.fullmatch(r"s\d+", r["invocationId"]) for r in records)
+    # The request's arguments reached the command on stdin alone.
+    assert seen.read_text() == '[1,"two; rm -rf /",{"x":null}]\n0 unset\n'
+
+
+@pytest.mark.parametrize(
+    ("command", "told"),
+    [
+        ("echo doing it >&2; echo 'no permission for that' >&2; exit 3", "no permission for that"),
+        ("exit 4", "The reply command failed (exit status 4)."),
+        ("echo 'not json'", "The reply command's output is not JSON."),
+        ("printf ''", "Client didn't provide a result."),
+        ("sleep 30", "The reply command did not answer within 0.5 s."),
+    ],
+)
+def test_a_reply_command_that_does_not_answer_is_an_error_for_the_asker(
+    shared_hub_server: str, command: str, told: str
+) -> None:
+    url = shared_hub_server
+    listener = Listener(url, "--reply-timeout", "0.5", "--reply-exec", f"Q={command}")
+    connection_id = _connection_id(listener)
+    assert ask(url, connection_id, "Q", 1) == (3, "", HUB_ERROR + f"HubException: {told}")
+    # The listener lives on, and answers the next request too.
+    assert ask(url, connection_id, "Q", 2)[0] == 3
+    listener.process.send_signal(signal.SIGINT)
+    status, lines, _ = listener.finish()
+    assert status == 130
+    assert lines == ['{"target":"Q","arguments":[1]}', '{"target":"Q","arguments":[2]}']

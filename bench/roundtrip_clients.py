@@ -1,0 +1,77 @@
+"""The Python side of bench/roundtrip_bench.py: N sequential Echo calls on one open
+connection, timed inside the process (connecting and start-up excluded).
+
+    python bench/roundtrip_clients.py hubcli URL N [json|messagepack]
+    python bench/roundtrip_clients.py bare URL N
+
+Prints the mean microseconds a call, of wall time and of this process's CPU. `bare` is trio-websocket alone exchanging the
+same JSON frames with the same server (negotiate, handshake, then one Invocation
+and a wait for its Completion at a time): the floor of the stack hubcli is built on.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import httpx
+import orjson
+import trio
+import trio_websocket
+
+WARMUP = 200
+
+
+async def hubcli_client(url: str, count: int, protocol: str) -> tuple[float, float]:
+    import hubcli
+
+    async with hubcli.connect(url, protocol=protocol, transport="websockets") as hub:
+        for index in range(WARMUP):
+            await hub.invoke("Echo", index)
+        started, cpu = time.perf_counter(), time.process_time()
+        for index in range(count):
+            await hub.invoke("Echo", index)
+        return time.perf_counter() - started, time.process_time() - cpu
+
+
+async def bare_client(url: str, count: int) -> tuple[float, float]:
+    async with httpx.AsyncClient() as http:
+        negotiated = (await http.post(f"{url}/negotiate?negotiateVersion=1")).json()
+    ws_url = "ws" + url[len("http") :] + "?id=" + negotiated["connectionToken"]
+    async with trio_websocket.open_websocket_url(ws_url) as ws:
+        await ws.send_message('{"protocol":"json","version":1}\x1e')
+        await ws.get_message()
+
+        async def call(index: int) -> None:
+            invocation_id = str(index)
+            await ws.send_message(
+                '{"type":1,"invocationId":"%s","target":"Echo","arguments":[%d]}\x1e'
+                % (invocation_id, index)
+            )
+            while True:
+                message = await ws.get_message()
+                for record in message.split("\x1e")[:-1]:
+                    value = orjson.loads(record)
+                    if value["type"] == 3 and value["invocationId"] == invocation_id:
+                        return
+
+        for index in range(WARMUP):
+            await call(index)
+        started, cpu = time.perf_counter(), time.process_time()
+        for index in range(WARMUP, WARMUP + count):
+            await call(index)
+        return time.perf_counter() - started, time.process_time() - cpu
+
+
+def main() -> None:
+    mode, url, count_text, *rest = sys.argv[1:]
+    count = int(count_text)
+    if mode == "hubcli":
+        elapsed, cpu = trio.run(hubcli_client, url, count, rest[0] if rest else "json")
+    else:
+        elapsed, cpu = trio.run(bare_client, url, count)
+    print(f"{elapsed / count * 1e6:.1f} {cpu / count * 1e6:.1f}")
+
+
+if __name__ == "__main__":
+    main()
