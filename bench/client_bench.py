@@ -32,6 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 NODE_CLIENT = ROOT / "bench" / "node_client.cjs"
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment with this checkout's hubcli first on the import path, wherever
+    the virtual environment's editable install points."""
+    return {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
 def hubcli_command() -> list[str]:
     script = Path(sys.executable).with_name("hubcli")
     return [str(script)] if script.exists() else [sys.executable, "-m", "hubcli"]
@@ -61,7 +67,7 @@ def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Sample
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, **(env or {})},
+        env={**checkout_env(), **(env or {})},
         check=False,
     )
     wall = time.perf_counter() - started
@@ -74,9 +80,7 @@ def compile_hubcli() -> None:
     """Byte-compile hubcli's modules where they are imported from, as pip would."""
     import compileall
 
-    import hubcli
-
-    package = Path(hubcli.__file__).parent
+    package = ROOT / "hubcli"
     if not compileall.compile_dir(str(package), quiet=1):
         raise RuntimeError(f"cannot byte-compile {package}")
 
@@ -87,6 +91,7 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env=checkout_env(),
     )
     assert process.stdout is not None
     return process, process.stdout.readline().strip()

@@ -1,6 +1,8 @@
 // The official @microsoft/signalr client on Node, for side-by-side benchmarks.
 //   node node_client.cjs stream URL METHOD [JSON_ARG...]   count the items, print the count
 //   node node_client.cjs invoke URL METHOD [JSON_ARG...]   print the result
+//   node node_client.cjs listen URL TARGET N              count N pushes of TARGET,
+//                                                         asked for with Notify(TARGET, N, 0)
 //   node node_client.cjs roundtrip URL METHOD N            N sequential METHOD(i) calls
 //                                                         after a warm-up: us a call
 // HUBCLI_BENCH_PROTOCOL=messagepack switches protocols. NODE_PATH must point at a
@@ -10,7 +12,7 @@ const signalR = require("@microsoft/signalr");
 
 async function main() {
   const [mode, url, method, ...rawArgs] = process.argv.slice(2);
-  const args = mode === "roundtrip" ? [] : rawArgs.map((text) => JSON.parse(text));
+  const args = mode === "roundtrip" || mode === "listen" ? [] : rawArgs.map((text) => JSON.parse(text));
   let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
     .configureLogging(signalR.LogLevel.None);
@@ -20,7 +22,19 @@ async function main() {
   }
   const connection = builder.build();
   await connection.start();
-  if (mode === "roundtrip") {
+  if (mode === "listen") {
+    const count = Number(rawArgs[0]);
+    let received = 0;
+    const all = new Promise((resolve) => {
+      connection.on(method, () => {
+        received += 1;
+        if (received === count) resolve();
+      });
+    });
+    await connection.invoke("Notify", method, count, 0);
+    await all;
+    process.stdout.write(received + "\n");
+  } else if (mode === "roundtrip") {
     const count = Number(rawArgs[0]);
     for (let i = 0; i < 200; i += 1) await connection.invoke(method, i);
     const started = process.hrtime.bigint();

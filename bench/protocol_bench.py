@@ -41,7 +41,7 @@ def bench(protocol: HubProtocol, repeat: int) -> list[tuple[str, float]]:
     small_frames = _frames(encoded, protocol, 16 << 10)
 
     def parse_all(frames: list[bytes], batching: bool) -> None:
-        parser = protocol.parser(batch_stream_items=batching)
+        parser = protocol.parser(batching=batching)
         for frame in frames:
             parser.feed(frame)
 

@@ -43,8 +43,14 @@ def main() -> None:
     server, url = start_server()
     calls = str(options.calls)
     clients = {
-        "hubcli library": ([sys.executable, str(HERE / "roundtrip_clients.py"), "hubcli", url, calls], None),
-        "bare trio-websocket": ([sys.executable, str(HERE / "roundtrip_clients.py"), "bare", url, calls], None),
+        "hubcli library": (
+            [sys.executable, str(HERE / "roundtrip_clients.py"), "hubcli", url, calls],
+            None,
+        ),
+        "bare trio-websocket": (
+            [sys.executable, str(HERE / "roundtrip_clients.py"), "bare", url, calls],
+            None,
+        ),
     }
     modules = node_modules()
     if modules:
@@ -64,7 +70,9 @@ def main() -> None:
     cpus = {name: statistics.median(c for _, c in values) for name, values in results.items()}
     ours, our_cpu = walls["hubcli library"], cpus["hubcli library"]
     print(f"round trip, {calls} sequential Echo calls, {options.runs} runs, medians; {url}")
-    print(f"{'':<26} {'wall a call':>12} {'hubcli/this':>12} {'client CPU':>12} {'hubcli/this':>12}")
+    print(
+        f"{'':<26} {'wall a call':>12} {'hubcli/this':>12} {'client CPU':>12} {'hubcli/this':>12}"
+    )
     for name in clients:
         print(
             f"{name:<26} {walls[name]:9.1f} us {ours / walls[name]:11.2f}x "

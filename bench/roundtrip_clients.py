@@ -4,9 +4,10 @@ connection, timed inside the process (connecting and start-up excluded).
     python bench/roundtrip_clients.py hubcli URL N [json|messagepack]
     python bench/roundtrip_clients.py bare URL N
 
-Prints the mean microseconds a call, of wall time and of this process's CPU. `bare` is trio-websocket alone exchanging the
-same JSON frames with the same server (negotiate, handshake, then one Invocation
-and a wait for its Completion at a time): the floor of the stack hubcli is built on.
+Prints the mean microseconds a call, of wall time and of this process's CPU.
+`bare` is trio-websocket alone exchanging the same JSON frames with the same server
+(negotiate, handshake, then one Invocation and a wait for its Completion at a time):
+the floor of the stack hubcli was built on.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ async def bare_client(url: str, count: int) -> tuple[float, float]:
         async def call(index: int) -> None:
             invocation_id = str(index)
             await ws.send_message(
-                '{"type":1,"invocationId":"%s","target":"Echo","arguments":[%d]}\x1e'
-                % (invocation_id, index)
+                f'{{"type":1,"invocationId":"{invocation_id}","target":"Echo",'
+                f'"arguments":[{index}]}}\x1e'
             )
             while True:
                 message = await ws.get_message()

@@ -45,6 +45,7 @@ from hubcli.protocol.messages import (
     HubMessage,
     IncomingMessage,
     Invocation,
+    InvocationBatch,
     InvocationBindingFailure,
     Ping,
     StreamInvocation,
@@ -258,7 +259,7 @@ class HubConnection:
         self._backpressure: trio.CancelScope | None = None
         self._protocol = protocol
         self._parser = protocol.parser(
-            max_message_size=max_message_size, batch_stream_items=True, ignore_unknown_types=True
+            max_message_size=max_message_size, batching=True, ignore_unknown_types=True
         )
         self._keepalive_interval = keepalive_interval
         self._server_timeout = server_timeout
@@ -699,12 +700,19 @@ class HubConnection:
                         continue
                     if trace and not self._text:
                         _trace("<-", [message], text=False)
+                    # Plain pushes are gathered per frame, handed over in one batch.
+                    if kind is InvocationBatch:
+                        assert isinstance(message, InvocationBatch)
+                        target = message.target
+                        events = [Event(target, arguments) for arguments in message.arguments]
+                        if not pushes.collect(target, events, size):
+                            logger.info("no handler for %r: ignored", target)
+                        continue
                     if kind is Invocation:
                         assert isinstance(message, Invocation)
                         if message.invocation_id is None:
-                            # Gathered per frame: handed over in one batch below.
                             event = Event(message.target, message.arguments)
-                            if not pushes.collect(event, size):
+                            if not pushes.collect(message.target, [event], size):
                                 logger.info("no handler for %r: ignored", message.target)
                             continue
                     if pushes.collecting:

@@ -338,19 +338,19 @@ class Pushes:
                 wanting.append(subscription)
         return wanting
 
-    def collect(self, event: Event, size: int) -> bool:
-        """Hold a plain push for the deliveries at the end of the frame; False if
-        no one wants it."""
-        key = _key(event.target)
+    def collect(self, target: str, events: list[Event], size: int) -> bool:
+        """Hold plain pushes of `target` (from `size` bytes) for the deliveries at
+        the end of the frame; False if no one wants them."""
+        key = _key(target)
         wanted = False
         for subscription in self.subscriptions_for(key):
-            events, held = self._frame_events.get(subscription, ([], 0))
-            events.append(event)
-            self._frame_events[subscription] = (events, held + size)
+            held, held_size = self._frame_events.get(subscription, ([], 0))
+            held.extend(events)
+            self._frame_events[subscription] = (held, held_size + size)
             wanted = True
         handlers = self.handlers.get(key)
         if handlers:
-            self._frame_calls.append((event, handlers))
+            self._frame_calls.extend((event, handlers) for event in events)
             self._frame_calls_size += size
             wanted = True
         return wanted

@@ -50,7 +50,7 @@ class HubProtocol(Protocol):
         self,
         *,
         max_message_size: int | None = None,
-        batch_stream_items: bool = False,
+        batching: bool = False,
         ignore_unknown_types: bool = False,
     ) -> MessageParser: ...
 
@@ -60,7 +60,7 @@ class ParserFactory(Protocol):
         self,
         *,
         max_message_size: int | None,
-        batch_stream_items: bool,
+        batching: bool,
         ignore_unknown_types: bool,
     ) -> MessageParser: ...
 
@@ -80,18 +80,20 @@ class HubProtocolBase:
         self,
         *,
         max_message_size: int | None = None,
-        batch_stream_items: bool = False,
+        batching: bool = False,
         ignore_unknown_types: bool = False,
     ) -> MessageParser:
         """A new incremental parser.
 
-        `batch_stream_items`: consecutive header-less StreamItems of one invocation
-        come out as one StreamItemBatch per feed (the receive hot path).
+        `batching`: consecutive header-less StreamItems of one invocation
+        come out as one StreamItemBatch per feed, and consecutive plain
+        Invocations of one target (no id, headers or streams) as one
+        InvocationBatch (the receive hot paths).
         `ignore_unknown_types`: skip message types from a newer protocol instead of
         failing (the official clients' behaviour).
         """
         return self._parser_factory(
             max_message_size=max_message_size,
-            batch_stream_items=batch_stream_items,
+            batching=batching,
             ignore_unknown_types=ignore_unknown_types,
         )

@@ -26,6 +26,7 @@ from .messages import (
     HubMessage,
     IncomingMessage,
     Invocation,
+    InvocationBatch,
     MessageType,
     Ping,
     Sequence,
@@ -270,7 +271,8 @@ def _whole_frame_batch(values: list[Any]) -> StreamItemBatch | None:
     try:
         if set(map(type, values)) != {dict} or set(map(len, values)) != {3}:
             return None
-        if set(map(_TYPE_OF, values)) != {2}:
+        types = list(map(_TYPE_OF, values))
+        if set(types) != {2} or set(map(type, types)) != {int}:  # not 2.0
             return None
         invocation_ids = set(map(_ID_OF, values))
         items = list(map(_ITEM_OF, values))
@@ -282,6 +284,31 @@ def _whole_frame_batch(values: list[Any]) -> StreamItemBatch | None:
     if type(invocation_id) is not str:
         return None
     return StreamItemBatch(invocation_id, items)
+
+
+_TARGET_OF = itemgetter("target")
+_ARGUMENTS_OF = itemgetter("arguments")
+
+
+def _whole_frame_invocations(values: list[Any]) -> InvocationBatch | None:
+    """The frame as one batch when every record is a plain Invocation of one target
+    (exactly type, target and arguments), checked as `_whole_frame_batch` does."""
+    try:
+        if set(map(type, values)) != {dict} or set(map(len, values)) != {3}:
+            return None
+        types = list(map(_TYPE_OF, values))
+        if set(types) != {1} or set(map(type, types)) != {int}:  # not True or 1.0
+            return None
+        targets = set(map(_TARGET_OF, values))
+        arguments = list(map(_ARGUMENTS_OF, values))
+    except (KeyError, TypeError):
+        return None
+    if len(targets) != 1 or set(map(type, arguments)) != {list}:
+        return None
+    (target,) = targets
+    if type(target) is not str or not target:
+        return None
+    return InvocationBatch(target, arguments)
 
 
 _ITEM_HEAD: Final = b'{"type":2,"invocationId":"'
@@ -328,6 +355,44 @@ def _compact_stream_frame(frame: bytes) -> StreamItemBatch | None:
     return StreamItemBatch(invocation_id, items)
 
 
+_INVOCATION_HEAD: Final = b'{"type":1,"target":"'
+_INVOCATION_TAIL: Final = b'","arguments":['
+
+
+def _compact_invocation_frame(frame: bytes) -> InvocationBatch | None:
+    """Whole records that are all `{"type":1,"target":T,"arguments":[A]}`, written
+    compactly with one T (as bulk writers do): their argument lists in ONE orjson
+    call, as `_compact_stream_frame` does for stream items. None for any other frame.
+    """
+    if not frame.startswith(_INVOCATION_HEAD) or not frame.endswith(b"]}\x1e"):
+        return None
+    target_end = frame.find(b'"', len(_INVOCATION_HEAD))
+    if target_end <= len(_INVOCATION_HEAD):
+        return None  # no end, or an empty target (the general path refuses it)
+    raw_target = frame[len(_INVOCATION_HEAD) : target_end]
+    if b"\\" in raw_target or RECORD_SEPARATOR in raw_target:
+        return None
+    prefix = frame[:target_end] + _INVOCATION_TAIL
+    if not frame.startswith(prefix):
+        return None
+    separator = b"]}" + RECORD_SEPARATOR + prefix
+    values = frame[len(prefix) : -3]
+    body = values.replace(separator, b"],[")
+    if RECORD_SEPARATOR in body:
+        return None
+    records = 1 + (len(values) - len(body)) // (len(separator) - 3)
+    if not jsonvalues.orjson_is_exact(body):
+        return None
+    try:
+        arguments = orjson.loads(b"[[" + body + b"]]")
+        target = raw_target.decode("utf-8")
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if type(arguments) is not list or len(arguments) != records:
+        return None
+    return InvocationBatch(target, arguments)
+
+
 class JsonMessageParser:
     """Sans-IO incremental parser for JSON hub messages."""
 
@@ -335,13 +400,13 @@ class JsonMessageParser:
         self,
         *,
         max_message_size: int | None = None,
-        batch_stream_items: bool = False,
+        batching: bool = False,
         ignore_unknown_types: bool = False,
     ) -> None:
         self._rest = b""
         self._sizes: list[int] = []
         self._max_message_size = max_message_size
-        self._batch_stream_items = batch_stream_items
+        self._batching = batching
         self._ignore_unknown_types = ignore_unknown_types
 
     @property
@@ -360,8 +425,8 @@ class JsonMessageParser:
             self._rest = buffer
             self._check_rest_size()
             return []
-        if self._batch_stream_items:
-            fast = self._compact_stream_items(buffer)
+        if self._batching:
+            fast = self._compact_frame(buffer)
             if fast is not None:
                 return fast
         exact = jsonvalues.orjson_is_exact(
@@ -384,14 +449,17 @@ class JsonMessageParser:
         if limit is not None and len(self._rest) > limit:
             raise MessageTooLargeError(len(self._rest), limit)
 
-    def _compact_stream_items(self, buffer: bytes) -> list[IncomingMessage] | None:
-        """The whole records of `buffer` as one batch, if `_compact_stream_frame` can."""
+    def _compact_frame(self, buffer: bytes) -> list[IncomingMessage] | None:
+        """The whole records of `buffer` as one batch, if a compact-frame reader can."""
         end = buffer.rfind(RECORD_SEPARATOR) + 1
         limit = self._max_message_size
         # Within the limit as a whole, so within it record by record.
         if not end or (limit is not None and end > limit):
             return None
-        batch = _compact_stream_frame(buffer[:end])
+        frame = buffer[:end]
+        batch: IncomingMessage | None = _compact_stream_frame(frame) or _compact_invocation_frame(
+            frame
+        )
         if batch is None:
             return None
         self._sizes = [end]
@@ -401,45 +469,73 @@ class JsonMessageParser:
         return [batch]
 
     def _to_messages(self, values: list[Any], records: list[bytes]) -> list[IncomingMessage]:
-        if self._batch_stream_items:
-            whole = _whole_frame_batch(values)
+        if self._batching:
+            whole = _whole_frame_batch(values) or _whole_frame_invocations(values)
             if whole is not None:
                 self._sizes = [sum(map(len, records)) + len(records)]
                 return [whole]
         messages: list[IncomingMessage] = []
         sizes = self._sizes
-        batch_id: str | None = None
+        # The batch being gathered: its kind (2: stream items, 1: invocations), its
+        # key (invocation id or target), its values and their bytes.
+        kind = 0
+        key = ""
         batch: list[Any] = []
         batch_size = 0
-        batching = self._batch_stream_items
+        batching = self._batching
+
+        def end_batch() -> None:
+            if kind == 2:
+                messages.append(StreamItemBatch(key, batch))
+            else:
+                messages.append(InvocationBatch(key, batch))
+            sizes.append(batch_size)
+
         for value, record in zip(values, records, strict=True):
             size = len(record) + 1
-            # The hot path: a plain stream item skips the general checks, and when
-            # batching joins the current batch without becoming an object of its own.
-            if (
-                type(value) is dict
-                and value.get("type") == 2
-                and "headers" not in value
-                and "item" in value
-                and type(value.get("invocationId")) is str
-            ):
-                invocation_id = value["invocationId"]
-                if not batching:
-                    messages.append(StreamItem(invocation_id, value["item"]))
-                    sizes.append(size)
+            # The hot paths: a plain stream item or plain invocation skips the
+            # general checks, and when batching joins the current batch without
+            # becoming an object of its own.
+            if type(value) is dict:
+                message_type = value.get("type")
+                if type(message_type) is not int:
+                    message_type = 0
+                elif (
+                    message_type == 2
+                    and "headers" not in value
+                    and "item" in value
+                    and type(value.get("invocationId")) is str
+                ):
+                    this_key, this_value = value["invocationId"], value["item"]
+                elif (
+                    message_type == 1
+                    and len(value) == 3
+                    and type(value.get("target")) is str
+                    and value["target"]
+                    and type(value.get("arguments")) is list
+                ):
+                    this_key, this_value = value["target"], value["arguments"]
+                else:
+                    message_type = 0
+                if message_type:
+                    if not batching:
+                        messages.append(
+                            StreamItem(this_key, this_value)
+                            if message_type == 2
+                            else Invocation(this_key, this_value)
+                        )
+                        sizes.append(size)
+                        continue
+                    if message_type != kind or this_key != key:
+                        if kind:
+                            end_batch()
+                        kind, key, batch, batch_size = message_type, this_key, [], 0
+                    batch.append(this_value)
+                    batch_size += size
                     continue
-                if invocation_id != batch_id:
-                    if batch_id is not None:
-                        messages.append(StreamItemBatch(batch_id, batch))
-                        sizes.append(batch_size)
-                    batch_id, batch, batch_size = invocation_id, [], 0
-                batch.append(value["item"])
-                batch_size += size
-                continue
-            if batch_id is not None:
-                messages.append(StreamItemBatch(batch_id, batch))
-                sizes.append(batch_size)
-                batch_id, batch = None, []
+            if kind:
+                end_batch()
+                kind = 0
             message = message_from_record(value)
             if message is None:
                 if not self._ignore_unknown_types:
@@ -447,9 +543,8 @@ class JsonMessageParser:
                 continue
             messages.append(message)
             sizes.append(size)
-        if batch_id is not None:
-            messages.append(StreamItemBatch(batch_id, batch))
-            sizes.append(batch_size)
+        if kind:
+            end_batch()
         return messages
 
 

@@ -162,4 +162,17 @@ class StreamItemBatch:
     items: list[Any]
 
 
-IncomingMessage = HubMessage | StreamItemBatch
+@dataclass(frozen=True, slots=True)
+class InvocationBatch:
+    """Consecutive plain Invocations of one target (no invocation id, headers or
+    stream ids), from one parser call: their argument lists, in order.
+
+    Produced only by parsers asked to batch (never encoded): a burst of pushes then
+    costs one object per received frame instead of one per message.
+    """
+
+    target: str
+    arguments: list[list[Any]]
+
+
+IncomingMessage = HubMessage | StreamItemBatch | InvocationBatch

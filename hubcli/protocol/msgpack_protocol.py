@@ -29,6 +29,7 @@ from .messages import (
     HubMessage,
     IncomingMessage,
     Invocation,
+    InvocationBatch,
     InvocationBindingFailure,
     MessageType,
     Ping,
@@ -327,12 +328,12 @@ class MessagePackMessageParser:
         self,
         *,
         max_message_size: int | None = None,
-        batch_stream_items: bool = False,
+        batching: bool = False,
         ignore_unknown_types: bool = False,
     ) -> None:
         self._unpacker = _new_unpacker()
         self._max_message_size = max_message_size
-        self._batch_stream_items = batch_stream_items
+        self._batching = batching
         self._ignore_unknown_types = ignore_unknown_types
         # Fed bytes not yet consumed, with their absolute offsets, so the slow road
         # can see a message's exact body after the fast road has read past it.
@@ -360,10 +361,21 @@ class MessagePackMessageParser:
         messages: list[IncomingMessage] = []
         sizes: list[int] = []
         self._sizes = sizes
-        batch_id: str | None = None
+        # The batch being gathered: its kind (2: stream items, 1: invocations), its
+        # key (invocation id or target), its values and their bytes.
+        kind = 0
+        key = ""
         batch: list[Any] = []
         batch_size = 0
-        batching = self._batch_stream_items
+        batching = self._batching
+
+        def end_batch() -> None:
+            if kind == 2:
+                messages.append(StreamItemBatch(key, batch))
+            else:
+                messages.append(InvocationBatch(key, batch))
+            sizes.append(batch_size)
+
         unpacker = self._unpacker
         tell = unpacker.tell
         read_bytes = unpacker.read_bytes
@@ -408,28 +420,34 @@ class MessagePackMessageParser:
             else:
                 raise ProtocolError("Reading array length for 'message' failed.")
             size = length + (1 if length < 0x80 else _prefix_length(length))
-            # The hot path: a plain stream item becomes part of a batch, not an object.
-            if (
-                batching
-                and type(value) is list
-                and len(value) == 4
-                and value[0] == 2
-                and value[1] == {}
-                and type(value[2]) is str
-                and value[2]
-            ):
-                if value[2] != batch_id:
-                    if batch_id is not None:
-                        messages.append(StreamItemBatch(batch_id, batch))
-                        sizes.append(batch_size)
-                    batch_id, batch, batch_size = value[2], [], 0
-                batch.append(value[3])
-                batch_size += size
-                continue
-            if batch_id is not None:
-                messages.append(StreamItemBatch(batch_id, batch))
-                sizes.append(batch_size)
-                batch_id, batch = None, []
+            # The hot paths: a plain stream item, or a plain invocation, becomes
+            # part of a batch, not an object.
+            if batching and type(value) is list:
+                fields = len(value)
+                if fields == 4 and value[0] == 2 and value[1] == {} and type(value[2]) is str:
+                    this_kind, this_key, this_value = 2, value[2], value[3]
+                elif (
+                    (fields == 5 or (fields == 6 and value[5] == []))
+                    and value[0] == 1
+                    and value[1] == {}
+                    and value[2] is None
+                    and type(value[3]) is str
+                    and type(value[4]) is list
+                ):
+                    this_kind, this_key, this_value = 1, value[3], value[4]
+                else:
+                    this_kind = 0
+                if this_kind and this_key and type(value[0]) is int:
+                    if this_kind != kind or this_key != key:
+                        if kind:
+                            end_batch()
+                        kind, key, batch, batch_size = this_kind, this_key, [], 0
+                    batch.append(this_value)
+                    batch_size += size
+                    continue
+            if kind:
+                end_batch()
+                kind = 0
             message: IncomingMessage | None = _fast_message(value)
             if message is None:
                 message = self._read_slowly(start, length)
@@ -439,9 +457,8 @@ class MessagePackMessageParser:
                 continue
             messages.append(message)
             sizes.append(size)
-        if batch_id is not None:
-            messages.append(StreamItemBatch(batch_id, batch))
-            sizes.append(batch_size)
+        if kind:
+            end_batch()
         self._forget_consumed_chunks()
         return messages
 

@@ -80,7 +80,7 @@ def test_batches_keep_order_across_invocations(protocol: JsonHubProtocol) -> Non
         StreamItem("2", "b", {"h": "v"}),
         StreamItem("2", "c"),
     ]
-    parsed = protocol.parser(batch_stream_items=True).feed(protocol.encode_many(stream))
+    parsed = protocol.parser(batching=True).feed(protocol.encode_many(stream))
     assert parsed == [
         StreamItemBatch("1", [0, 1]),
         StreamItemBatch("2", ["a"]),
@@ -178,7 +178,7 @@ def test_json_integers_beyond_64_bits_arrive_exactly(batching: bool) -> None:
     stream = [StreamItem("1", 1), StreamItem("1", BIG), StreamItem("1", {"id": -(2**70)})]
     data = JSON.encode_many([*stream, Completion.with_result("2", 2**64)])
     assert b"79228162514264337593543950335" in data
-    parsed = JSON.parser(batch_stream_items=batching).feed(data)
+    parsed = JSON.parser(batching=batching).feed(data)
     items = [
         item
         for message in parsed
@@ -193,7 +193,7 @@ def test_json_integers_beyond_64_bits_in_a_frame_of_stream_items_only() -> None:
     # The compact whole-frame path checks the items it decodes, not the envelopes.
     values = [1, BIG, [2**64, -(2**63) - 1], "12345678901234567890123"]
     data = JSON.encode_many([StreamItem("77777777777777777777777", v) for v in values])
-    (batch,) = JSON.parser(batch_stream_items=True).feed(data)
+    (batch,) = JSON.parser(batching=True).feed(data)
     assert batch == StreamItemBatch("77777777777777777777777", values)
     assert [type(v) for v in batch.items] == [int, int, list, str]
 
@@ -205,7 +205,7 @@ def test_json_integers_beyond_64_bits_in_a_frame_of_stream_items_only() -> None:
 def test_json_integers_at_the_edges_of_64_bits_arrive_exactly(batching: bool, value: int) -> None:
     # orjson reads -2**63 .. 2**64-1 exactly and rounds what lies beyond to a float;
     # -2**63-1 has only 19 digits, so a check for 20-digit runs alone misses it.
-    parser = JSON.parser(batch_stream_items=batching)
+    parser = JSON.parser(batching=batching)
     for message in (StreamItem("1", value), Invocation("M", [value], "1")):
         (parsed,) = parser.feed(JSON.encode(message))
         if isinstance(parsed, StreamItemBatch):
@@ -220,7 +220,7 @@ def test_json_raw_record_separator_inside_an_id_is_refused(batching: bool) -> No
     # JSON text cannot hold a raw 0x1E; the fast path must not take it as one.
     frame = b'{"type":2,"invocationId":"a\x1eb","item":1}\x1e'
     with pytest.raises(ProtocolError, match="Error reading JSON"):
-        JSON.parser(batch_stream_items=batching).feed(frame)
+        JSON.parser(batching=batching).feed(frame)
 
 
 def test_json_numbers_beyond_a_double_are_refused() -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import itertools
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,6 +30,7 @@ from hubcli.protocol import (
     handshake,
 )
 from hubcli.protocol.base import HubProtocol
+from hubcli.protocol.messages import InvocationBatch
 from hubcli.protocol.msgpack_protocol import read_message_positionally
 
 JSON = JsonHubProtocol()
@@ -106,6 +108,8 @@ def _unbatch(parsed: list[IncomingMessage]) -> list[IncomingMessage]:
     for message in parsed:
         if isinstance(message, StreamItemBatch):
             out.extend(StreamItem(message.invocation_id, item) for item in message.items)
+        elif isinstance(message, InvocationBatch):
+            out.extend(Invocation(message.target, arguments) for arguments in message.arguments)
         else:
             out.append(message)
     return out
@@ -174,7 +178,7 @@ def test_json_many_cuts_with_and_without_batching(
     case: tuple[list[HubMessage], list[bytes]], batching: bool
 ) -> None:
     batch, chunks = case
-    parser = JSON.parser(batch_stream_items=batching)
+    parser = JSON.parser(batching=batching)
     parsed = [message for chunk in chunks for message in parser.feed(chunk)]
     assert _same(_unbatch(parsed), batch)
 
@@ -185,7 +189,7 @@ def test_msgpack_many_cuts_with_and_without_batching(
     case: tuple[list[HubMessage], list[bytes]], batching: bool
 ) -> None:
     batch, chunks = case
-    parser = MSGPACK.parser(batch_stream_items=batching)
+    parser = MSGPACK.parser(batching=batching)
     parsed = [message for chunk in chunks for message in parser.feed(chunk)]
     assert _same(_unbatch(parsed), batch)
 
@@ -197,7 +201,7 @@ def test_arbitrary_bytes_raise_only_protocol_errors(
 ) -> None:
     for protocol in (JSON, MSGPACK):
         parser = protocol.parser(
-            batch_stream_items=batching, ignore_unknown_types=ignore_unknown, max_message_size=100
+            batching=batching, ignore_unknown_types=ignore_unknown, max_message_size=100
         )
         with contextlib.suppress(ProtocolError):
             parser.feed(data[: len(data) // 2])
@@ -227,7 +231,7 @@ def test_almost_messagepack_raises_only_protocol_errors(
 
     data = b"".join(frame(body) for body in bodies)
     with contextlib.suppress(ProtocolError):
-        MSGPACK.parser(batch_stream_items=batching).feed(data)
+        MSGPACK.parser(batching=batching).feed(data)
 
 
 JSONISH = st.lists(
@@ -268,13 +272,13 @@ JSONISH = st.lists(
 @given(JSONISH, st.booleans())
 def test_almost_json_raises_only_protocol_errors(data: bytes, batching: bool) -> None:
     with contextlib.suppress(ProtocolError):
-        JSON.parser(batch_stream_items=batching).feed(data + b"\x1e")
+        JSON.parser(batching=batching).feed(data + b"\x1e")
 
 
 def _sizes_cover_what_was_fed(protocol: HubProtocol, chunks: list[bytes], batching: bool) -> None:
     """Each message's size is its own wire bytes: over a whole input, the sizes add
     up to every byte fed, and a message re-encoded alone has its reported size."""
-    parser = protocol.parser(batch_stream_items=batching)
+    parser = protocol.parser(batching=batching)
     total = 0
     for chunk in chunks:
         parsed = parser.feed(chunk)
@@ -302,8 +306,56 @@ def test_msgpack_sizes_are_each_messages_own_bytes(
     _sizes_cover_what_was_fed(MSGPACK, case[1], batching)
 
 
+def _pushes(value: st.SearchStrategy[Any]) -> st.SearchStrategy[list[HubMessage]]:
+    targets = st.sampled_from(["Tick", "Tock", 'é\\"x'])
+    push = st.builds(Invocation, targets, st.lists(value, max_size=3))
+    return st.lists(push, min_size=1, max_size=8)
+
+
+def _pushes_unbatch_to_the_same(protocol: HubProtocol, batch: list[HubMessage]) -> None:
+    parsed = protocol.parser(batching=True).feed(protocol.encode_many(batch))
+    assert all(isinstance(message, InvocationBatch) for message in parsed)
+    assert _same(_unbatch(parsed), batch)
+
+
+@SETTINGS
+@given(_pushes(JSON_VALUES))
+def test_json_pushes_come_as_invocation_batches(batch: list[HubMessage]) -> None:
+    _pushes_unbatch_to_the_same(JSON, batch)
+
+
+@SETTINGS
+@given(_pushes(MSGPACK_VALUES))
+def test_msgpack_pushes_come_as_invocation_batches(batch: list[HubMessage]) -> None:
+    _pushes_unbatch_to_the_same(MSGPACK, batch)
+
+
+def test_a_compact_invocation_frame_is_one_batch() -> None:
+    frame = b"".join(JSON.encode(Invocation("Tick", [index, "x"])) for index in range(50))
+    parser = JSON.parser(batching=True)
+    parsed = parser.feed(frame)
+    assert parsed == [InvocationBatch("Tick", [[index, "x"] for index in range(50)])]
+    assert parser.sizes == [len(frame)]
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        b'{"type":true,"target":"x","arguments":[]}',
+        b'{"type":1.0,"target":"x","arguments":[]}',
+        b'{"type":1,"target":"x","arguments":{}}',
+    ],
+)
+def test_batching_refuses_what_the_general_reader_refuses(record: bytes) -> None:
+    for frame in (record + b"\x1e", (record + b"\x1e") * 3):
+        with pytest.raises(ProtocolError):
+            JSON.parser(batching=True).feed(frame)
+        with pytest.raises(ProtocolError):
+            JSON.parser().feed(frame)
+
+
 def test_a_compact_stream_frame_is_one_batch_of_the_frames_size() -> None:
     frame = b"".join(JSON.encode(StreamItem("7", index)) for index in range(50))
-    parser = JSON.parser(batch_stream_items=True)
+    parser = JSON.parser(batching=True)
     assert [type(message) for message in parser.feed(frame)] == [StreamItemBatch]
     assert parser.sizes == [len(frame)]
