@@ -11,6 +11,7 @@ import shlex
 import signal
 import sys
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import typer
@@ -21,6 +22,7 @@ from .helptext import Command, epilog
 
 if TYPE_CHECKING:
     from hubcli.server import ServerOptions
+    from hubcli.server.app import HubApp
 
 DEMO_HELP = """Start the built-in hub on a free loopback port and run examples against it.
 
@@ -35,12 +37,16 @@ class Example:
     argv: tuple[str, ...]  # after `hubcli`, with {url} standing for the hub URL
     stdin: bytes | None = None
     expected_status: ExitCode = ExitCode.OK
+    # Runs beside the next example (`&`), once it has joined this group of the hub.
+    background_in_group: str | None = None
 
     def command(self, url: str) -> list[str]:
         return [part.replace("{url}", url) for part in self.argv]
 
     def shell_line(self, url: str) -> str:
         line = shlex.join(["hubcli", *self.command(url)])
+        if self.background_in_group is not None:
+            return f"{line} &"
         if self.stdin is None:
             return line
         text = self.stdin.decode().replace("\n", "\\n")
@@ -67,11 +73,28 @@ EXAMPLES = (
         stdin=b"alpha\nbeta\ngamma\n",
     ),
     Example(
+        "Listen: join a group, then print what the hub sends this client",
+        ("listen", "-n", "2", "{url}", "ReceiveMessage", "--call", "JoinGroup demo"),
+        background_in_group="demo",
+    ),
+    Example(
+        "Meanwhile, another client sends to that group (the listener prints it)",
+        ("send", "{url}", "SendToGroup", "demo", "hello, group"),
+    ),
+    Example(
         "A hub error: its text on stderr, exit status 3",
         ("invoke", "{url}", "ThrowHubException", "out of coffee"),
         expected_status=ExitCode.HUB_ERROR,
     ),
 )
+
+
+# How long a background example may take to join its group, and then to end.
+BACKGROUND_TIMEOUT = 10.0
+
+
+def _has_members(hub: HubApp, group: str) -> bool:
+    return bool(hub.state.groups.members(group))
 
 
 def _hubcli() -> list[str]:
@@ -105,8 +128,21 @@ async def _run_examples(options: ServerOptions) -> _Outcome:
     import trio
 
     from hubcli.server import serve
+    from hubcli.server.app import HubApp
 
     outcome = _Outcome()
+    hub = HubApp(options)
+    background: list[tuple[Example, trio.Process]] = []
+
+    def check(example: Example, url: str, status: int) -> None:
+        if status != ExitCode.OK:
+            _say(f"(exit status {status})")
+        if status != example.expected_status:
+            outcome.failures.append(
+                f"{example.shell_line(url)}: exit status {status}, "
+                f"expected {int(example.expected_status)}"
+            )
+
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
 
@@ -116,23 +152,33 @@ async def _run_examples(options: ServerOptions) -> _Outcome:
                     nursery.cancel_scope.cancel()
 
             nursery.start_soon(stop_on_signal)
-            url: str = await nursery.start(serve, options)
+            url: str = await nursery.start(partial(serve, options, app=hub))
             _say(f"Built-in hub serving on {url}\n")
             for example in EXAMPLES:
                 _say(f"# {example.title}\n$ {example.shell_line(url)}")
                 # The child writes straight to our stdout and stderr: live, unaltered.
-                result = await trio.run_process(
-                    [*_hubcli(), *example.command(url)],
-                    stdin=example.stdin or b"",
-                    check=False,
-                )
-                if result.returncode != ExitCode.OK:
-                    _say(f"(exit status {result.returncode})")
-                if result.returncode != example.expected_status:
-                    outcome.failures.append(
-                        f"{example.shell_line(url)}: exit status {result.returncode}, "
-                        f"expected {int(example.expected_status)}"
+                command = [*_hubcli(), *example.command(url)]
+                group = example.background_in_group
+                if group is not None:
+                    process = await nursery.start(
+                        partial(trio.run_process, command, stdin=b"", check=False)
                     )
+                    background.append((example, process))
+                    joined = await hub.state.wait_until(
+                        partial(_has_members, hub, group), BACKGROUND_TIMEOUT
+                    )
+                    if not joined:
+                        outcome.failures.append(f"{example.shell_line(url)}: never joined")
+                    continue
+                result = await trio.run_process(command, stdin=example.stdin or b"", check=False)
+                for earlier, process in background:
+                    with trio.move_on_after(BACKGROUND_TIMEOUT):
+                        await process.wait()
+                    if process.returncode is None:
+                        process.kill()
+                    check(earlier, url, await process.wait())
+                background.clear()
+                check(example, url, result.returncode)
                 _say("")
             nursery.cancel_scope.cancel()
     return outcome

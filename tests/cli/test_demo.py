@@ -29,6 +29,9 @@ def test_demo_runs_every_example_against_the_built_in_hub() -> None:
     assert '"Job 2 executed successfully"' in out
     # sha256 of "alpha\nbeta\ngamma\n": the upload arrived whole and in order.
     assert '{"count":3,"checksum":"4fdbc441ea7b546100e086ac1e4fc5ae' in out
+    # The listener in the background printed what the send delivered to its group.
+    assert "ReceiveMessage --call 'JoinGroup demo' &\n" in out
+    assert re.search(r'\{"target":"ReceiveMessage","arguments":\["[^"]+","hello, group"\]\}\n', out)
     assert "(exit status 3)" in out
     assert "HubException: out of coffee" in result.stderr
 

@@ -293,3 +293,75 @@ def test_a_reply_command_that_does_not_answer_is_an_error_for_the_asker(
     status, lines, _ = listener.finish()
     assert status == 130
     assert lines == ['{"target":"Q","arguments":[1]}', '{"target":"Q","arguments":[2]}']
+
+
+# ------------------------------------------------------------------ groups
+
+
+def _official_client_invoke(url: str, *args: str) -> None:
+    from tests.conformance.test_official_client import HERE, _install, _tool
+
+    node, npm = _tool("node"), _tool("npm")
+    _install(npm)
+    done = subprocess.run(
+        [node, "invoke.mjs", url, *args],
+        cwd=HERE,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("transport", "protocol"), COMBINATIONS)
+def test_group_messages_from_hubcli_and_the_official_client(
+    shared_hub_server: str, transport: str, protocol: str
+) -> None:
+    url = shared_hub_server
+    group = f"room-{transport}-{protocol}"
+    listener = Listener(
+        "-n", "3", "-t", transport, "-p", protocol, url, "ReceiveMessage",
+        "--call", f"JoinGroup {group}",
+    )  # fmt: skip
+    listener.wait_for_stderr("--call JoinGroup: done")
+    send(url, "SendToGroup", "another-room", "not for us")
+    send(url, "SendToGroup", group, "from hubcli")
+    _official_client_invoke(url, "SendToGroup", json.dumps(group), '"from the official client"')
+    status, lines, errors = listener.finish()
+    assert (status, errors) == (0, "")
+    messages = [json.loads(line)["arguments"][1] for line in lines]
+    assert messages[0].endswith(f"has joined the group {group}.")
+    assert messages[1:] == ["from hubcli", "from the official client"]
+
+
+def test_a_burst_is_printed_whole_and_in_order(shared_hub_server: str) -> None:
+    count = 200_000
+    result = run(
+        "listen", "-n", str(count), shared_hub_server, "Tick",
+        "--call", f"Notify Tick {count} 0",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f'{{"target":"Tick","arguments":[{index}]}}' for index in range(count)
+    ]
+
+
+# ----------------------------------------------------- events beside a call
+
+
+def test_invoke_stream_and_upload_show_the_events_of_their_call(shared_hub_server: str) -> None:
+    url = shared_hub_server
+    invoked = run("invoke", url, "InvokeWithString", "progress", "--on", "message")
+    assert (invoked.returncode, invoked.stdout) == (
+        0,
+        '{"target":"Message","arguments":["progress"]}\nnull\n',
+    )
+    # Without --on the output is as ever.
+    assert run("invoke", url, "InvokeWithString", "x").stdout == "null\n"
+    enveloped = run("invoke", "-J", url, "Notify", "Tick", "2", "0", "--on", "*")
+    assert enveloped.stdout.splitlines()[-1] == '{"type":"completion","result":null}'
+    streamed = run("stream", url, "Counter", "2", "0", "--on", "Message")
+    assert streamed.stdout == "0\n1\n"
+    uploaded = run("upload", "--json", url, "UploadSum", "--on", "Tick", stdin="1\n2\n")
+    assert uploaded.stdout == "3\n"

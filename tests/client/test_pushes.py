@@ -234,3 +234,52 @@ async def test_a_push_in_the_handshake_frame_reaches_handlers_given_to_connect()
             assert await anext(events) == Event("Welcome", ["hi"])
             await _until(lambda: got)
     assert got == ["hi"]
+
+
+# ------------------------------------------------------------------ bursts
+
+
+@pytest.mark.parametrize(
+    ("transport", "protocol"),
+    [
+        ("websockets", "json"),
+        ("websockets", "messagepack"),
+        ("longpolling", "json"),
+        ("sse", "json"),
+    ],
+)
+async def test_a_burst_while_other_calls_run_loses_and_repeats_nothing(
+    shared_hub_server: str, transport: str, protocol: str
+) -> None:
+    count = 50_000
+    handled: list[int] = []
+    echoed: list[int] = []
+    with trio.fail_after(60):
+        async with hubcli.connect(
+            shared_hub_server,
+            transport=transport,
+            protocol=protocol,
+            handlers={"Tick": handled.append},
+        ) as hub:
+            ticks = hub.events("Tick")
+            received: list[int] = []
+
+            async def read() -> None:
+                async for event in ticks:
+                    received.append(event.arguments[0])
+                    if len(received) == count:
+                        return
+
+            async def other_calls() -> None:
+                for index in range(100):
+                    echoed.append(await hub.invoke("Echo", index))
+                assert [i async for i in hub.stream("Counter", 100, 0)] == list(range(100))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                nursery.start_soon(other_calls)
+                await hub.invoke("Notify", "Tick", count, 0)
+            await _until(lambda: len(handled) == count)
+    assert received == list(range(count))
+    assert handled == list(range(count))
+    assert echoed == list(range(100))

@@ -49,3 +49,21 @@ def test_library_example_prints_what_the_readme_says(shared_hub_server: str) -> 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == expected.group(1)
+
+
+def test_library_push_example_runs(shared_hub_server: str) -> None:
+    section = README.split("\n## Library API\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 2
+    source = f"import trio\nimport hubcli\n{blocks[1]}\ntrio.run(chat, {shared_hub_server!r})\n"
+    result = subprocess.run(
+        [sys.executable, "-c", source],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[[0], [1]]\n"
