@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 if TYPE_CHECKING:
     from hubcli.client import EventStream
@@ -16,7 +16,7 @@ T = TypeVar("T")
 ALL_TARGETS: Final = "*"
 
 
-async def print_events(output: Output, events: EventStream, count: int | None) -> None:
+async def print_events(output: Output, events: EventStream[Any], count: int | None) -> None:
     """Print each event as it arrives (a received frame's in one write); stop after
     `count` of them. Raises the connection's error once it ends, after printing
     every event it delivered; when cancelled (a signal, --max-time), what was
@@ -58,7 +58,7 @@ def targets_of(on: list[str] | None) -> tuple[str, ...] | None:
 
 
 async def with_events_beside(
-    output: Output, events: EventStream | None, call: Callable[[], Awaitable[T]]
+    output: Output, events: EventStream[Any] | None, call: Callable[[], Awaitable[T]]
 ) -> T:
     """Run `call` while printing the events that arrive meanwhile; those still
     held when it ends are printed before it returns (and so before its result)."""

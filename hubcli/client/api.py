@@ -26,13 +26,11 @@ import math
 import ssl
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import (
-    AbstractAsyncContextManager,
-    AsyncExitStack,
     asynccontextmanager,
     contextmanager,
 )
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 from urllib.parse import urlsplit
 
 import trio
@@ -41,27 +39,26 @@ from hubcli._defaults import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_MESSAGE_SIZE,
-    DEFAULT_SERVER_TIMEOUT_SECONDS,
 )
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
-from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.messages import Completion, CompletionKind
 from hubcli.protocol.negotiate import nameable_host
+from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
-from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection, perform_handshake
-from .errors import AuthenticationError, ConnectError, ConnectTimeoutError, HubError, TlsError
-from .negotiation import NO_COMMON_TRANSPORT, negotiate, usable_transports
+from .connection import CLOSED_WITHOUT_ERROR, DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
+from .errors import ConnectionClosedError, HubError
+from .links import Link, LinkSpec, keep_linked
 from .network import (
     AccessToken,
-    HttpState,
     NetworkSettings,
     check_proxy_url,
     environment_proxies,
     parse_cookie_string,
 )
-from .pushes import EventStream, Handler, HandlerSpec, Pushes, Registration
-from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS, Transport, open_transport
+from .pushes import Event, EventStream, Handler, HandlerSpec, Lifecycle, Pushes, Registration
+from .reconnect import ReconnectPolicy
+from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -117,24 +114,44 @@ def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
 class Hub:
     """A connected hub. Made by `connect`; valid inside its `async with` block."""
 
-    def __init__(
-        self,
-        connection: HubConnection,
-        *,
-        transport: str,
-        connection_id: str | None,
-        protocol: str,
-        close_timeout: float,
-        pushes: Pushes,
-    ) -> None:
-        self._connection = connection
+    def __init__(self, *, protocol: str, close_timeout: float, pushes: Pushes) -> None:
+        self._connection: HubConnection | None = None
         self._pushes = pushes
         self._close_timeout = close_timeout
         self._cleanup_scopes: set[trio.CancelScope] = set()
         self._aborted = False
-        self.connection_id = connection_id
-        self.transport = transport  # as negotiate spells it: WebSockets, ServerSentEvents, ...
+        self._stopping = False
+        # Set when `connect` hands the hub over: the first link reads nothing before.
+        self._opened = trio.Event()
+        self.connection_id: str | None = None
+        # As negotiate spells it: WebSockets, ServerSentEvents, LongPolling.
+        self.transport = ""
         self.protocol = protocol
+        self.reconnects = -1  # links made after the first
+
+    def _attach(self, link: Link) -> None:
+        """Use `link` from now on (the first one, or a reconnect's)."""
+        self._connection = link.connection
+        self.connection_id = link.connection_id
+        self.transport = link.transport
+        self.reconnects += 1
+
+    @property
+    def _current(self) -> HubConnection:
+        assert self._connection is not None
+        return self._connection
+
+    def _end_pushes(self) -> None:
+        """Event streams end with the hub, after the events they hold."""
+        connection = self._connection
+        failure = connection.failure if connection is not None else None
+        self._pushes.end(failure or ConnectionClosedError(CLOSED_WITHOUT_ERROR))
+
+    async def _close(self) -> None:
+        """Stop reconnecting; say Close on the current link."""
+        self._stopping = True
+        if self._connection is not None:
+            await self._connection.close()
 
     async def invoke(self, method: str, *args: Any) -> Any:
         """Call `method` and return its result (None for a void method).
@@ -149,7 +166,7 @@ class Hub:
     async def invoke_completion(self, method: str, *args: Any) -> Completion:
         """Like `invoke`, but returns the Completion, error ones too (and void apart
         from null); still raises when the connection fails."""
-        call = await self._connection.begin(method, args, streaming=False)
+        call = await self._current.begin(method, args, streaming=False)
         await self._wait_for(call)
         return call.outcome(hub_errors_raise=False)
 
@@ -158,17 +175,18 @@ class Hub:
 
         Returns once the message is written, and any uploads among `args` are sent.
         """
-        call = await self._connection.begin(method, args, streaming=False, expect_result=False)
+        call = await self._current.begin(method, args, streaming=False, expect_result=False)
         await self._wait_for(call)
         call.outcome()
 
     async def _wait_for(self, call: Call) -> None:
         """Wait for `call` to end; if we are cancelled first, cancel it (its uploads)."""
+        connection = self._current
         try:
             await call.done.wait()
         except BaseException:
             with self.cleanup_scope():
-                await self._connection.cancel(call, self._close_timeout)
+                await connection.cancel(call, self._close_timeout)
             raise
 
     def stream(self, method: str, *args: Any) -> StreamCall:
@@ -192,7 +210,13 @@ class Hub:
         """Remove `handler` from `target`, or every handler of `target`."""
         self._pushes.handlers.remove(target, handler)
 
-    def events(self, *targets: str) -> EventStream:
+    @overload
+    def events(self, *targets: str, lifecycle: Literal[False] = False) -> EventStream[Event]: ...
+
+    @overload
+    def events(self, *targets: str, lifecycle: Literal[True]) -> EventStream[Event | Lifecycle]: ...
+
+    def events(self, *targets: str, lifecycle: bool = False) -> EventStream[Any]:
         """The hub's invocations of `targets` (of every target if none is named), as
         `Event`s in arrival order, from now on: `async for event in hub.events(...)`.
 
@@ -201,8 +225,11 @@ class Hub:
         flight; with calls in flight it may hold up to `stream_buffer_limit` bytes,
         beyond which it ends with EventBufferFullError. Client-result requests
         appear too (with their `invocation_id`); handlers answer them.
+
+        `lifecycle=True` adds Reconnecting and Reconnected records where a
+        reconnect policy connected again, in order with the events.
         """
-        return self._pushes.subscribe(targets)
+        return self._pushes.subscribe(targets, lifecycle=lifecycle)
 
     @contextmanager
     def cleanup_scope(self) -> Iterator[trio.CancelScope]:
@@ -252,6 +279,7 @@ class StreamCall:
         self._method = method
         self._args = args
         self._call: Call | None = None
+        self._connection: HubConnection | None = None
         self._buffer: list[Any] = []
         self._index = 0
 
@@ -266,7 +294,8 @@ class StreamCall:
 
     async def start(self) -> None:
         if self._call is None:
-            self._call = await self._hub._connection.begin(self._method, self._args, streaming=True)
+            self._connection = self._hub._current
+            self._call = await self._connection.begin(self._method, self._args, streaming=True)
 
     async def __aenter__(self) -> StreamCall:
         await self.start()
@@ -285,8 +314,9 @@ class StreamCall:
         call = self._call
         if call is None or call.done.is_set():
             return
+        assert self._connection is not None
         with self._hub.cleanup_scope():
-            await self._hub._connection.cancel(call, self._hub._close_timeout)
+            await self._connection.cancel(call, self._hub._close_timeout)
 
     def __del__(self) -> None:
         # A finalizer runs whenever the collector gets to it, inside the trio run or
@@ -326,75 +356,6 @@ class StreamCall:
         item = self._buffer[self._index]
         self._index += 1
         return item
-
-
-def _all_failed(failures: list[tuple[str, ConnectError]]) -> ConnectError:
-    if len(failures) == 1:
-        return failures[0][1]
-    details = " ".join(f"{name} failed: {str(error).rstrip('.')}." for name, error in failures)
-    message = f"Unable to connect to the server with any of the available transports. {details}"
-    errors = [error for _, error in failures]
-    if all(isinstance(error, AuthenticationError) for error in errors):
-        first = errors[0]
-        assert isinstance(first, AuthenticationError)
-        return AuthenticationError(message, first.status_code)
-    if all(isinstance(error, TlsError) for error in errors):
-        return TlsError(message)
-    return ConnectError(message)
-
-
-async def _start_transport(
-    url: str,
-    *,
-    http: HttpState,
-    hub_protocol: HubProtocol,
-    wanted: Sequence[str],
-    skip_negotiation: bool,
-    stack: AsyncExitStack,
-    max_message_size: int,
-    close_timeout: float,
-) -> tuple[Transport, str | None]:
-    """Negotiate and start the first transport that works; (transport, connection id).
-
-    A transport that fails to start has burnt its connection token, so the next
-    one is tried on a fresh negotiate, as the official clients do.
-    """
-    binary = hub_protocol.transfer_format is TransferFormat.BINARY
-
-    def opener(name: str, connect_url: str) -> AbstractAsyncContextManager[Transport]:
-        return open_transport(
-            name,
-            connect_url,
-            http=http,
-            binary=binary,
-            max_message_size=max_message_size,
-            close_timeout=close_timeout,
-        )
-
-    if skip_negotiation:
-        await http.refresh_token()
-        logger.info("transport: WebSockets (negotiation skipped)")
-        transport: Transport = await stack.enter_async_context(opener(WEBSOCKETS, url))
-        return transport, None
-    negotiation = await negotiate(url, http)
-    candidates = usable_transports(negotiation.response, wanted, hub_protocol.transfer_format)
-    if not candidates:
-        raise ConnectError(NO_COMMON_TRANSPORT)
-    failures: list[tuple[str, ConnectError]] = []
-    current = negotiation
-    for index, name in enumerate(candidates):
-        if index > 0:
-            logger.info("negotiating again to try %s", name)
-            current = await negotiate(negotiation.url, http)
-        logger.info("transport: trying %s", name)
-        try:
-            transport = await stack.enter_async_context(opener(name, current.connect_url))
-        except ConnectError as error:
-            logger.info("transport: %s failed: %s", name, error)
-            failures.append((name, error))
-            continue
-        return transport, current.response.connection_id
-    raise _all_failed(failures)
 
 
 def _network_settings(
@@ -447,6 +408,10 @@ async def connect(
     close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
     stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
     handlers: HandlerSpec | None = None,
+    reconnect: ReconnectPolicy | bool | None = None,
+    stateful_reconnect: bool = False,
+    stateful_buffer_size: int = DEFAULT_BUFFER_SIZE,
+    connect_retries: int = 0,
 ) -> AsyncIterator[Hub]:
     """Negotiate, start a transport, handshake; yield the Hub; Close on the way out.
 
@@ -482,6 +447,20 @@ async def connect(
     `handlers`: {target: handler or [handlers]}, registered before the first
     message is read, so nothing the hub sends right after the handshake (from
     OnConnectedAsync, or in the handshake's own frame) is missed; see `Hub.on`.
+
+    `reconnect`: True (the official clients' delays: 0, 2, 10, 30 s) or a
+    ReconnectPolicy: when the connection is lost (not by `connect`'s end, a server
+    Close without allowReconnect, or a refused authentication), connect again from
+    `url`: a new negotiate, a new connection id. Calls in flight fail with the
+    loss; handlers and event streams stay. `connect_retries`: retry the first
+    connect that many times when it is refused or answered 5xx (not on 401/403
+    or a protocol error), with backoff.
+
+    `stateful_reconnect`: ask for ASP.NET Core 8's stateful reconnect: over
+    WebSockets, a dropped transport is reopened on the same connection and what
+    was not acknowledged is sent again, so calls in flight go on and nothing is
+    lost or delivered twice. `stateful_buffer_size`: bytes sent and not yet
+    acknowledged beyond which a send waits.
     """
     if protocol not in PROTOCOL_NAMES:
         raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
@@ -509,59 +488,46 @@ async def connect(
         )
     elif headers or cookies or access_token is not None or ssl_context or proxy is not None:
         raise ValueError("give the network settings either as `network` or one by one, not both")
-    http = HttpState(network, url)
-    deadline = math.inf if connect_timeout is None else trio.current_time() + connect_timeout
-    connected = False
-    with trio.CancelScope(deadline=deadline) as connecting:
-        async with AsyncExitStack() as stack:
-            hub_transport, connection_id = await _start_transport(
-                url,
-                http=http,
-                hub_protocol=hub_protocol,
-                wanted=wanted,
-                skip_negotiation=skip_negotiation,
-                stack=stack,
-                max_message_size=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
-                close_timeout=close_timeout,
-            )
-            received = await perform_handshake(hub_transport, hub_protocol, handshake_timeout)
-            connecting.deadline = math.inf
-            connected = True
-            inherent = hub_transport.inherent_keepalive
-            if server_timeout is DEFAULT:
-                silence = math.inf if inherent else DEFAULT_SERVER_TIMEOUT_SECONDS
-            else:
-                silence = math.inf if server_timeout is None else server_timeout
-            connection = HubConnection(
-                hub_transport,
-                hub_protocol,
-                keepalive_interval=0 if inherent else keepalive_interval,
-                server_timeout=silence,
-                max_message_size=max_message_size,
-                stream_buffer_limit=stream_buffer_limit,
-                pushes=pushes,
-            )
-            hub = Hub(
-                connection,
-                transport=hub_transport.name,
-                connection_id=connection_id,
-                protocol=protocol,
-                close_timeout=close_timeout,
-                pushes=pushes,
-            )
+    policy = ReconnectPolicy() if reconnect is True else reconnect or None
+    spec = LinkSpec(
+        url=url,
+        network=network,
+        protocol=hub_protocol,
+        transports=wanted,
+        skip_negotiation=skip_negotiation,
+        connect_timeout=connect_timeout,
+        handshake_timeout=handshake_timeout,
+        keepalive_interval=keepalive_interval,
+        server_timeout=(
+            None
+            if server_timeout is DEFAULT
+            else math.inf
+            if server_timeout is None
+            else float(server_timeout)
+        ),
+        max_message_size=max_message_size,
+        frame_limit=max_message_size or DEFAULT_MAX_MESSAGE_SIZE,
+        close_timeout=close_timeout,
+        stream_buffer_limit=stream_buffer_limit,
+        stateful_reconnect=stateful_reconnect,
+        stateful_buffer_size=stateful_buffer_size,
+        reconnect=policy,
+        connect_retries=connect_retries,
+    )
+    hub = Hub(protocol=protocol, close_timeout=close_timeout, pushes=pushes)
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(pushes.run_handlers)
+            await nursery.start(keep_linked, hub, spec)
+            # Read from the next checkpoint on: what the user subscribes to right
+            # after `async with` sees the first message too.
+            hub._opened.set()
             try:
-                async with trio.open_nursery() as nursery:
-                    connection.start(nursery, received)
-                    nursery.start_soon(pushes.run_handlers)
-                    try:
-                        yield hub
-                    finally:
-                        with hub.cleanup_scope():
-                            await connection.close()
-                        nursery.cancel_scope.cancel()
-            except BaseExceptionGroup as group:
-                raise sole_exception(group) from None
-    if connecting.cancelled_caught and not connected:
-        raise ConnectTimeoutError(
-            f"Could not connect within {connect_timeout:g} s (--connect-timeout)."
-        )
+                yield hub
+            finally:
+                with hub.cleanup_scope():
+                    await hub._close()
+                hub._end_pushes()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise sole_exception(group) from None

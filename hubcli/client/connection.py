@@ -38,6 +38,7 @@ from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.errors import HandshakeError, ProtocolError
 from hubcli.protocol.messages import (
     PING,
+    Ack,
     CancelInvocation,
     Close,
     Completion,
@@ -52,6 +53,8 @@ from hubcli.protocol.messages import (
     StreamItem,
     StreamItemBatch,
 )
+from hubcli.protocol.messages import Sequence as SequenceMessage
+from hubcli.protocol.stateful import tracked_count
 
 from .errors import (
     ConnectionClosedError,
@@ -72,6 +75,7 @@ from .pushes import (
     client_result,
     describe_error,
 )
+from .resume import ACK_INTERVAL, Resumption
 from .transports.base import Transport, TransportClosed
 
 logger: Final = logging.getLogger("hubcli")
@@ -204,9 +208,14 @@ class Call:
         return self.completion
 
 
-async def perform_handshake(transport: Transport, protocol: HubProtocol, timeout: float) -> bytes:
-    """Send the handshake request, read the answer; returns the bytes that follow it."""
-    request = handshake.HandshakeRequest(protocol.name, protocol.version)
+async def perform_handshake(
+    transport: Transport, protocol: HubProtocol, timeout: float, *, version: int | None = None
+) -> bytes:
+    """Send the handshake request, read the answer; returns the bytes that follow it.
+
+    `version`: the hub protocol version to ask for, the protocol's own by default
+    (stateful reconnect asks for 2)."""
+    request = handshake.HandshakeRequest(protocol.name, version or protocol.version)
     await transport.send(handshake.encode_request(request))
     buffer = b""
     parsed = None
@@ -249,8 +258,10 @@ class HubConnection:
         max_message_size: int | None,
         stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
         pushes: Pushes | None = None,
+        resumption: Resumption | None = None,
     ) -> None:
         self._transport = transport
+        self._resumption = resumption
         self._pushes = pushes or Pushes()
         self._answer_slots = trio.Semaphore(MAX_PENDING_CLIENT_RESULTS)
         self._stream_buffer_limit = stream_buffer_limit
@@ -279,17 +290,25 @@ class HubConnection:
         self._nursery: trio.Nursery | None = None
         self._keepalive_scope = trio.CancelScope()
         self._receive_scope = trio.CancelScope(shield=True)
+        # Set once the connection can no longer be used (`failure` says why).
+        self.ended = trio.Event()
         self._text = protocol.transfer_format is TransferFormat.TEXT
         self._trace = logger.isEnabledFor(logging.DEBUG)
 
     # ------------------------------------------------------------------ lifetime
 
-    def start(self, nursery: trio.Nursery, received: bytes = b"") -> None:
-        """Run the background tasks in `nursery`; `received` is what followed the handshake."""
+    def start(
+        self, nursery: trio.Nursery, received: bytes = b"", *, gate: trio.Event | None = None
+    ) -> None:
+        """Run the background tasks in `nursery`; `received` is what followed the
+        handshake. Nothing received is dispatched before `gate` is set (the hub's
+        user has had the chance to subscribe)."""
         self._nursery = nursery
-        nursery.start_soon(self._receive_until_closed, received)
+        nursery.start_soon(self._receive_until_closed, received, gate)
         if self._keepalive_interval > 0:
             nursery.start_soon(self._keepalive_loop)
+        if self._resumption is not None:
+            nursery.start_soon(self._ack_loop)
 
     @property
     def failure(self) -> BaseException | None:
@@ -302,6 +321,8 @@ class HubConnection:
         Stops the receive loop on the way out, however it goes (see `start`).
         """
         self._closing = True
+        if self._resumption is not None:
+            self._resumption.disable()
         # A server gone silent (the server timeout) would answer neither a Close
         # POST nor a closing handshake: waiting for them would only delay the exit.
         silent = isinstance(self._failure, ServerTimeoutError)
@@ -420,15 +441,16 @@ class HubConnection:
                 call.fail(self._failure or error)
                 return
             except Exception as error:
-                # The source failed: end the stream with an error so the server's
-                # method fails too, and hand the source's error to the caller.
+                # The source failed: hand its error to the caller first (the hub's
+                # answer to what follows must not take its place), then end the
+                # stream with an error so the server's method fails too.
+                call.fail(error)
                 with (
                     trio.CancelScope(shield=True),
                     trio.move_on_after(2.0),
                     contextlib.suppress(TransportClosed, ConnectionClosedError),
                 ):
                     await self.send(Completion.with_error(stream_id, str(error) or repr(error)))
-                call.fail(error)
                 return
             call.pending_uploads -= 1
             if call.invocation_id is None and call.pending_uploads == 0:
@@ -440,7 +462,8 @@ class HubConnection:
     async def send(self, message: HubMessage) -> None:
         if self._trace and not self._text:
             _trace("->", [message], text=False)
-        await self._send_bytes(self._protocol.encode(message))
+        count = tracked_count(message) if self._resumption is not None else 0
+        await self._send_bytes(self._protocol.encode(message), count)
 
     async def send_many(self, messages: Sequence[HubMessage]) -> None:
         """Several messages in one transport message."""
@@ -452,32 +475,32 @@ class HubConnection:
             buffer += encode(message)
         if self._trace and not self._text:
             _trace("->", messages, text=False)
-        await self._send_bytes(bytes(buffer))
+        count = sum(map(tracked_count, messages)) if self._resumption is not None else 0
+        await self._send_bytes(bytes(buffer), count)
 
-    async def _send_bytes(self, data: bytes) -> None:
+    async def _send_bytes(self, data: bytes, count: int = 0) -> None:
+        """Send `data`, the encoding of `count` messages a stateful reconnect numbers
+        (and keeps until the server acknowledges them)."""
+        resumption = self._resumption
+        if resumption is not None:
+            await resumption.before_send(count)
+            # Kept before it is sent: if the transport drops meanwhile, the resume
+            # sends it again.
+            if count and not self._transport_closed:
+                resumption.sent(data, count)
         if self._transport_closed:
             raise self._failure or ConnectionClosedError(CLOSED_WITHOUT_ERROR)
         if self._trace and self._text:
             _trace("->", data, text=True)
         try:
-            if self._concurrent_sends:
-                # The transport keeps callers' order and joins what queues up
-                # behind a POST in flight into the next one: no turns to take.
-                await self._transport.send(data)
-            else:
-                lock = self._send_lock
-                if lock.locked():
-                    async with lock:
-                        await self._transport.send(data)
-                else:
-                    # Not `async with`: its checkpoint would cost every call one more
-                    # trip through the scheduler (the send checkpoints anyway).
-                    lock.acquire_nowait()
-                    try:
-                        await self._transport.send(data)
-                    finally:
-                        lock.release()
+            await self._transport_send(data)
         except TransportClosed as closed:
+            if resumption is not None and resumption.enabled and closed.abrupt:
+                # The receive loop sees the drop too and reopens the transport: the
+                # data was kept, and goes again with the replay.
+                await resumption.ready.wait()
+                if not self._transport_closed:
+                    return
             self._transport_closed = True
             raise (
                 self._failure
@@ -485,6 +508,39 @@ class HubConnection:
                 or ConnectionClosedError(f"The connection was closed: {closed.reason}")
             ) from None
         self._last_send = trio.current_time()
+
+    async def _transport_send(self, data: bytes) -> None:
+        if self._concurrent_sends:
+            # The transport keeps callers' order and joins what queues up
+            # behind a POST in flight into the next one: no turns to take.
+            await self._transport.send(data)
+            return
+        lock = self._send_lock
+        if lock.locked():
+            async with lock:
+                await self._transport.send(data)
+        else:
+            # Not `async with`: its checkpoint would cost every call one more
+            # trip through the scheduler (the send checkpoints anyway).
+            lock.acquire_nowait()
+            try:
+                await self._transport.send(data)
+            finally:
+                lock.release()
+
+    async def _ack_loop(self) -> None:
+        """Acknowledge what arrived at least once a second (stateful reconnect)."""
+        resumption = self._resumption
+        assert resumption is not None
+        with self._keepalive_scope:
+            while True:
+                await trio.sleep(ACK_INTERVAL)
+                ack = resumption.ack_due()
+                if ack is not None:
+                    try:
+                        await self._send_bytes(self._protocol.encode(ack))
+                    except (TransportClosed, ConnectionClosedError):
+                        return
 
     async def _keepalive_loop(self) -> None:
         ping = self._protocol.encode(PING)
@@ -499,11 +555,13 @@ class HubConnection:
 
     # ----------------------------------------------------------------- receiving
 
-    async def _receive_until_closed(self, received: bytes) -> None:
+    async def _receive_until_closed(self, received: bytes, gate: trio.Event | None) -> None:
         # Shielded, and stopped by `close` alone: when the caller is cancelled (Ctrl-C),
         # the clean-up that follows still needs the server's answers, the Completion
         # of a CancelInvocation, and the transport's own closing handshake.
         with self._receive_scope:
+            if gate is not None:
+                await gate.wait()
             await self._receive_loop(received)
 
     async def _receive_loop(self, received: bytes) -> None:
@@ -637,8 +695,8 @@ class HubConnection:
         sends, self._sends = self._sends, set()
         for call in [*calls.values(), *sends]:
             call.fail(failure)
-        self._pushes.end(self._failure)
         self._keepalive_scope.cancel()
+        self.ended.set()
 
     async def _read_messages(self, received: bytes) -> BaseException:
         """Dispatch until the server says Close; returns the error that leaves behind."""
@@ -683,13 +741,20 @@ class HubConnection:
         pushes = self._pushes
         trace = self._trace
         current_time = trio.current_time
+        resumption = self._resumption
         data = received
         while True:
             if data:
                 if trace and self._text:
                     _trace("<-", data, text=True)
                 messages = feed(data)
-                for message, size in zip(messages, parser.sizes, strict=True):
+                for received_message, size in zip(messages, parser.sizes, strict=True):
+                    message = received_message
+                    if resumption is not None:
+                        admitted = resumption.admit(message, size)
+                        if admitted is None:
+                            continue
+                        message = admitted
                     kind = type(message)
                     # The hot path: a whole frame of stream items in one batch.
                     if kind is StreamItemBatch:
@@ -722,9 +787,33 @@ class HubConnection:
                         return ended
                 if pushes.collecting:
                     await self._deliver_pushes()
+                if resumption is not None and (ack := resumption.ack_now()) is not None:
+                    with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                        await self._send_bytes(self._protocol.encode(ack))
             self._waiting_since = current_time()
-            data = await receive()
+            try:
+                data = await receive()
+            except TransportClosed as closed:
+                if not await self._resume(closed):
+                    raise
+                data = b""
             self._waiting_since = None
+
+    async def _resume(self, closed: TransportClosed) -> bool:
+        """After the transport dropped: stateful reconnect, when it applies; True if
+        the connection goes on."""
+        resumption = self._resumption
+        if resumption is None or not resumption.enabled or self._closing or not closed.abrupt:
+            return False
+        logger.info("the transport dropped (%s): stateful reconnect", closed.reason)
+
+        async def send(data: bytes) -> None:
+            await self._transport_send(data)
+
+        if await resumption.resume(send, self._protocol.encode):
+            return True
+        resumption.disable()
+        return False
 
     async def _dispatch(self, message: IncomingMessage, size: int) -> BaseException | None:
         """Act on one message from `size` received bytes; the error that ends the
@@ -742,13 +831,26 @@ class HubConnection:
                 call.complete(message)
         elif kind is Ping:
             pass
+        elif kind is Ack:
+            assert isinstance(message, Ack)
+            if self._resumption is not None:
+                self._resumption.acked(message)
+        elif kind is SequenceMessage:
+            assert isinstance(message, SequenceMessage)
+            if self._resumption is not None:
+                self._resumption.sequence(message)
         elif kind is Close:
             assert isinstance(message, Close)
+            if self._resumption is not None:
+                self._resumption.disable()
             logger.info("server sent Close%s", f": {message.error}" if message.error else "")
             self._transport_closed = True
+            allow = message.allow_reconnect
             if message.error:
-                return ConnectionClosedError(f"Server returned an error on close: {message.error}")
-            return ConnectionClosedError(CLOSED_WITHOUT_ERROR)
+                return ConnectionClosedError(
+                    f"Server returned an error on close: {message.error}", allow_reconnect=allow
+                )
+            return ConnectionClosedError(CLOSED_WITHOUT_ERROR, allow_reconnect=allow)
         elif kind is Invocation:
             assert isinstance(message, Invocation)
             await self._receive_client_result_request(message, size)

@@ -31,7 +31,14 @@ class HubError(HubCliError):
 
 
 class ConnectionClosedError(HubCliError):
-    """The server ended the connection (Close message, or the transport dropped)."""
+    """The server ended the connection (Close message, or the transport dropped).
+
+    `allow_reconnect`: whether a reconnect policy may connect again: not after a
+    server Close without allowReconnect."""
+
+    def __init__(self, message: str, *, allow_reconnect: bool = True) -> None:
+        super().__init__(message)
+        self.allow_reconnect = allow_reconnect
 
 
 class HubTimeoutError(HubCliError):

@@ -206,23 +206,26 @@ async def _post(url: str, state: HttpState) -> _Response:
     raise ConnectError(f"negotiate timed out after {timeout:g} s: POST {display_url(url)}")
 
 
-async def negotiate(url: str, state: HttpState) -> Negotiation:
+async def negotiate(url: str, state: HttpState, *, stateful_reconnect: bool = False) -> Negotiation:
     """POST <url>/negotiate until the server names a connection (redirects followed).
 
     Asks the token factory for a fresh token first, as the official clients do
     before every negotiate. A redirect's token replaces the user's credentials
-    in `state`, for the rest of this connection.
+    in `state`, for the rest of this connection. `stateful_reconnect` asks for it
+    (useStatefulReconnect=true); the answer says whether the server agreed.
     """
     await state.refresh_token()
     for _ in range(wire.MAX_REDIRECTS):
-        request_url = wire.negotiate_url(url)
+        request_url = wire.negotiate_url(url, stateful_reconnect=stateful_reconnect)
         logger.info("negotiate: POST %s", request_url)
         response = await _post(request_url, state)
         state.store_cookies(request_url, response.headers)
         if response.status_code != 200:
             raise _http_failure(response.status_code, response.reason)
         try:
-            answer = wire.parse_response(response.body)
+            answer = wire.parse_response(
+                response.body, stateful_reconnect_requested=stateful_reconnect
+            )
         except NegotiateError as error:
             raise ConnectError(f"negotiate failed: {error}") from None
         if isinstance(answer, wire.NegotiateRedirect):

@@ -32,7 +32,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar, cast
 
 from hubcli.protocol.errors import HubCliError
 from hubcli.protocol.messages import Completion
@@ -72,6 +72,25 @@ class Event:
     @property
     def expects_result(self) -> bool:
         return self.invocation_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnecting:
+    """Lifecycle record: the connection was lost (`error` says how); the hub is
+    connecting again, as its reconnect policy says."""
+
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """Lifecycle record: connected again, as a new connection (events sent to the
+    old one meanwhile are lost; group memberships too)."""
+
+    connection_id: str | None
+
+
+Lifecycle = Reconnecting | Reconnected
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,18 +216,23 @@ class Subscription:
     garbage collected, which marks this orphaned for the receive loop to drop.
     """
 
-    __slots__ = ("_keys", "inbox", "orphaned")
+    __slots__ = ("_keys", "inbox", "lifecycle", "orphaned")
 
-    def __init__(self, targets: Sequence[str]) -> None:
+    def __init__(self, targets: Sequence[str], lifecycle: bool) -> None:
         self._keys = frozenset(_key(target) for target in targets) or None
-        self.inbox: Inbox[Event] = Inbox()
+        # Events, and Lifecycle records if asked for.
+        self.inbox: Inbox[Any] = Inbox()
+        self.lifecycle = lifecycle
         self.orphaned = False
 
     def wants(self, key: str) -> bool:
         return self._keys is None or key in self._keys
 
 
-class EventStream:
+E = TypeVar("E", Event, Event | Lifecycle)
+
+
+class EventStream(Generic[E]):
     """Server invocations of some targets (all of them if none was named), in
     the order they arrived. Made by `Hub.events`; subscribed from that moment.
 
@@ -223,10 +247,10 @@ class EventStream:
         self._pushes = pushes
         self._subscription = subscription
         self.targets = tuple(targets)
-        self._buffer: list[Event] = []
+        self._buffer: list[E] = []
         self._index = 0
 
-    async def __aenter__(self) -> EventStream:
+    async def __aenter__(self) -> EventStream[E]:
         return self
 
     async def __aexit__(
@@ -249,7 +273,7 @@ class EventStream:
         # Starts nothing (a finalizer may run anywhere): the receive loop drops it.
         self._subscription.orphaned = True
 
-    async def next_batch(self) -> list[Event] | None:
+    async def next_batch(self) -> list[E] | None:
         """The events of the next received frame; None once the stream has ended.
 
         Raises the connection's error once it ended with the connection, or
@@ -259,24 +283,24 @@ class EventStream:
             rest = self._buffer[self._index :]
             self._buffer, self._index = [], 0
             return rest
-        return await self._subscription.inbox.take()
+        return cast("list[E] | None", await self._subscription.inbox.take())
 
-    def held(self) -> list[Event]:
+    def held(self) -> list[E]:
         """Every event received and not yet taken, without waiting."""
-        events: list[Event] = self._buffer[self._index :]
+        events: list[E] = self._buffer[self._index :]
         self._buffer, self._index = [], 0
         while (batch := self._subscription.inbox.take_nowait()) is not None:
             events.extend(batch)
         return events
 
-    def batches(self) -> _Batches:
+    def batches(self) -> _Batches[E]:
         """Iterate the stream one received frame (a list of events) at a time."""
         return _Batches(self)
 
-    def __aiter__(self) -> EventStream:
+    def __aiter__(self) -> EventStream[E]:
         return self
 
-    async def __anext__(self) -> Event:
+    async def __anext__(self) -> E:
         while self._index >= len(self._buffer):
             batch = await self._subscription.inbox.take()
             if batch is None:
@@ -287,15 +311,15 @@ class EventStream:
         return event
 
 
-class _Batches:
-    def __init__(self, stream: EventStream) -> None:
-        self._stream = stream
+class _Batches(Generic[E]):
+    def __init__(self, stream: EventStream[E]) -> None:
+        self._stream: EventStream[E] = stream
 
-    def __aiter__(self) -> _Batches:
+    def __aiter__(self) -> _Batches[E]:
         return self
 
-    async def __anext__(self) -> list[Event]:
-        batch = await self._stream.next_batch()
+    async def __anext__(self) -> list[E]:
+        batch: list[E] | None = await self._stream.next_batch()
         if batch is None:
             raise StopAsyncIteration
         return batch
@@ -313,13 +337,19 @@ class Pushes:
         self._frame_calls: list[HandlerCall] = []
         self._frame_calls_size = 0
 
-    def subscribe(self, targets: Sequence[str]) -> EventStream:
+    def subscribe(self, targets: Sequence[str], *, lifecycle: bool = False) -> EventStream[Any]:
         for target in targets:
             if not isinstance(target, str) or not target:
                 raise ValueError("event targets must be non-empty names")
-        subscription = Subscription(targets)
+        subscription = Subscription(targets, lifecycle)
         self._subscriptions.append(subscription)
         return EventStream(self, subscription, targets)
+
+    def lifecycle(self, record: Lifecycle) -> None:
+        """Tell the event streams that asked (in order with their events)."""
+        for subscription in self._subscriptions:
+            if subscription.lifecycle:
+                subscription.inbox.put([record], 0)
 
     def unsubscribe(self, subscription: Subscription, *, keep_held: bool = False) -> None:
         if subscription in self._subscriptions:

@@ -60,8 +60,8 @@ def test_every_transport_failing_names_each(start_hub_server: ServerFactory) -> 
 
 
 def test_failures_of_several_transports_are_summed_up() -> None:
-    from hubcli.client.api import _all_failed
     from hubcli.client.errors import AuthenticationError
+    from hubcli.client.links import _all_failed
 
     refused = [
         ("WebSockets", AuthenticationError("WebSocket refused: HTTP 401", 401)),

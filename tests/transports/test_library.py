@@ -10,7 +10,7 @@ import pytest
 import trio
 
 import hubcli
-from hubcli.client import ItemBatches, ServerTimeoutError, api
+from hubcli.client import ItemBatches, ServerTimeoutError, links
 from tests.serverproc import HubServer
 
 ServerFactory = Callable[..., HubServer]
@@ -86,7 +86,7 @@ async def test_long_polling_has_no_pings_and_no_default_server_timeout(
     caplog.set_level(logging.DEBUG, logger="hubcli")
     server = start_hub_server("--keepalive", "60")
     # A default short enough to see: WebSockets time out on it, Long Polling does not.
-    monkeypatch.setattr(api, "DEFAULT_SERVER_TIMEOUT_SECONDS", 0.4)
+    monkeypatch.setattr(links, "DEFAULT_SERVER_TIMEOUT_SECONDS", 0.4)
     async with hubcli.connect(server.url, transport="longpolling", keepalive_interval=0.1) as hub:
         assert await hub.invoke("Slow", 1000) == 1000
     assert not [r for r in caplog.records if r.getMessage() == '-> {"type":6}\u241e']

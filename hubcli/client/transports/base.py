@@ -24,10 +24,15 @@ class TransportClosed(Exception):
     is the error the connection fails with instead (a message too large, ...).
     """
 
-    def __init__(self, reason: str, *, failure: HubCliError | None = None) -> None:
+    def __init__(
+        self, reason: str, *, failure: HubCliError | None = None, abrupt: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.failure = failure
+        # Ended by a network fault rather than by the server (a WebSocket without a
+        # close frame): what a stateful reconnect may resume.
+        self.abrupt = abrupt
 
 
 class Transport(Protocol):
@@ -59,6 +64,11 @@ class Transport(Protocol):
 
     async def aclose(self) -> None:
         """Close gracefully where the transport can, promptly in any case."""
+        ...
+
+    async def reconnect(self) -> None:
+        """Open the transport again on the same connection URL (stateful reconnect);
+        ConnectError if it cannot. Only WebSockets can."""
         ...
 
 

@@ -22,6 +22,7 @@ import httpx
 import trio
 
 from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
+from hubcli.client.errors import ConnectError
 from hubcli.client.network import HttpState
 
 from .base import TransportClosed, background_tasks
@@ -68,6 +69,9 @@ class LongPollingTransport:
             return await self._data.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise (self._ended or [TransportClosed("polling has stopped")])[0] from None
+
+    async def reconnect(self) -> None:
+        raise ConnectError("only a WebSocket can be reopened on the same connection")
 
     async def aclose(self) -> None:
         """Stop polling, then DELETE the connection (a 404 means it is gone already)."""

@@ -54,6 +54,9 @@ class ServerSentEventsTransport:
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise (self._ended or [TransportClosed("the event stream was closed")])[0] from None
 
+    async def reconnect(self) -> None:
+        raise ConnectError("only a WebSocket can be reopened on the same connection")
+
     async def aclose(self) -> None:
         self._posts.close(TransportClosed("the Server-Sent Events connection is closed"))
         self._stop.cancel()

@@ -10,7 +10,7 @@ per system call instead of 4 KiB made a fast stream about 1.7x quicker to receiv
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Final
 from urllib.parse import urlsplit
@@ -49,7 +49,7 @@ _MESSAGE_TOO_BIG: Final = 1009
 
 def _describe_close(closed: WebSocketClosed) -> TransportClosed:
     if closed.code is None:
-        return TransportClosed("the WebSocket connection was closed")
+        return TransportClosed("the WebSocket connection was closed", abrupt=True)
     if closed.code == _NORMAL_CLOSURE:
         return TransportClosed("the server closed the WebSocket")
     detail = closed.reason or "no reason given"
@@ -68,8 +68,10 @@ class WebSocketTransport:
         binary: bool,
         close_timeout: float,
         frame_limit: int,
+        reopen: Callable[[], Awaitable[WebSocketConnection]],
     ) -> None:
         self._connection = connection
+        self._reopen = reopen
         self._binary = binary
         self._close_timeout = close_timeout
         self._frame_limit = frame_limit
@@ -109,6 +111,11 @@ class WebSocketTransport:
     async def aclose(self) -> None:
         await self._connection.aclose(timeout=self._close_timeout)
 
+    async def reconnect(self) -> None:
+        """A new WebSocket on the same URL in place of the one that dropped."""
+        await self._connection.aclose(timeout=0)
+        self._connection = await self._reopen()
+
 
 def _refused(error: HandshakeRejected, url: str) -> ConnectError:
     body = error.body.decode("utf-8", "replace").strip()
@@ -122,20 +129,9 @@ def _refused(error: HandshakeRejected, url: str) -> ConnectError:
     return ConnectError(message)
 
 
-@asynccontextmanager
-async def open_websocket_transport(
-    url: str,
-    *,
-    http: HttpState,
-    binary: bool,
-    max_message_size: int,
-    close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
-) -> AsyncIterator[WebSocketTransport]:
-    """Connect to a ws:// or wss:// URL; closes the WebSocket on exit.
-
-    Sends the connection's headers, bearer token and cookies with the upgrade.
-    Time limits on connecting belong to the caller's cancel scope.
-    """
+async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSocketConnection:
+    """The opening handshake to a ws:// or wss:// URL, with the connection's headers,
+    bearer token and cookies. Time limits belong to the caller's cancel scope."""
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("ws", "wss") or not parts.hostname:
         raise ConnectError(f"invalid WebSocket URL {display_url(url)}")
@@ -153,9 +149,8 @@ async def open_websocket_transport(
     default_port = 443 if is_secure(url) else 80
     host_header = parts.netloc.rpartition("@")[2] if port != default_port else host
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    frame_limit = max(max_message_size, MIN_FRAME_LIMIT)
     try:
-        connection = await connect(
+        return await connect(
             stream,
             host_header,
             resource,
@@ -174,8 +169,31 @@ async def open_websocket_transport(
                 "connection during the WebSocket handshake"
             ) from None
         raise
+
+
+@asynccontextmanager
+async def open_websocket_transport(
+    url: str,
+    *,
+    http: HttpState,
+    binary: bool,
+    max_message_size: int,
+    close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
+) -> AsyncIterator[WebSocketTransport]:
+    """Connect to a ws:// or wss:// URL; closes the WebSocket on exit."""
+    frame_limit = max(max_message_size, MIN_FRAME_LIMIT)
+    connection = await _open_connection(url, http, frame_limit)
+
+    async def reopen() -> WebSocketConnection:
+        await http.refresh_token()
+        return await _open_connection(url, http, frame_limit)
+
     transport = WebSocketTransport(
-        connection, binary=binary, close_timeout=close_timeout, frame_limit=frame_limit
+        connection,
+        binary=binary,
+        close_timeout=close_timeout,
+        frame_limit=frame_limit,
+        reopen=reopen,
     )
     try:
         yield transport
