@@ -29,27 +29,27 @@ _hubcli() {
             options="-h --help"
             ;;
         invoke)
-            options="--args --strict-json -r --raw -J --envelope --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json -r --raw -J --envelope --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         listen)
-            options="--call --strict-json -n --count -J --envelope --reply --reply-exec --reply-timeout -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--call --strict-json -n --count -J --envelope --reply --reply-exec --reply-timeout --reconnect --reconnect-delays -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --call|-n|--count|--reply|--reply-exec|--reply-timeout|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --call|-n|--count|--reply|--reply-exec|--reply-timeout|--reconnect-delays|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         send)
-            options="--args --strict-json -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         serve)
@@ -59,19 +59,19 @@ _hubcli() {
             esac
             ;;
         stream)
-            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         upload)
-            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size -v --verbose -h --help"
+            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size) return 0 ;;
+                --args|-n|--count|--on|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         *) return 0 ;;

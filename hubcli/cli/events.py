@@ -16,26 +16,47 @@ T = TypeVar("T")
 ALL_TARGETS: Final = "*"
 
 
-async def print_events(output: Output, events: EventStream[Any], count: int | None) -> None:
+async def print_events(
+    output: Output,
+    events: EventStream[Any],
+    count: int | None,
+    *,
+    after_reconnect: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Print each event as it arrives (a received frame's in one write); stop after
     `count` of them. Raises the connection's error once it ends, after printing
     every event it delivered; when cancelled (a signal, --max-time), what was
-    received is still printed, within the clean-up time."""
+    received is still printed, within the clean-up time.
+
+    Lifecycle records (a reconnect) are printed under -J; after a Reconnected,
+    `after_reconnect` runs before anything that came after it is printed."""
     import trio
+
+    from hubcli.client import Event
 
     remaining = count
     if remaining == 0:
         return
     try:
         async for received in events.batches():
-            batch = received if remaining is None else received[:remaining]
-            if remaining is not None:
-                remaining -= len(batch)
-            await output.events(batch)
+            start = 0
+            for index, item in enumerate(received):
+                if type(item) is Event:
+                    continue
+                remaining = await _print_some(output, received[start:index], remaining)
+                start = index + 1
+                if remaining == 0:
+                    return
+                await output.lifecycle(item)
+                if after_reconnect is not None and type(item).__name__ == "Reconnected":
+                    await after_reconnect()
+            remaining = await _print_some(output, received[start:], remaining)
             if remaining == 0:
                 return
     except trio.Cancelled:
-        held = events.held()
+        from hubcli.client import Event
+
+        held = [event for event in events.held() if type(event) is Event]
         if remaining is not None:
             held = held[:remaining]
         # Received is received: printed even now, unless the clean-up is cut short.
@@ -46,6 +67,14 @@ async def print_events(output: Output, events: EventStream[Any], count: int | No
             output.writer.on_abort(flushing.cancel)
             await output.events(held)
         raise
+
+
+async def _print_some(output: Output, events: list[Any], remaining: int | None) -> int | None:
+    """Print `events`, no more than `remaining` of them; what remains after."""
+    batch = events if remaining is None else events[:remaining]
+    if batch:
+        await output.events(batch)
+    return None if remaining is None else remaining - len(batch)
 
 
 def targets_of(on: list[str] | None) -> tuple[str, ...] | None:

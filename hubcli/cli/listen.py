@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .errors import UsageError
 from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
+    CONNECTION,
     OUTPUT,
     ConnectionFlags,
     ConnectionSettings,
@@ -21,6 +24,8 @@ from .options import (
 from .replies import DEFAULT_REPLY_TIMEOUT
 
 if TYPE_CHECKING:
+    from hubcli.client.reconnect import ReconnectPolicy
+
     from .runner import Session
 
 REPLIES = "Client results"
@@ -101,6 +106,48 @@ ReplyTimeoutOption = Annotated[
 ]
 
 
+ReconnectOption = Annotated[
+    bool,
+    typer.Option(
+        "--reconnect",
+        help="When the connection is lost, connect again (after 0, 2, 10 and 30 s, "
+        "then give up: exit 7) and run the --calls again.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+ReconnectDelaysOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reconnect-delays",
+        metavar="SECONDS,...|forever",
+        show_default=False,
+        help="Reconnect with these delays instead (implies --reconnect); 'forever': "
+        "backoff up to 30 s with jitter, never giving up.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+
+
+def reconnect_policy(reconnect: bool, delays: str | None) -> ReconnectPolicy | None:
+    """The --reconnect options as a ReconnectPolicy (or None)."""
+    from hubcli.client.reconnect import ReconnectPolicy
+
+    if delays is None:
+        return ReconnectPolicy() if reconnect else None
+    if delays.strip().lower() == "forever":
+        return ReconnectPolicy.forever()
+    try:
+        values = [float(part) for part in delays.split(",")]
+        if not all(math.isfinite(value) for value in values):
+            raise ValueError
+        return ReconnectPolicy.of(values)
+    except ValueError:
+        raise UsageError(
+            f"--reconnect-delays {delays!r} is not a list of seconds",
+            hint="e.g. --reconnect-delays 0,1,5 or --reconnect-delays forever",
+        ) from None
+
+
 @client_command(
     "listen", short_help="Print what the hub invokes on this client, one JSON line each."
 )
@@ -115,6 +162,8 @@ def listen_command(
     replies: ReplyOption = None,
     reply_commands: ReplyExecOption = None,
     reply_timeout: ReplyTimeoutOption = DEFAULT_REPLY_TIMEOUT,
+    reconnect: ReconnectOption = False,
+    reconnect_delays: ReconnectDelaysOption = None,
     flags: ConnectionFlags,
 ) -> None:
     """Print each invocation the hub sends this client, as one JSON line:
@@ -126,7 +175,8 @@ def listen_command(
     --reply-exec for their target, else with "Client didn't provide a result.".
     Ends with -n N events (exit 0), --max-time (124), Ctrl-C (130), a closed
     stdout (0), or the server closing the connection (7), after printing every
-    event received.
+    event received. --reconnect connects again when the connection is lost (a
+    line on stderr for each step; -J records too) and runs the --calls again.
     """
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
@@ -137,6 +187,7 @@ def listen_command(
         hub_calls = parse_calls(calls, strict=strict_json)
         reply_list = parse_replies(replies, reply_commands, strict=strict_json)
         wanted = tuple(targets or ())
+        policy = reconnect_policy(reconnect, reconnect_delays)
 
         async def body(session: Session) -> None:
             import logging
@@ -152,9 +203,9 @@ def listen_command(
                 "listen %s", ", ".join(wanted) if wanted else "(every target)"
             )
             handlers = reply_handlers(reply_list, reply_timeout, session.output.formatter)
-            async with session.connect(handlers=handlers) as hub:
+            async with session.connect(handlers=handlers, reconnect=policy) as hub:
                 # Subscribed before the calls: what they make the hub send is kept.
-                events = hub.events(*wanted)
+                events = hub.events(*wanted, lifecycle=True)
                 try:
                     await run_calls(hub, hub_calls)
                 except HubError:
@@ -164,7 +215,9 @@ def listen_command(
                     # still printed before the error is reported.
                     await session.output.events(events.held()[:count])
                     raise
-                await print_events(session.output, events, count)
+                await print_events(
+                    session.output, events, count, after_reconnect=lambda: run_calls(hub, hub_calls)
+                )
 
         return body, settings, OutputSettings(envelope=envelope)
 

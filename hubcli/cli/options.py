@@ -298,6 +298,28 @@ MaxMessageSizeOption = Annotated[
 ]
 
 
+ConnectRetriesOption = Annotated[
+    int,
+    typer.Option(
+        "--connect-retries",
+        min=0,
+        metavar="N",
+        help="Retry the first connect up to N times when it is refused, cannot resolve "
+        "the host or gets a 5xx (not on 401/403 or a protocol error), with backoff.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+StatefulReconnectOption = Annotated[
+    bool,
+    typer.Option(
+        "--stateful-reconnect",
+        help="Ask for stateful reconnect (ASP.NET Core 8+, WebSockets): a dropped "
+        "connection is resumed and nothing sent either way is lost or repeated.",
+        rich_help_panel=CONNECTION,
+    ),
+]
+
+
 def verbose_option(help_text: str, panel: str | None = None) -> Any:
     """-v/--verbose, counted (-vv), as every command spells it."""
     return typer.Option(
@@ -327,6 +349,8 @@ class ConnectionSettings:
     idle_timeout: float | None = None
     keepalive: float = DEFAULT_KEEPALIVE_SECONDS
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    connect_retries: int = 0
+    stateful_reconnect: bool = False
     verbosity: int = 0
     warnings: tuple[str, ...] = ()
 
@@ -345,6 +369,8 @@ class ConnectionSettings:
             "keepalive_interval": self.keepalive,
             "server_timeout": server_timeout,
             "max_message_size": self.max_message_size,
+            "connect_retries": self.connect_retries,
+            "stateful_reconnect": self.stateful_reconnect,
         }
         if self.network is not None:
             arguments["network"] = self.network
@@ -414,6 +440,8 @@ class ConnectionFlags:
     idle_timeout: float | None = None
     keepalive: float = DEFAULT_KEEPALIVE_SECONDS
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    connect_retries: int = 0
+    stateful_reconnect: bool = False
     verbose: int = 0
 
 
@@ -436,6 +464,8 @@ _FLAG_ANNOTATIONS: Final[dict[str, Any]] = {
     "idle_timeout": IdleTimeoutOption,
     "keepalive": KeepaliveOption,
     "max_message_size": MaxMessageSizeOption,
+    "connect_retries": ConnectRetriesOption,
+    "stateful_reconnect": StatefulReconnectOption,
     "verbose": VerboseOption,
 }
 
@@ -501,6 +531,13 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
     if direct:
         # negotiate is HTTP; a ws:// URL can only mean a direct WebSocket.
         skip_negotiation = True
+    if flags.stateful_reconnect and (
+        skip_negotiation or not set(transports) & {"auto", "websockets"}
+    ):
+        raise UsageError(
+            "--stateful-reconnect needs negotiate and the WebSockets transport",
+            hint="drop --skip-negotiation, or use -t websockets or auto",
+        )
     from .network_options import network_settings
 
     network, warnings = network_settings(url, flags, os.environ)
@@ -516,5 +553,7 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
         idle_timeout=flags.idle_timeout,
         keepalive=flags.keepalive,
         max_message_size=flags.max_message_size,
+        connect_retries=flags.connect_retries,
+        stateful_reconnect=flags.stateful_reconnect,
         verbosity=flags.verbose,
     )

@@ -26,7 +26,7 @@ from hubcli.protocol.messages import CompletionKind
 from .errors import StdoutClosed, StdoutUnwritable
 
 if TYPE_CHECKING:
-    from hubcli.client.pushes import Event
+    from hubcli.client.pushes import Event, Lifecycle
 
 _SCALARS: Final = frozenset({int, float, bool, type(None)})
 _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
@@ -231,6 +231,15 @@ class Formatter:
                 buffer += dumps(event.arguments) + b"}\n"
         return bytes(buffer)
 
+    def lifecycle(self, record: Lifecycle) -> bytes:
+        from hubcli.client.pushes import Reconnecting
+
+        if isinstance(record, Reconnecting):
+            fields: dict[str, Any] = {"type": "reconnecting", "error": record.error}
+        else:
+            fields = {"type": "reconnected", "connectionId": record.connection_id}
+        return jsonvalues.dumps(fields) + b"\n"
+
     def json(self, value: Any) -> bytes:
         """`value` as compact JSON (MessagePack values as they are printed)."""
         return self._dumps(value)
@@ -264,6 +273,12 @@ class Output:
         if data:
             await self.writer.write(data)
 
-    async def events(self, events: Sequence[Event]) -> None:
+    async def events(self, events: Sequence[Any]) -> None:
         if events:
             await self.writer.write(self.formatter.events(events))
+
+    async def lifecycle(self, record: Lifecycle) -> None:
+        """A reconnect's step: a typed record under -J, nothing otherwise (the
+        connection logs it on stderr)."""
+        if self.formatter.envelope:
+            await self.writer.write(self.formatter.lifecycle(record))

@@ -16,8 +16,19 @@ from .errors import (
     StreamBufferFullError,
     TlsError,
 )
+from .links import ReconnectFailedError
 from .network import NetworkSettings, tls_context
-from .pushes import ClientResult, Event, EventBufferFullError, EventStream, Registration
+from .pushes import (
+    ClientResult,
+    Event,
+    EventBufferFullError,
+    EventStream,
+    Lifecycle,
+    Reconnected,
+    Reconnecting,
+    Registration,
+)
+from .reconnect import ReconnectPolicy
 
 __all__ = [
     "AuthenticationError",
@@ -34,7 +45,12 @@ __all__ = [
     "HubTimeoutError",
     "ItemBatches",
     "ServerTimeoutError",
+    "Lifecycle",
     "NetworkSettings",
+    "ReconnectFailedError",
+    "ReconnectPolicy",
+    "Reconnected",
+    "Reconnecting",
     "Registration",
     "StreamBufferFullError",
     "StreamCall",

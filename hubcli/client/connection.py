@@ -84,6 +84,7 @@ SERVER_TIMEOUT_MESSAGE: Final = (
     "Server timeout elapsed without receiving a message from the server."
 )
 CLOSED_WITHOUT_ERROR: Final = "Invocation canceled due to the underlying connection being closed."
+CLOSED_BY_SERVER_FOR_NOW: Final = "The server closed the connection and allows reconnecting."
 UPLOAD_CANCELLED: Final = "The upload was cancelled by the client."
 # Received frames a consumer may hold before the receive loop waits for it (when
 # no other call is in flight): enough to overlap decoding with writing, few enough
@@ -850,7 +851,9 @@ class HubConnection:
                 return ConnectionClosedError(
                     f"Server returned an error on close: {message.error}", allow_reconnect=allow
                 )
-            return ConnectionClosedError(CLOSED_WITHOUT_ERROR, allow_reconnect=allow)
+            if allow:
+                return ConnectionClosedError(CLOSED_BY_SERVER_FOR_NOW)
+            return ConnectionClosedError(CLOSED_WITHOUT_ERROR, allow_reconnect=False)
         elif kind is Invocation:
             assert isinstance(message, Invocation)
             await self._receive_client_result_request(message, size)

@@ -42,12 +42,18 @@ class Listener:
         )
         self._stderr = b""
 
-    def wait_for_stderr(self, text: str, timeout: float = 20.0) -> None:
-        """Read stderr until `text` shows up (the process says what it is doing)."""
+    def wait_for_stderr(self, text: str, timeout: float = 20.0, after: str | None = None) -> None:
+        """Read stderr until `text` shows up (the process says what it is doing),
+        after the first `after` if given."""
         assert self.process.stderr is not None
         deadline = time.monotonic() + timeout
         fd = self.process.stderr.fileno()
-        while text.encode() not in self._stderr:
+
+        def seen() -> bool:
+            start = 0 if after is None else self._stderr.find(after.encode())
+            return start >= 0 and text.encode() in self._stderr[start:]
+
+        while not seen():
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 raise AssertionError(f"no {text!r} on stderr:\n{self._stderr.decode()}")

@@ -72,6 +72,7 @@ def test_bash_completes_options_per_command() -> None:
         "--count",
         "--cookie",
         "--connect-timeout",
+        "--connect-retries",
     ]
     assert _bash_complete("hubcli", "upload", "--nu") == ["--null"]
     assert "--list-methods" in _bash_complete("hubcli", "serve", "--")
@@ -163,6 +164,7 @@ def test_fish_parses_and_completes(require_tool: Callable[[str], str]) -> None:
         "--count",
         "--cookie",
         "--connect-timeout",
+        "--connect-retries",
     }
     assert _fish_complete(fish, "hubcli stream -p ") == ["json", "messagepack"]
     assert "--list-methods" in _fish_complete(fish, "hubcli serve --")
