@@ -70,9 +70,7 @@ def invocation_failure(target: str) -> str:
 
 STREAMING_FAILURE = "An error occurred on the server while streaming results."
 CONNECTION_CLOSED_WITH_ERROR = "Connection closed with an error."
-CLIENT_TIMEOUT = (
-    "Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
-)
+CLIENT_TIMEOUT = "Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
 METHOD_DOES_NOT_EXIST = "Method does not exist."
 ARGUMENT_TYPES = (
     "Error binding arguments. Make sure that the types of the provided values match "

@@ -325,9 +325,7 @@ class Invocations:
         try:
             async for item in stream:
                 if isinstance(item, ItemBatch):
-                    await self._connection.write_bytes(
-                        encode_batch(item.items), len(item.items)
-                    )
+                    await self._connection.write_bytes(encode_batch(item.items), len(item.items))
                 else:
                     await self._connection.write_bytes(
                         protocol.encode(StreamItem(invocation_id, item)), 1
