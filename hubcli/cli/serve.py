@@ -30,7 +30,20 @@ The first line on stdout is the hub URL, e.g. http://127.0.0.1:5000/hub (with
 Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
 PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
 {"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
-Service; the hub accepts the access tokens they hand out."""
+Service; the hub accepts the access tokens they hand out.
+
+Stateful reconnect is off unless --allow-stateful-reconnect: then a client that
+asks for it at negotiate and shakes hands with version 2 over WebSockets may
+lose its socket and resume with the same id within --disconnect-timeout,
+getting every unacknowledged message again.
+
+A chaos hub to aim clients at: --chaos puts a TCP relay in front of the hub, so
+DropTransport, DropConnection and ResumableCounter can reset the caller's
+connection as a network fault does (no Close message, no close frame); each
+--fault makes every connection meet one fault: negotiate-500, negotiate-404,
+negotiate-html, negotiate-slow[=SECONDS] (default 10), handshake-reject,
+handshake-garbage, handshake-silent, silent[=SECONDS] (the hub stops sending,
+pings included, and acting on what it gets SECONDS after the handshake)."""
 
 
 def _transports(value: str) -> tuple[TransportName, ...]:
@@ -192,9 +205,43 @@ def serve(
             min=0.001,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Drop a negotiated or long polling connection unused for this long.",
+            help="Drop a negotiated or long polling connection unused for this long, "
+            "and a stateful one whose WebSocket was lost and not resumed.",
         ),
     ] = 15.0,
+    allow_stateful_reconnect: Annotated[
+        bool,
+        typer.Option(
+            "--allow-stateful-reconnect",
+            help="Grant stateful reconnect to clients that ask for it (AllowStatefulReconnects).",
+        ),
+    ] = False,
+    stateful_reconnect_buffer_size: Annotated[
+        int,
+        typer.Option(
+            "--stateful-reconnect-buffer-size",
+            min=0,
+            metavar="BYTES",
+            help="Unacknowledged bytes kept per stateful connection before writes "
+            "wait for the client's Ack.",
+        ),
+    ] = 100_000,
+    chaos: Annotated[
+        bool,
+        typer.Option(
+            "--chaos",
+            help="Relay every TCP connection, so DropTransport, DropConnection and "
+            "ResumableCounter can reset the caller's connection.",
+        ),
+    ] = False,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            metavar="NAME[=SECONDS]",
+            help="Make every connection meet this fault (repeatable); the names are listed above.",
+        ),
+    ] = None,
     list_methods: Annotated[
         bool,
         typer.Option("--list-methods", help="Print every hub method with its signature and exit."),
@@ -217,6 +264,12 @@ def serve(
             raise typer.BadParameter("expected NAME=VALUE", param_hint="--sticky-cookie")
         cookie = (name.strip(), value.strip())
     from hubcli.server import ServerOptions, UrlNotWritten, run_server
+    from hubcli.server.faults import parse_faults
+
+    try:
+        faults = parse_faults(fault or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--fault") from None
 
     options = ServerOptions(
         host=host,
@@ -237,6 +290,10 @@ def serve(
         stream_delay_ms=stream_delay_ms,
         long_poll_timeout=long_poll_timeout,
         disconnect_timeout=disconnect_timeout,
+        allow_stateful_reconnect=allow_stateful_reconnect,
+        stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
+        chaos=chaos,
+        faults=faults,
         verbose=verbose,
     )
     from .errors import report

@@ -15,6 +15,7 @@ import traceback
 import trio
 
 from .asgi import Receive, RequestInfo, Scope, Send, respond
+from .chaos import Chaos, TcpRelay
 from .connections import ConnectionManager, HttpConnection
 from .endpoints import ConnectEndpoint
 from .hubconnection import HubConnection
@@ -32,6 +33,9 @@ class HubApp:
         self.state = HubState()
         self.methods = build_methods()
         self.connections = ConnectionManager(self._run_hub, options.disconnect_timeout)
+        # The relay runs in front of the HTTP server (runner.py) only with --chaos.
+        self.relay = TcpRelay() if options.chaos else None
+        self.chaos = Chaos(self.relay, self.connections)
         self._negotiate = NegotiateEndpoint(self.connections, options)
         self._connect = ConnectEndpoint(self.connections, options)
         hub = options.hub_path.rstrip("/")
@@ -45,7 +49,9 @@ class HubApp:
 
     async def _run_hub(self, connection: HttpConnection) -> None:
         try:
-            await HubConnection(connection, self.options, self.methods, self.state).run()
+            await HubConnection(
+                connection, self.options, self.methods, self.state, self.chaos
+            ).run()
         except Exception:
             log.error("connection %s failed:\n%s", connection.connection_id, traceback.format_exc())
 

@@ -4,6 +4,11 @@ Mirrors the real server's HttpConnectionContext and HttpConnectionManager: a
 connection is keyed by its token, bound to one transport on first use, activated
 by each request that carries it (one at a time), and disposed when its transport
 ends, on DELETE, or after `disconnect_timeout` without any request using it.
+
+A stateful connection (negotiated with stateful reconnect, handshake version 2,
+WebSockets) outlives a WebSocket that drops: it is detached, its hub runs on, and
+a later WebSocket with the same id attaches to it again (resume.py), unless
+`disconnect_timeout` passes first.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from hubcli.protocol import TransferFormat
 
 from .asgi import RequestInfo
 from .options import TransportName
-from .pipes import BytePipe
+from .pipes import BytePipe, DiscardingPipe
 
 log = logging.getLogger("hubcli.server")
 
@@ -42,11 +47,37 @@ def new_connection_id() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(16)).rstrip(b"=").decode("ascii")
 
 
+Resend = Callable[[BytePipe], None]
+
+
+class Attachment:
+    """One WebSocket request carrying a connection: the output pipe it sends from."""
+
+    def __init__(self, outbound: BytePipe) -> None:
+        self.outbound = outbound
+        # Set when a newer request for the same connection asked this one to go.
+        self.taken_over = False
+        self.finished = trio.Event()
+
+    def take_over(self) -> None:
+        """Let go of the connection: send what is queued, then a close frame."""
+        self.taken_over = True
+        self.outbound.complete()
+
+
 class HttpConnection:
-    def __init__(self, connection_id: str, token: str, negotiate_version: int) -> None:
+    def __init__(
+        self, connection_id: str, token: str, negotiate_version: int, stateful: bool = False
+    ) -> None:
         self.connection_id = connection_id
         self.token = token
         self.negotiate_version = negotiate_version
+        # Negotiated with stateful reconnect (asked for and allowed); the hub turns
+        # resuming on at a version 2 handshake over WebSockets.
+        self.stateful = stateful
+        self.reconnect_enabled = False
+        self._resend: Resend | None = None
+        self.attachment: Attachment | None = None
         self.inbound = BytePipe()
         self.outbound = BytePipe()
         self.transport: TransportName | None = None
@@ -82,10 +113,25 @@ class HttpConnection:
             return SetTransport.SUCCESS
         if self.transport is not transport:
             return SetTransport.CANNOT_CHANGE
-        # Only long polling comes back with the same token (without stateful reconnect).
-        if transport is not TransportName.LONG_POLLING:
-            return SetTransport.ALREADY_ACTIVE
-        return SetTransport.SUCCESS
+        # Long polling comes back with the same token every poll, WebSockets only
+        # to resume a stateful connection.
+        if transport is TransportName.LONG_POLLING or self.reconnect_enabled:
+            return SetTransport.SUCCESS
+        return SetTransport.ALREADY_ACTIVE
+
+    def enable_reconnect(self, resend: Resend) -> None:
+        """From now on a dropped WebSocket leaves the connection resumable; a resume
+        calls `resend` with the new output pipe before anything else is written."""
+        if self.stateful:
+            self.reconnect_enabled = True
+            self._resend = resend
+
+    def disable_reconnect(self) -> None:
+        self.reconnect_enabled = False
+
+    def resend(self, outbound: BytePipe) -> None:
+        assert self._resend is not None, "only a resumable connection resends"
+        self._resend(outbound)
 
 
 Application = Callable[[HttpConnection], Awaitable[None]]
@@ -115,11 +161,11 @@ class ConnectionManager:
     def all(self) -> list[HttpConnection]:
         return list(self._connections.values())
 
-    def create(self, negotiate_version: int) -> HttpConnection:
+    def create(self, negotiate_version: int, stateful: bool = False) -> HttpConnection:
         connection_id = new_connection_id()
         # Before version 1 the id is the token; it is public, so v1 adds a secret one.
         token = new_connection_id() if negotiate_version >= 1 else connection_id
-        connection = HttpConnection(connection_id, token, negotiate_version)
+        connection = HttpConnection(connection_id, token, negotiate_version, stateful)
         self._connections[token] = connection
         self.nursery.start_soon(self._watch, connection)
         return connection
@@ -138,6 +184,50 @@ class ConnectionManager:
         finally:
             connection.outbound.complete()
             connection.application_done.set()
+
+    def attach_websocket(self, connection: HttpConnection, request: RequestInfo) -> Attachment:
+        """Carry the connection over this WebSocket request from now on."""
+        if connection.application_started:
+            # A resume: a fresh pipe the hub fills with Sequence and its replay
+            # before anything else, as the real server's ResendAsync does.
+            outbound = BytePipe()
+            connection.resend(outbound)
+            if connection.application_done.is_set():
+                # The hub ended inside the window: the replay, then the close frame.
+                outbound.complete()
+            connection.outbound = outbound
+        attachment = Attachment(connection.outbound)
+        connection.attachment = attachment
+        connection.request = request
+        connection.set_status(Status.ACTIVE)
+        return attachment
+
+    def transport_ended(self, connection: HttpConnection, attachment: Attachment) -> None:
+        """A WebSocket request is over: keep the connection for a resume if it may
+        come back, else dispose of it."""
+        try:
+            if connection.attachment is not attachment:
+                return
+            connection.attachment = None
+            resumable = (
+                connection.reconnect_enabled
+                and not connection.application_done.is_set()
+                and connection.status is not Status.DISPOSED
+            )
+            if not resumable:
+                self.dispose(connection)
+                return
+            # The hub writes on, into the replay buffer only, until a resume.
+            connection.outbound = DiscardingPipe()
+            attachment.outbound.complete()
+            connection.set_status(Status.INACTIVE)
+            log.info(
+                "connection %s: transport lost; resumable for %gs",
+                connection.connection_id,
+                self._disconnect_timeout,
+            )
+        finally:
+            attachment.finished.set()
 
     def dispose(self, connection: HttpConnection) -> None:
         """End the connection: its hub sees the end of its input, a pending poll ends."""

@@ -50,9 +50,17 @@ class ConnectionHandle(Protocol):
     @property
     def request(self) -> RequestInfo: ...
 
-    async def write_bytes(self, data: bytes) -> None: ...
+    async def write_bytes(self, data: bytes, messages: int) -> None:
+        """Write encoded messages, `messages` of them invocation-class (what
+        stateful reconnect counts and keeps for a replay)."""
+        ...
 
     def request_close(self, error: str | None, allow_reconnect: bool) -> None: ...
+
+    def drop_transport(self, forget: bool) -> None:
+        """Cut the TCP connection under the transport (the chaos hub); `forget`
+        also disposes of the connection."""
+        ...
 
 
 class UploadFailed(HubMethodError):

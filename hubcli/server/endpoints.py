@@ -15,6 +15,7 @@ from hubcli.protocol import TransferFormat
 from .asgi import TEXT_PLAIN, Receive, RequestInfo, Send, respond
 from .connections import ConnectionManager, HttpConnection, SetTransport, Status
 from .options import ServerOptions, TransportName
+from .resume import claim
 from .transports.longpolling import NO_CACHE_HEADERS, serve_poll
 from .transports.sse import serve_sse
 from .transports.websockets import serve_websocket
@@ -110,8 +111,9 @@ class ConnectEndpoint:
                 websocket=websocket,
             )
             return False
-        # Long polling keeps the request of its first poll for the hub to look at.
-        if connection.request is None or transport is not TransportName.LONG_POLLING:
+        # Long polling keeps the request of its first poll for the hub to look at;
+        # a WebSocket becomes the connection's request once it is accepted.
+        if transport is TransportName.SERVER_SENT_EVENTS or connection.request is None:
             connection.request = request
         return True
 
@@ -128,16 +130,25 @@ class ConnectEndpoint:
         assert connection is not None
         if not await self._ensure_state(connection, request, send, TransportName.WEBSOCKETS):
             return
-        if connection.status is not Status.INACTIVE:
-            await respond(
-                send,
-                409 if connection.status is Status.ACTIVE else 404,
-                content_type=TEXT_PLAIN,
-                websocket=True,
-            )
+        if connection.application_started:
+            # Only a resumable connection gets here (the others are already active).
+            refusal = await claim(connection)
+        elif connection.status is Status.INACTIVE:
+            refusal = None
+        else:
+            refusal = 409 if connection.status is Status.ACTIVE else 404
+        if refusal is not None:
+            await respond(send, refusal, content_type=TEXT_PLAIN, websocket=True)
             return
-        connection.set_status(Status.ACTIVE)
-        await serve_websocket(receive, send, connection, self._manager)
+        attachment = self._manager.attach_websocket(connection, request)
+        await serve_websocket(
+            receive,
+            send,
+            connection,
+            attachment,
+            self._manager,
+            close_timeout=self._options.websocket_close_timeout,
+        )
 
     async def _server_sent_events(self, request: RequestInfo, receive: Receive, send: Send) -> None:
         connection = await self._get_connection(request, send)

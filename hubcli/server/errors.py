@@ -28,6 +28,10 @@ class InvalidDataException(HubMethodError):
     dotnet_type = "InvalidDataException"
 
 
+class OperationCanceledException(HubMethodError):
+    dotnet_type = "OperationCanceledException"
+
+
 class IOException(HubMethodError):
     """What a client result ends with when its connection is unknown or drops."""
 
@@ -66,6 +70,7 @@ def invocation_failure(target: str) -> str:
 
 STREAMING_FAILURE = "An error occurred on the server while streaming results."
 CONNECTION_CLOSED_WITH_ERROR = "Connection closed with an error."
+CLIENT_TIMEOUT = "Client hasn't sent a message/ping within the configured ClientTimeoutInterval."
 METHOD_DOES_NOT_EXIST = "Method does not exist."
 ARGUMENT_TYPES = (
     "Error binding arguments. Make sure that the types of the provided values match "

@@ -6,6 +6,12 @@ are parsed with the size limit and dispatched in order; the server pings after
 `keepalive` seconds without sending; a client that has pinged once and then stays
 silent for `client_timeout` is dropped; the end is always announced with a Close
 message before the transport closes.
+
+On a stateful connection (negotiated so, handshake version 2, WebSockets) every
+invocation-class message written is kept in a replay buffer until acknowledged
+(replay.py), Acks go out on a timer, received ones are numbered so duplicates are
+dropped, and a resume gets a Sequence and the replay. While the transport is
+gone the hub runs on without noticing, its writes kept only in the buffer.
 """
 
 from __future__ import annotations
@@ -17,15 +23,20 @@ import trio
 from hubcli.protocol import (
     PING,
     Ack,
+    CancelInvocation,
     Close,
+    Completion,
     HandshakeError,
     HubMessage,
     HubProtocol,
+    Invocation,
     MessageParser,
     MessageTooLargeError,
     Ping,
     ProtocolError,
     Sequence,
+    StreamInvocation,
+    StreamItem,
     TransferFormat,
     protocol_by_name,
 )
@@ -35,9 +46,13 @@ from hubcli.protocol.varint import encode_length
 from . import errors
 from .asgi import RequestInfo
 from .binding import HubMethod
+from .chaos import Chaos
 from .connections import HttpConnection
+from .faults import answer_handshake
 from .invocations import Invocations
-from .options import ServerOptions
+from .options import ServerOptions, TransportName
+from .pipes import BytePipe
+from .replay import InboundSequence, ReplayBuffer, SequenceAheadError
 from .state import HubState
 from .users import user_id_for
 
@@ -49,6 +64,9 @@ SERVER_PROTOCOL_VERSION = 2
 
 HANDSHAKE_CANCELED = "Handshake was canceled."
 HANDSHAKE_UNEXPECTED = "An unexpected error occurred during connection handshake."
+
+# What the replay buffer keeps and an Ack counts (HubInvocationMessage).
+COUNTED = (Invocation, StreamItem, Completion, StreamInvocation, CancelInvocation)
 
 
 def parser_limit(protocol: HubProtocol, limit: int | None) -> int | None:
@@ -75,12 +93,18 @@ class HubConnection:
         options: ServerOptions,
         methods: dict[str, HubMethod],
         state: HubState,
+        chaos: Chaos | None = None,
     ) -> None:
         self.http = http
         self._options = options
         self._methods = methods
         self._state = state
+        self._chaos = chaos
         self._protocol: HubProtocol | None = None
+        # Both set once a handshake turns stateful reconnect on.
+        self._replay: ReplayBuffer | None = None
+        self._incoming: InboundSequence | None = None
+        self._silenced = False
         self._closing: Close | None = None
         self._stop = trio.Event()
         self._aborted = False
@@ -118,32 +142,67 @@ class HubConnection:
     def request_close(self, error: str | None, allow_reconnect: bool) -> None:
         if self._closing is None:
             self._closing = Close(error, allow_reconnect)
+            if not allow_reconnect:
+                # HubConnectionContext.Abort(): a resume is refused from now on.
+                self.http.disable_reconnect()
         self._stop.set()
+
+    def drop_transport(self, forget: bool) -> None:
+        if self._chaos is None:
+            raise errors.HubException("This hub cannot drop transports.")
+        self._chaos.drop(self.http, forget)
 
     # -------------------------------------------------------------------- writing
 
-    def enqueue(self, data: bytes) -> bool:
+    def enqueue(self, data: bytes, messages: int = 1) -> bool:
+        """Append `data`, holding `messages` invocation-class messages, without
+        waiting; False once the connection takes no more."""
         # Writes after the connection was aborted are dropped, as the real server does.
         if self._aborted:
             return False
         self._last_sent = trio.current_time()
+        if self._replay is not None and messages:
+            self._replay.record(data, messages)
         return self.http.outbound.write_nowait(data)
 
     async def drained(self) -> None:
         await self.http.outbound.drained()
+        if self._replay is not None:
+            await self._replay.wait_for_room()
 
-    async def write_bytes(self, data: bytes) -> None:
-        if self.enqueue(data):
-            await self.drained()
-        else:
-            await trio.lowlevel.checkpoint()
+    async def write_bytes(self, data: bytes, messages: int) -> None:
+        """Write `data`, holding `messages` invocation-class messages, and wait for
+        the transport to take it (and, when stateful, for the client's Acks)."""
+        replay = self._replay
+        if replay is None or messages == 0:
+            if self.enqueue(data, messages):
+                await self.http.outbound.drained()
+            else:
+                await trio.lowlevel.checkpoint()
+            return
+        while True:
+            # The real server checks its buffer before each message; a bulk write
+            # is split where that check would have stopped it.
+            await replay.wait_for_room()
+            head, head_messages, data, messages = replay.split(data, messages)
+            if not self.enqueue(head, head_messages):
+                return
+            await self.http.outbound.drained()
+            if not data:
+                return
 
     async def write_message(self, message: HubMessage) -> None:
-        await self.write_bytes(self.protocol.encode(message))
+        await self.write_bytes(
+            self.protocol.encode(message), 1 if isinstance(message, COUNTED) else 0
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self) -> None:
+        fault = self._options.faults.handshake
+        if fault is not None:
+            await answer_handshake(fault, self.http.inbound, self.http.outbound)
+            return
         handshake = await self._handshake()
         if handshake is None:
             return
@@ -206,6 +265,7 @@ class HubConnection:
                     break
                 self.http.active_format = self.protocol.transfer_format
                 await self._write_handshake_response(None)
+                self._start_stateful_reconnect(request.version)
                 # Unknown message types are skipped: "future protocol changes can add
                 # message types", as the server's parsers say. (With a size limit set,
                 # ASP.NET Core then stops reading that connection; not copied.)
@@ -237,11 +297,41 @@ class HubConnection:
         self._protocol = protocol
         return None
 
+    def _start_stateful_reconnect(self, version: int) -> None:
+        # A version 1 handshake is the real server's DisableReconnect: the
+        # connection lives and dies with its transport. Only WebSockets can resume.
+        http = self.http
+        if not http.stateful or version < 2 or http.transport is not TransportName.WEBSOCKETS:
+            return
+        self._replay = ReplayBuffer(
+            self._options.stateful_reconnect_buffer_size, self.protocol.transfer_format
+        )
+        self._incoming = InboundSequence()
+        http.enable_reconnect(self._resend)
+
+    def _resend(self, outbound: BytePipe) -> None:
+        assert self._replay is not None
+        assert self._incoming is not None
+        first_id, replayed = self._replay.replay()
+        outbound.write_nowait(self.protocol.encode(Sequence(first_id)) + replayed)
+        self._incoming.ack_again()
+        log.info(
+            "connection %s resumed: replaying from message %d (%d bytes)",
+            self.connection_id,
+            first_id,
+            len(replayed),
+        )
+
     async def _run_hub(self, parser: MessageParser, rest: bytes) -> None:
         async with trio.open_nursery() as nursery:
             invocations = Invocations(self, self._methods, self._state, self._options, nursery)
             if not self.http.has_inherent_keepalive:
                 nursery.start_soon(self._keepalive)
+            if self._incoming is not None:
+                nursery.start_soon(self._send_acks, self._incoming)
+            silent_after = self._options.faults.silent_after
+            if silent_after is not None:
+                nursery.start_soon(self._fall_silent, nursery, silent_after)
             nursery.start_soon(self._stop_on_request, nursery)
             nursery.start_soon(self._close_on_shutdown)
             try:
@@ -262,6 +352,14 @@ class HubConnection:
                     allow_reconnect=True,
                 )
                 log.info("connection %s: protocol error: %s", self.connection_id, text)
+            except SequenceAheadError as exc:
+                self.request_close(
+                    errors.build_error_message(
+                        errors.CONNECTION_CLOSED_WITH_ERROR, exc, self._options.detailed_errors
+                    ),
+                    allow_reconnect=True,
+                )
+                log.info("connection %s: %s", self.connection_id, exc)
             except Exception as exc:
                 log.exception("connection %s: error processing messages", self.connection_id)
                 self.request_close(
@@ -274,15 +372,44 @@ class HubConnection:
                 # The transport ended: the server aborts, which forbids reconnecting.
                 self.request_close(None, allow_reconnect=False)
             nursery.cancel_scope.cancel()
+        if self._silenced:
+            # Read on, so the client is not held up by a full socket, and say nothing.
+            while await self.http.inbound.read() is not None:
+                pass
+            return
         await self._write_close()
 
     async def _write_close(self) -> None:
         closing = self._closing or Close()
         self._aborted = True
+        if self._replay is not None:
+            self._replay.close()
         # Appended without waiting: the transport may be gone, and the end of the
         # outbound pipe follows right after.
         self.http.outbound.write_nowait(self.protocol.encode(closing))
         await trio.lowlevel.checkpoint()
+
+    async def _fall_silent(self, nursery: trio.Nursery, after: float) -> None:
+        await trio.sleep(after)
+        log.info("connection %s: silent from now on (--fault silent)", self.connection_id)
+        self._silenced = True
+        self._aborted = True
+        if self._replay is not None:
+            self._replay.close()
+        nursery.cancel_scope.cancel()
+
+    async def _send_acks(self, incoming: InboundSequence) -> None:
+        # A fixed period from the handshake on, as the real server's PeriodicTimer;
+        # an Ack is written past the replay buffer and its limit, and does not put
+        # off the next ping.
+        interval = self._options.ack_interval
+        tick = trio.current_time()
+        while True:
+            tick += interval
+            await trio.sleep_until(tick)
+            sequence_id = incoming.take_ack()
+            if sequence_id is not None and not self._aborted:
+                self.http.outbound.write_nowait(self.protocol.encode(Ack(sequence_id)))
 
     async def _stop_on_request(self, nursery: trio.Nursery) -> None:
         await self._stop.wait()
@@ -306,9 +433,15 @@ class HubConnection:
                             # A client Close is a graceful end without reconnect.
                             self.request_close(None, allow_reconnect=False)
                             await trio.lowlevel.checkpoint()
-                        elif isinstance(message, (Ack, Sequence)):
-                            continue
-                        else:
+                        elif isinstance(message, Ack):
+                            if self._replay is not None:
+                                self._replay.ack(message.sequence_id)
+                        elif isinstance(message, Sequence):
+                            if self._incoming is not None:
+                                self._incoming.rewind(message.sequence_id)
+                        elif self._incoming is None or self._incoming.accept():
+                            # Everything else is invocation-class, counted by its
+                            # wire type before binding; a duplicate is dropped.
                             await invocations.dispatch(message)
                     self._dispatching = False
                     self._last_received = trio.current_time()
@@ -337,11 +470,18 @@ class HubConnection:
                     self.connection_id,
                     client_timeout,
                 )
-                self.request_close(None, allow_reconnect=True)
+                self.request_close(
+                    errors.build_error_message(
+                        errors.CONNECTION_CLOSED_WITH_ERROR,
+                        errors.OperationCanceledException(errors.CLIENT_TIMEOUT),
+                        self._options.detailed_errors,
+                    ),
+                    allow_reconnect=True,
+                )
                 return
             if now - self._last_sent >= keepalive:
                 if self.http.outbound.buffered == 0:
-                    await self.write_bytes(ping)
+                    await self.write_bytes(ping, 0)
                 else:
                     # Data waiting to go out keeps the connection alive already.
                     self._last_sent = now

@@ -325,10 +325,11 @@ class Invocations:
         try:
             async for item in stream:
                 if isinstance(item, ItemBatch):
-                    data = encode_batch(item.items)
+                    await self._connection.write_bytes(encode_batch(item.items), len(item.items))
                 else:
-                    data = protocol.encode(StreamItem(invocation_id, item))
-                await self._connection.write_bytes(data)
+                    await self._connection.write_bytes(
+                        protocol.encode(StreamItem(invocation_id, item)), 1
+                    )
         except Exception as exc:
             return errors.build_error_message(errors.STREAMING_FAILURE, exc, self._detailed)
         finally:

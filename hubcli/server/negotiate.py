@@ -2,8 +2,11 @@
 
 Version rules of HttpConnectionDispatcher.ProcessNegotiate: no negotiateVersion is
 version 0 (id doubles as token), a non-integer or negative one is an error body
-(still HTTP 200), anything above 1 is answered as 1. A redirect endpoint answers
-`{"url", "accessToken"}` pointing at the hub, or at the next redirect of a chain.
+(still HTTP 200), anything above 1 is answered as 1. `useStatefulReconnect` is
+read (as a .NET bool) only when the server allows stateful reconnects, and the
+answer says `"useStatefulReconnect":true` only when both hold. A redirect endpoint
+answers `{"url", "accessToken"}` pointing at the hub, or at the next redirect of
+a chain.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hubcli.protocol.negotiate import (
 
 from .asgi import TEXT_PLAIN, RequestInfo, Send, respond
 from .connections import ConnectionManager
+from .faults import answer_negotiate
 from .options import ALL_TRANSPORTS, ServerOptions, TransportName
 
 JSON = "application/json"
@@ -84,6 +88,11 @@ def negotiate_error(raw_version: str | None) -> tuple[int, str | None]:
     return version, None
 
 
+def dotnet_true(value: str | None) -> bool:
+    """bool.TryParse's true: "true" in any case, blanks around it allowed."""
+    return value is not None and value.strip().lower() == "true"
+
+
 class NegotiateEndpoint:
     def __init__(self, manager: ConnectionManager, options: ServerOptions) -> None:
         self._manager = manager
@@ -98,11 +107,16 @@ class NegotiateEndpoint:
         if request.method != "POST":
             await respond(send, 405, content_type=TEXT_PLAIN)
             return
+        if await answer_negotiate(self._options.faults, send):
+            return
         version, error = negotiate_error(request.query_value("negotiateVersion"))
         if error is not None:
             await respond(send, 200, encode_error(error), content_type=JSON)
             return
-        connection = self._manager.create(version)
+        stateful = self._options.allow_stateful_reconnect and dotnet_true(
+            request.query_value("useStatefulReconnect")
+        )
+        connection = self._manager.create(version, stateful=stateful)
         negotiation = ServerNegotiation(
             connection_id=connection.connection_id,
             connection_token=connection.token,
@@ -112,6 +126,7 @@ class NegotiateEndpoint:
                 for t in ALL_TRANSPORTS
                 if t in self._options.transports
             ),
+            use_stateful_reconnect=stateful,
         )
         await respond(
             send, 200, encode_response(negotiation), content_type=JSON, headers=self._set_cookie

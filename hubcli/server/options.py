@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import enum
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .faults import Faults
 
 
 class TransportName(enum.Enum):
@@ -35,6 +37,8 @@ _SECONDS = (
     "long_poll_timeout",
     "disconnect_timeout",
     "shutdown_grace",
+    "ack_interval",
+    "websocket_close_timeout",
 )
 
 
@@ -62,6 +66,19 @@ class ServerOptions:
     # HttpConnectionDispatcherOptions / ConnectionOptions defaults.
     long_poll_timeout: float = 90.0
     disconnect_timeout: float = 15.0
+    # Stateful reconnect: AllowStatefulReconnects (off unless asked for) and
+    # HubOptions.StatefulReconnectBufferSize; the real server's fixed Ack period
+    # (MessageBuffer.AckRate) and WebSocketOptions.CloseTimeout, settable so tests
+    # need not wait for them.
+    allow_stateful_reconnect: bool = False
+    stateful_reconnect_buffer_size: int = 100_000
+    ack_interval: float = 1.0
+    websocket_close_timeout: float = 5.0
+    # The chaos hub: a TCP relay in front of the HTTP server, so hub methods can
+    # cut a connection as a network would (chaos.py); and the faults every
+    # connection meets (faults.py).
+    chaos: bool = False
+    faults: Faults = field(default_factory=Faults)
     # Only the sample methods use it (TriggerStream's pause between jobs).
     stream_delay_ms: int = 250
     # How long a shutdown waits for connections to take their Close message.
@@ -75,6 +92,8 @@ class ServerOptions:
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value}")
+        if self.stateful_reconnect_buffer_size < 0:
+            raise ValueError("stateful_reconnect_buffer_size must be >= 0")
 
     @property
     def tls(self) -> bool:

@@ -32,18 +32,22 @@ class UrlNotWritten(Exception):
 _MIN_WEBSOCKET_FRAME = 16 * 1024 * 1024
 
 
-def _bind_address(options: ServerOptions) -> str:
-    host = options.host
+def _bind_address(host: str, port: int) -> str:
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"
-    return f"{host}:{options.port}"
+    return f"{host}:{port}"
+
+
+# With --chaos, hypercorn serves the relay only, from a port of its own.
+_BEHIND_RELAY = ("127.0.0.1", 0)
 
 
 def _hypercorn_config(options: ServerOptions) -> Any:
     from hypercorn.config import Config
 
     config = Config()
-    config.bind = [_bind_address(options)]
+    bind = _BEHIND_RELAY if options.chaos else (options.host, options.port)
+    config.bind = [_bind_address(*bind)]
     config.include_server_header = False
     config.accesslog = None
     config.loglevel = "INFO" if options.verbose >= 2 else "WARNING"
@@ -85,23 +89,38 @@ async def serve(
     app = app or HubApp(options)
     config = _hypercorn_config(options)
     shutdown = trio.Event()
-    # Two nurseries: hubs (and connection watchdogs) outlive the HTTP server by a
-    # little, so they can still send Close while hypercorn drains its requests.
+    # Nurseries inside out: the HTTP server, the chaos relay in front of it, and the
+    # hubs (with connection watchdogs), which outlive both by a little, so they can
+    # still send Close while hypercorn drains its requests.
     async with trio.open_nursery() as hubs:
         app.attach(hubs)
-        async with trio.open_nursery() as http:
-            binds = await http.start(
-                partial(hypercorn_serve, cast(Any, app), config, shutdown_trigger=shutdown.wait)
-            )
-            path = options.hub_path
-            task_status.started(f"{binds[0]}{path}")
-            if stop is None:
-                await trio.sleep_forever()
-            else:
-                await stop.wait()
-            log.info("shutting down: closing %d connection(s)", len(app.connections))
-            await app.connections.close_all(options.shutdown_grace)
-            shutdown.set()
+        async with trio.open_nursery() as network:
+            async with trio.open_nursery() as http:
+                binds = await http.start(
+                    partial(hypercorn_serve, cast(Any, app), config, shutdown_trigger=shutdown.wait)
+                )
+                url = binds[0]
+                if app.relay is not None:
+                    scheme, _, internal = url.partition("://")
+                    upstream_port = int(internal.rsplit(":", 1)[1])
+                    host, port = await network.start(
+                        partial(
+                            app.relay.serve,
+                            options.host,
+                            options.port,
+                            (_BEHIND_RELAY[0], upstream_port),
+                        )
+                    )
+                    url = f"{scheme}://{_bind_address(host, port)}"
+                task_status.started(f"{url}{options.hub_path}")
+                if stop is None:
+                    await trio.sleep_forever()
+                else:
+                    await stop.wait()
+                log.info("shutting down: closing %d connection(s)", len(app.connections))
+                await app.connections.close_all(options.shutdown_grace)
+                shutdown.set()
+            network.cancel_scope.cancel()
         hubs.cancel_scope.cancel()
 
 

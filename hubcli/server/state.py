@@ -31,9 +31,9 @@ class HubClient(Protocol):
     @property
     def protocol(self) -> HubProtocol: ...
 
-    def enqueue(self, data: bytes) -> bool:
-        """Append encoded messages to the connection's output without waiting;
-        False if the connection no longer takes any."""
+    def enqueue(self, data: bytes, messages: int = 1) -> bool:
+        """Append encoded messages, `messages` of them invocation-class, to the
+        connection's output without waiting; False if it no longer takes any."""
         ...
 
     async def drained(self) -> None:

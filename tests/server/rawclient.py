@@ -3,7 +3,10 @@
 They use only the protocol core's codecs and no hubcli client code, so what the
 tests see is exactly what the server put on the wire. `RawHub` speaks WebSockets,
 `RawPollingHub` long polling; `raw_hub(url, transport)` opens either, with the
-same methods to send, receive, invoke and stream.
+same methods to send, receive, invoke and stream. `RawHub.connect(stateful=True)`
+negotiates stateful reconnect and shakes hands with version 2;
+`RawHub.resume(url, token)` opens the WebSocket of a resume (same id, no
+handshake).
 """
 
 from __future__ import annotations
@@ -37,9 +40,9 @@ def ws_url(url: str) -> str:
     return "ws" + url[len("http") :]
 
 
-async def negotiate(url: str, **kwargs: Any) -> dict[str, Any]:
+async def negotiate(url: str, *, stateful: bool = False, **kwargs: Any) -> dict[str, Any]:
     async with httpx.AsyncClient(timeout=TIMEOUT) as client:
-        response = await client.post(negotiate_url(url), **kwargs)
+        response = await client.post(negotiate_url(url, stateful_reconnect=stateful), **kwargs)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -130,10 +133,12 @@ class RawHubBase:
 class RawHub(RawHubBase):
     """One WebSocket hub connection whose every frame the test controls."""
 
-    def __init__(self, ws: WebSocketConnection, protocol: HubProtocol) -> None:
+    def __init__(self, ws: WebSocketConnection, protocol: HubProtocol, token: str = "") -> None:
         super().__init__(protocol)
         self.ws = ws
         self.frame_types: list[type] = []
+        # The connection token the socket was opened with ("" without negotiate).
+        self.token = token
 
     @classmethod
     @asynccontextmanager
@@ -147,11 +152,17 @@ class RawHub(RawHubBase):
         headers: list[tuple[str, str]] | None = None,
         query: str = "",
         max_message_size: int = 2**20,
+        stateful: bool = False,
+        version: int | None = None,
     ) -> AsyncIterator[RawHub]:
+        """`stateful`: negotiate stateful reconnect, and shake hands with version 2
+        unless `version` says otherwise."""
         target = ws_url(url)
         separator = "&" if "?" in target else "?"
+        token = ""
         if negotiate_first:
-            token = (await negotiate(url, headers=dict(headers or [])))["connectionToken"]
+            body = await negotiate(url, stateful=stateful, headers=dict(headers or []))
+            token = body["connectionToken"]
             target += f"{separator}id={token}"
             separator = "&"
         if query:
@@ -159,11 +170,25 @@ class RawHub(RawHubBase):
         async with open_websocket_url(
             target, extra_headers=headers or [], max_message_size=max_message_size
         ) as ws:
-            hub = cls(ws, protocol_by_name(protocol))
+            hub = cls(ws, protocol_by_name(protocol), token)
             if handshake:
-                response = await hub.handshake(protocol)
+                if version is None:
+                    version = 2 if stateful else 1
+                response = await hub.handshake(protocol, version)
                 assert response == b"{}\x1e", response
             yield hub
+
+    @classmethod
+    @asynccontextmanager
+    async def resume(
+        cls, url: str, token: str, *, protocol: str = "json", max_message_size: int = 2**20
+    ) -> AsyncIterator[RawHub]:
+        """A WebSocket with the id of an existing connection, and no handshake."""
+        separator = "&" if "?" in url else "?"
+        async with open_websocket_url(
+            f"{ws_url(url)}{separator}id={token}", max_message_size=max_message_size
+        ) as ws:
+            yield cls(ws, protocol_by_name(protocol), token)
 
     async def handshake(self, protocol: str, version: int = 1) -> bytes:
         await self.ws.send_message(encode_request(HandshakeRequest(protocol, version)).decode())

@@ -39,9 +39,22 @@ async def test_client_silent_after_a_ping_is_dropped(start_hub: StartHub) -> Non
         start = trio.current_time()
         received = await raw.receive_all()
         elapsed = trio.current_time() - start
-    assert received[-1] == Close(None, allow_reconnect=True)
+    # HubConnectionContext's client timeout: an error, and allowReconnect (not Abort()).
+    assert received[-1] == Close("Connection closed with an error.", allow_reconnect=True)
     assert set(received[:-1]) == {Ping()}
     assert 0.35 <= elapsed < 4
+
+
+async def test_client_timeout_close_with_detailed_errors(start_hub: StartHub) -> None:
+    hub = await start_hub(keepalive=0.1, client_timeout=0.3, detailed_errors=True)
+    async with RawHub.connect(hub.url) as raw:
+        await raw.send(Ping())
+        received = await raw.receive_all()
+    assert received[-1] == Close(
+        "Connection closed with an error. OperationCanceledException: Client hasn't sent a "
+        "message/ping within the configured ClientTimeoutInterval.",
+        allow_reconnect=True,
+    )
 
 
 async def test_client_that_keeps_talking_stays(start_hub: StartHub) -> None:

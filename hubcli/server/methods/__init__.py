@@ -1,18 +1,24 @@
 """The hub's methods: the seed samples, the official functional-test hubs, the
-chat samples' sends and groups, pushes and client results, and what hubcli's own
-tests need. `build_methods()` collects them into a fresh table."""
+chat samples' sends and groups, pushes and client results, what hubcli's own
+tests need, and the chaos hub's faults. `build_methods()` collects them into a fresh table."""
 
 from __future__ import annotations
 
 from hubcli.server.binding import HubMethod, collect
 
-from . import chat, functional, hubstate, pushes, samples, testing
+from . import chaos, chat, functional, hubstate, pushes, samples, testing
 
 
 def build_methods() -> dict[str, HubMethod]:
     """Every hub method by lower-cased name (lookup is case-insensitive, as in .NET)."""
     return collect(
-        vars(samples), vars(functional), vars(chat), vars(pushes), vars(hubstate), vars(testing)
+        vars(samples),
+        vars(functional),
+        vars(chat),
+        vars(pushes),
+        vars(hubstate),
+        vars(testing),
+        vars(chaos),
     )
 
 

@@ -47,7 +47,7 @@ async def notify(ctx: CallContext, target: str | None, count: int, delay_ms: int
         encode = invocation_encoder(ctx.connection.protocol, method)
         for start in range(0, max(count, 0), BATCH):
             indexes = range(start, min(start + BATCH, count))
-            await ctx.connection.write_bytes(encode(indexes))
+            await ctx.connection.write_bytes(encode(indexes), len(indexes))
             ctx.state.count_invocations(len(indexes))
 
     ctx.start_after_completion(burst)
