@@ -129,6 +129,12 @@ class Hub:
         self.protocol = protocol
         self.reconnects = -1  # links made after the first
 
+    @property
+    def resumes(self) -> int:
+        """Transport drops this connection survived by stateful reconnect."""
+        connection = self._connection
+        return 0 if connection is None else connection.resumes
+
     def _attach(self, link: Link) -> None:
         """Use `link` from now on (the first one, or a reconnect's)."""
         self._connection = link.connection

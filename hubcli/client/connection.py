@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -290,6 +290,7 @@ class HubConnection:
         self._closing = False
         self._nursery: trio.Nursery | None = None
         self._keepalive_scope = trio.CancelScope()
+        self._ack_scope = trio.CancelScope()
         self._receive_scope = trio.CancelScope(shield=True)
         # Set once the connection can no longer be used (`failure` says why).
         self.ended = trio.Event()
@@ -307,9 +308,23 @@ class HubConnection:
         self._nursery = nursery
         nursery.start_soon(self._receive_until_closed, received, gate)
         if self._keepalive_interval > 0:
-            nursery.start_soon(self._keepalive_loop)
+            nursery.start_soon(self._guarded, self._keepalive_loop)
         if self._resumption is not None:
-            nursery.start_soon(self._ack_loop)
+            nursery.start_soon(self._guarded, self._ack_loop)
+
+    async def _guarded(self, task: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run a background task; if it fails (a bug), stop the shielded receive
+        loop too, so the error ends the connection instead of hanging it."""
+        try:
+            await task(*args)
+        except Exception:
+            self._receive_scope.cancel()
+            raise
+
+    @property
+    def resumes(self) -> int:
+        """Transport drops survived by stateful reconnect."""
+        return 0 if self._resumption is None else self._resumption.resumes
 
     @property
     def failure(self) -> BaseException | None:
@@ -389,7 +404,7 @@ class HubConnection:
         for stream_id, upload in zip(stream_ids, uploads, strict=True):
             scope = trio.CancelScope()
             call.upload_scopes.append(scope)
-            nursery.start_soon(self._pump, call, stream_id, upload, scope)
+            nursery.start_soon(self._guarded, self._pump, call, stream_id, upload, scope)
         return call
 
     def forget(self, call: Call) -> None:
@@ -533,7 +548,7 @@ class HubConnection:
         """Acknowledge what arrived at least once a second (stateful reconnect)."""
         resumption = self._resumption
         assert resumption is not None
-        with self._keepalive_scope:
+        with self._ack_scope:
             while True:
                 await trio.sleep(ACK_INTERVAL)
                 ack = resumption.ack_due()
@@ -668,7 +683,7 @@ class HubConnection:
         await self._answer_slots.acquire()
         nursery = self._nursery
         assert nursery is not None
-        nursery.start_soon(self._answer, event, handlers)
+        nursery.start_soon(self._guarded, self._answer, event, handlers)
 
     async def _answer(self, event: Event, handlers: Sequence[Handler]) -> None:
         """Run a client-result request's handlers and send what they answer."""
@@ -697,6 +712,7 @@ class HubConnection:
         for call in [*calls.values(), *sends]:
             call.fail(failure)
         self._keepalive_scope.cancel()
+        self._ack_scope.cancel()
         self.ended.set()
 
     async def _read_messages(self, received: bytes) -> BaseException:
