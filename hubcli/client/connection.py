@@ -765,13 +765,15 @@ class HubConnection:
                 if trace and self._text:
                     _trace("<-", data, text=True)
                 messages = feed(data)
-                for received_message, size in zip(messages, parser.sizes, strict=True):
-                    message = received_message
-                    if resumption is not None:
-                        admitted = resumption.admit(message, size)
-                        if admitted is None:
-                            continue
-                        message = admitted
+                sizes = parser.sizes
+                if resumption is not None:
+                    messages, sizes = resumption.admit_all(messages, sizes)
+                    # Acknowledged on receipt, before the work on it: the server,
+                    # which holds back past its buffer, goes on sending meanwhile.
+                    if (ack := resumption.ack_now()) is not None:
+                        with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                            await self._send_bytes(self._protocol.encode(ack))
+                for message, size in zip(messages, sizes, strict=True):
                     kind = type(message)
                     # The hot path: a whole frame of stream items in one batch.
                     if kind is StreamItemBatch:
@@ -804,9 +806,6 @@ class HubConnection:
                         return ended
                 if pushes.collecting:
                     await self._deliver_pushes()
-                if resumption is not None and (ack := resumption.ack_now()) is not None:
-                    with contextlib.suppress(TransportClosed, ConnectionClosedError):
-                        await self._send_bytes(self._protocol.encode(ack))
             self._waiting_since = current_time()
             try:
                 data = await receive()

@@ -99,6 +99,19 @@ class Resumption:
             return InvocationBatch(message.target, message.arguments[duplicates:])
         return message  # a single message is never partly a duplicate
 
+    def admit_all(
+        self, messages: list[IncomingMessage], sizes: list[int]
+    ) -> tuple[list[IncomingMessage], list[int]]:
+        """`admit` for a frame's messages: those to dispatch, with their sizes."""
+        kept: list[IncomingMessage] = []
+        kept_sizes: list[int] = []
+        for message, size in zip(messages, sizes, strict=True):
+            admitted = self.admit(message, size)
+            if admitted is not None:
+                kept.append(admitted)
+                kept_sizes.append(size)
+        return kept, kept_sizes
+
     def ack_now(self) -> Ack | None:
         """An Ack to send at once: the server's buffer is filling."""
         if self.ledger.ack_due_now:
