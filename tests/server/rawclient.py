@@ -15,9 +15,12 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import trio
+import wsproto
+import wsproto.events
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from hubcli.protocol import (
@@ -314,6 +317,49 @@ class RawPollingHub(RawHubBase):
 
     async def receive_data(self) -> bytes:
         return await self.poll()
+
+
+class BareWebSocket:
+    """A WebSocket on a plain TCP stream, where the test decides everything:
+    whether a close frame is answered, and how the TCP connection ended (a reset
+    raises ConnectionResetError, an orderly end reads b"")."""
+
+    def __init__(self, stream: trio.SocketStream, connection: wsproto.WSConnection) -> None:
+        self.stream = stream
+        self.connection = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[BareWebSocket]:
+        parts = urlsplit(ws_url(url))
+        assert parts.hostname is not None
+        assert parts.port is not None
+        stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+        async with stream:
+            connection = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+            target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+            await stream.send_all(
+                connection.send(wsproto.events.Request(host=parts.netloc, target=target))
+            )
+            bare = cls(stream, connection)
+            accepted = await bare.next_event()
+            assert isinstance(accepted, wsproto.events.AcceptConnection), accepted
+            yield bare
+
+    async def send_text(self, text: str) -> None:
+        await self.stream.send_all(self.connection.send(wsproto.events.Message(data=text)))
+
+    async def next_event(self) -> wsproto.events.Event:
+        """The next WebSocket event; ConnectionResetError if the TCP connection was
+        reset, EOFError if it ended in order."""
+        while True:
+            for event in self.connection.events():
+                return event
+            with trio.fail_after(TIMEOUT):
+                data = await self.stream.socket.recv(65536)
+            if not data:
+                raise EOFError
+            self.connection.receive_data(data)
 
 
 Transport = Literal["websockets", "longpolling"]

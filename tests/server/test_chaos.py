@@ -8,6 +8,8 @@ import socket
 import struct
 
 import pytest
+import trio
+import wsproto.events
 
 from hubcli.protocol import (
     Ack,
@@ -18,8 +20,9 @@ from hubcli.protocol import (
     StreamInvocation,
     StreamItem,
 )
+from hubcli.server.connections import Status
 from tests.server.conftest import StartHub
-from tests.server.rawclient import RawHub, ReplayLog, raw_hub
+from tests.server.rawclient import BareWebSocket, RawHub, ReplayLog, negotiate, raw_hub
 from tests.server.test_connect_status import ws_refusal
 from tests.server.test_resume import connection_id, drop
 
@@ -169,10 +172,30 @@ async def test_a_reset_from_the_client_leaves_the_connection_resumable(
     hub = await start_hub(chaos=chaos, allow_stateful_reconnect=True)
     async with RawHub.connect(hub.url, stateful=True) as raw:
         raw_id = await connection_id(raw)
+        connection = hub.app.connections.get(raw.token)
+        assert connection is not None
         sock = raw.ws._stream.socket  # type: ignore[attr-defined]
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
         await raw.receive_all()
+    # The server notices by itself (through the relay too): detached, waiting.
+    with trio.fail_after(5):
+        while connection.status is not Status.INACTIVE:
+            await connection.status_changed.wait()
     async with RawHub.resume(hub.url, raw.token) as resumed:
         assert await resumed.receive() == Sequence(1)
         assert await resumed.receive() == Completion.with_result("1", raw_id)
+
+
+async def test_drop_transport_resets_the_tcp_connection(start_hub: StartHub) -> None:
+    hub = await start_hub(**CHAOS)
+    token = (await negotiate(hub.url, stateful=True))["connectionToken"]
+    async with BareWebSocket.connect(f"{hub.url}?id={token}") as bare:
+        await bare.send_text('{"protocol":"json","version":2}\x1e')
+        assert await bare.next_event() == wsproto.events.TextMessage(data="{}\x1e")
+        await bare.send_text(
+            '{"type":1,"invocationId":"d","target":"DropTransport","arguments":[]}\x1e'
+        )
+        # Not a close frame, not an orderly end of the stream: a reset.
+        with pytest.raises(ConnectionResetError):
+            await bare.next_event()

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import wsproto.events
 
 from hubcli.protocol import (
     Ack,
@@ -18,9 +19,11 @@ from hubcli.protocol import (
     Invocation,
     Ping,
     Sequence,
+    StreamInvocation,
 )
+from hubcli.server.connections import Status
 from tests.server.conftest import StartHub
-from tests.server.rawclient import RawHub, ws_url
+from tests.server.rawclient import BareWebSocket, RawHub, negotiate, ws_url
 from tests.server.test_connect_status import ws_refusal
 
 PROTOCOLS = ["json", "messagepack"]
@@ -158,6 +161,21 @@ async def test_a_takeover_waits_for_the_old_socket_to_answer(start_hub: StartHub
                 await accepted.wait()
 
 
+async def test_a_takeover_gives_a_silent_socket_the_close_timeout(start_hub: StartHub) -> None:
+    # An old socket whose peer never answers the close frame (half-open TCP, the
+    # usual case when a client resumes before the server noticed): the new one is
+    # accepted once the close timeout has passed.
+    hub = await start_hub(websocket_close_timeout=0.5, **CHAOS)
+    token = (await negotiate(hub.url, stateful=True))["connectionToken"]
+    async with BareWebSocket.connect(f"{hub.url}?id={token}") as silent:
+        await silent.send_text('{"protocol":"json","version":2}\x1e')
+        assert await silent.next_event() == wsproto.events.TextMessage(data="{}\x1e")
+        start = trio.current_time()
+        async with RawHub.resume(hub.url, token) as resumed:
+            assert 0.45 <= trio.current_time() - start < 5
+            assert await resumed.receive() == Sequence(1)
+
+
 async def test_a_resume_on_a_connection_that_is_not_stateful(start_hub: StartHub) -> None:
     hub = await start_hub(**CHAOS)
     async with RawHub.connect(hub.url) as raw:
@@ -215,8 +233,6 @@ async def test_a_stateful_connection_on_sse_cannot_switch_to_websockets(
 
 
 async def negotiate_stateful(url: str) -> dict[str, Any]:
-    from tests.server.rawclient import negotiate
-
     return await negotiate(url, stateful=True)
 
 
@@ -251,3 +267,42 @@ async def test_an_unknown_id_is_404_without_a_content_type(start_hub: StartHub) 
     assert (refusal.status_code, refusal.content) == (404, NO_CONNECTION)
     assert "content-type" not in refusal.headers
     assert ws_url(hub.url).startswith("ws://")
+
+
+async def test_a_hub_abort_inside_the_window_refuses_the_resume(start_hub: StartHub) -> None:
+    hub = await start_hub(disconnect_timeout=0.5, **CHAOS)
+    state = hub.app.state
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        raw_id = await connection_id(raw)
+        assert (await raw.invoke("AbortAfter", 200)).error is None
+        await drop(raw)
+    connection = hub.app.connections.get(raw.token)
+    assert connection is not None
+    assert await state.wait_until(lambda: raw_id not in state.connections, 5)
+    # Aborted: kept until the window ends, and refused meanwhile.
+    refusal = await ws_refusal(f"{hub.url}?id={raw.token}")
+    assert (refusal.status_code, refusal.content) == (409, b"")
+    assert refusal.headers["content-type"] == "text/plain"
+    with trio.fail_after(5):
+        while connection.status is not Status.DISPOSED:
+            await connection.status_changed.wait()
+    refusal = await ws_refusal(f"{hub.url}?id={raw.token}")
+    assert (refusal.status_code, refusal.content) == (404, NO_CONNECTION)
+
+
+async def test_after_a_resume_the_server_acknowledges_again(start_hub: StartHub) -> None:
+    hub = await start_hub(ack_interval=0.05, **CHAOS)
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        # The server acknowledges the StreamInvocation (id 1) during the pause
+        # after item 0, then drops the socket after item 1.
+        await raw.send(StreamInvocation("s", "ResumableCounter", [2, 300, 1]))
+        received = await raw.receive_all()
+        assert Ack(1) in received
+    async with RawHub.resume(hub.url, raw.token) as resumed:
+        # Had that Ack been lost, the client would replay what it acknowledged:
+        # duplicates, which move nothing. It is acknowledged again all the same,
+        # or the client's buffer would stay full until it sent something new.
+        await resumed.send(Sequence(1), StreamInvocation("s", "ResumableCounter", [2, 300, 1]))
+        with trio.fail_after(5):
+            while (await resumed.receive()) != Ack(1):
+                pass

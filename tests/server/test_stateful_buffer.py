@@ -90,6 +90,37 @@ async def test_writes_wait_for_acks_once_the_buffer_is_full(
         assert message == Completion.void("s")
 
 
+async def test_an_ack_that_leaves_the_buffer_at_its_limit_frees_nothing(
+    start_hub: StartHub,
+) -> None:
+    # Items 0-9 are 39 bytes each in JSON: with room for three, the fourth goes
+    # over (117 bytes kept before it, not more than the limit).
+    size = len(protocol_by_name("json").encode(StreamItem("s", 0)))
+    assert size == 39
+    hub = await start_hub(
+        allow_stateful_reconnect=True, stateful_reconnect_buffer_size=3 * size, keepalive=0.1
+    )
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        await raw.send(StreamInvocation("s", "Counter", [10, 0]))
+        assert await items_until_quiet(raw) == [0, 1, 2, 3]
+        # 117 bytes kept: at the limit, not below it, so the writer still waits.
+        await raw.send(Ack(1))
+        assert await items_until_quiet(raw) == []
+        await raw.send(Ack(2))
+        assert await items_until_quiet(raw) == [4, 5]
+
+
+async def test_acks_only_when_something_new_arrived(start_hub: StartHub) -> None:
+    hub = await start_hub(allow_stateful_reconnect=True, ack_interval=0.05, keepalive=0.1)
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        await raw.send(Invocation("Add", [1, 2]))
+        while await raw.receive() != Ack(1):
+            pass
+        # Three pings (six Ack periods) without another Ack.
+        for _ in range(3):
+            assert await raw.receive() == Ping()
+
+
 async def test_acks_beyond_what_was_sent_are_harmless(start_hub: StartHub) -> None:
     hub = await start_hub(allow_stateful_reconnect=True, stateful_reconnect_buffer_size=200)
     async with RawHub.connect(hub.url, stateful=True) as raw:
