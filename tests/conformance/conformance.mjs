@@ -1,9 +1,12 @@
 // Drives the official @microsoft/signalr client against `hubcli serve`.
 //
-//   node conformance.mjs OPEN_URL PROTECTED_URL TOKEN
+//   node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL
 //
 // OPEN_URL is a hub started with short keep-alive timers (--keepalive 0.3
-// --client-timeout 1.5); PROTECTED_URL one started with --require-token TOKEN.
+// --client-timeout 1.5); PROTECTED_URL one started with --require-token TOKEN;
+// CHAOS_URL one started with --chaos --allow-stateful-reconnect, whose
+// DropTransport, DropConnection and ResumableCounter cut the client's TCP
+// connection as a network fault does.
 // Prints "ok - <scenario>" or "not ok - <scenario>: <why>" per scenario, then a
 // JSON summary line; exits 1 if any scenario failed.
 
@@ -12,9 +15,9 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 
-const [openUrl, protectedUrl, token] = process.argv.slice(2);
-if (!openUrl || !protectedUrl || !token) {
-  console.error("usage: node conformance.mjs OPEN_URL PROTECTED_URL TOKEN");
+const [openUrl, protectedUrl, token, chaosUrl] = process.argv.slice(2);
+if (!openUrl || !protectedUrl || !token || !chaosUrl) {
+  console.error("usage: node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL");
   process.exit(2);
 }
 
@@ -48,8 +51,9 @@ const logger = {
   },
 };
 
-function build(url, combination, options = {}) {
-  const connection = new signalR.HubConnectionBuilder()
+// `features`: { stateful: withStatefulReconnect(), automatic: withAutomaticReconnect() }.
+function build(url, combination, options = {}, features = {}) {
+  let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, {
       transport: HttpTransportType[combination.transport],
       skipNegotiation: Boolean(combination.skipNegotiation),
@@ -60,8 +64,10 @@ function build(url, combination, options = {}) {
     )
     .withServerTimeout(5000)
     .withKeepAliveInterval(1000)
-    .configureLogging(logger)
-    .build();
+    .configureLogging(logger);
+  if (features.stateful) builder = builder.withStatefulReconnect();
+  if (features.automatic) builder = builder.withAutomaticReconnect();
+  const connection = builder.build();
   connection.closedWith = new Promise((resolve) => connection.onclose((error) => resolve(error)));
   return connection;
 }
@@ -141,8 +147,8 @@ async function scenario(name, body) {
 }
 
 // A started connection for one scenario, always stopped afterwards.
-async function using(url, combination, options, body) {
-  const connection = build(url, combination, options);
+async function using(url, combination, options, body, features = {}) {
+  const connection = build(url, combination, options, features);
   try {
     await connection.start();
     return await body(connection);
@@ -496,9 +502,98 @@ async function securityScenarios(combination) {
   );
 }
 
+// Lifecycle events of a connection, recorded as they fire.
+function lifecycle(connection) {
+  const events = [];
+  let reconnected;
+  const next = new Promise((resolve) => {
+    reconnected = resolve;
+  });
+  connection.onreconnecting((error) => events.push(["reconnecting", error ? error.message : undefined]));
+  connection.onreconnected((connectionId) => {
+    events.push(["reconnected", connectionId]);
+    reconnected(connectionId);
+  });
+  return { events, reconnected: next };
+}
+
+async function reconnectScenarios(combination) {
+  const label = describe(combination);
+  const stateful = { stateful: true };
+  const on = (name, features, body) =>
+    scenario(`${label}: ${name}`, () => using(chaosUrl, combination, {}, body, features));
+
+  // Stateful reconnect needs a negotiated connection on WebSockets.
+  if (combination.transport === "WebSockets" && !combination.skipNegotiation) {
+    await on("stateful reconnect survives DropTransport: same connection, nothing lost or twice", stateful, async (connection) => {
+      const { events } = lifecycle(connection);
+      const id = connection.connectionId;
+      const ticks = [];
+      let burstDone;
+      const burst = new Promise((resolve) => {
+        burstDone = resolve;
+      });
+      connection.on("Tick", (index) => {
+        ticks.push(index);
+        if (ticks.length === 300) burstDone();
+      });
+      // Pushes paced 2 ms apart go on while the socket is down: kept, then replayed.
+      strictEqual(await connection.invoke("Notify", "Tick", 300, 2), null);
+      // Its own answer comes with the replay, over the resumed socket.
+      strictEqual(await connection.invoke("DropTransport"), null);
+      await burst;
+      deepStrictEqual(ticks, Array.from({ length: 300 }, (_, i) => i));
+      strictEqual(await connection.invoke("GetCallerConnectionId"), id);
+      strictEqual(connection.connectionId, id);
+      strictEqual(connection.state, HubConnectionState.Connected);
+      deepStrictEqual(events, [], "a resume is no reconnect");
+    });
+
+    await on("stateful reconnect: ResumableCounter streams every item once", stateful, async (connection) => {
+      const id = connection.connectionId;
+      const items = await collect(connection.stream("ResumableCounter", 200, 1, 120)).done;
+      deepStrictEqual(items, Array.from({ length: 200 }, (_, i) => i));
+      strictEqual(await connection.invoke("GetCallerConnectionId"), id);
+    });
+
+    await on("DropConnection: the resume is refused (404), automatic reconnect makes a new connection", { stateful: true, automatic: true }, async (connection) => {
+      const { events, reconnected } = lifecycle(connection);
+      const firstId = connection.connectionId;
+      const ticks = inbox(connection, "Tick");
+      const dropped = await rejection(connection.invoke("DropConnection"));
+      // The resume's 404 is swallowed: calls fail with the socket's own close error.
+      strictEqual(dropped.message, "WebSocket closed with status code: 1006 (no reason given).");
+      const newId = await reconnected;
+      ok(newId && newId !== firstId, `a new connection id: ${firstId} -> ${newId}`);
+      strictEqual(events[0][0], "reconnecting");
+      strictEqual(await connection.invoke("GetCallerConnectionId"), newId);
+      // Handlers live on the HubConnection: still there.
+      await connection.invoke("Notify", "Tick", 2, 0);
+      deepStrictEqual([await ticks.next(), await ticks.next()], [[0], [1]]);
+    });
+  }
+
+  if (!combination.skipNegotiation) {
+    await on("automatic reconnect after a Close with allowReconnect", { automatic: true }, async (connection) => {
+      const { events, reconnected } = lifecycle(connection);
+      const firstId = connection.connectionId;
+      const ticks = inbox(connection, "Tick");
+      const pending = rejection(connection.invoke("CloseConnection", "come back", true));
+      const newId = await reconnected;
+      strictEqual((await pending).message, "Server returned an error on close: come back");
+      ok(newId && newId !== firstId, `a new connection id: ${firstId} -> ${newId}`);
+      deepStrictEqual(events[0], ["reconnecting", "Server returned an error on close: come back"]);
+      strictEqual(await connection.invoke("GetCallerConnectionId"), newId);
+      await connection.invoke("Notify", "Tick", 1, 0);
+      deepStrictEqual(await ticks.next(), [0]);
+    });
+  }
+}
+
 for (const combination of COMBINATIONS) {
   await hubScenarios(combination);
   await securityScenarios(combination);
+  await reconnectScenarios(combination);
 }
 await Promise.all(keepAliveScenarios.map((run) => run()));
 

@@ -1,7 +1,8 @@
 """The official @microsoft/signalr client (on Node) against `hubcli serve`.
 
 Runs conformance.mjs over every transport and protocol combination the client
-allows, with skipNegotiation, a token-protected hub and redirect endpoints. The
+allows, with skipNegotiation, a token-protected hub and redirect endpoints, and
+the client's stateful and automatic reconnects against a chaos hub. The
 Node packages are installed with `npm ci` from package-lock.json (exact versions)
 whenever the lockfile changed. Without Node the test is skipped, except in CI
 (env CI set), where it fails.
@@ -24,8 +25,10 @@ from tests.serverproc import HubServer
 HERE = Path(__file__).parent
 TOKEN = "conformance-token"
 # 7 transport/protocol combinations x (18 hub scenarios + 2-4 security ones) + keep-alive
-# on the 5 that ping: 7 x 18 + 5 x 4 + 2 x 2 + 5.
-MIN_SCENARIOS = 155
+# on the 5 that ping: 7 x 18 + 5 x 4 + 2 x 2 + 5; then reconnects: 3 stateful/chaos ones
+# on the 2 WebSockets combinations that negotiate, and Close{allowReconnect} on all 5
+# that negotiate.
+MIN_SCENARIOS = 155 + 2 * 3 + 5
 
 
 def _tool(name: str) -> str:
@@ -60,8 +63,9 @@ def test_official_client_against_hubcli_serve(
     _install(npm)
     open_hub = start_hub_server("--keepalive", "0.3", "--client-timeout", "1.5")
     protected_hub = start_hub_server("--require-token", TOKEN)
+    chaos_hub = start_hub_server("--chaos", "--allow-stateful-reconnect", "-v")
     done = subprocess.run(
-        [node, "conformance.mjs", open_hub.url, protected_hub.url, TOKEN],
+        [node, "conformance.mjs", open_hub.url, protected_hub.url, TOKEN, chaos_hub.url],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -74,6 +78,7 @@ def test_official_client_against_hubcli_serve(
         f"{done.stdout}\n--- node stderr ---\n{done.stderr}"
         f"\n--- open hub stderr ---\n{open_hub.stderr_text()}"
         f"\n--- protected hub stderr ---\n{protected_hub.stderr_text()}"
+        f"\n--- chaos hub stderr ---\n{chaos_hub.stderr_text()}"
     )
     assert done.returncode == 0, report
     assert not failures, report

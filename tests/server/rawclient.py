@@ -12,22 +12,28 @@ handshake).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import trio
+import wsproto
+import wsproto.events
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from hubcli.protocol import (
+    CancelInvocation,
     Completion,
     HubMessage,
     HubProtocol,
     IncomingMessage,
     Invocation,
     Ping,
+    Sequence,
     StreamInvocation,
+    StreamItem,
     protocol_by_name,
 )
 from hubcli.protocol.handshake import HandshakeRequest, encode_request
@@ -46,6 +52,31 @@ async def negotiate(url: str, *, stateful: bool = False, **kwargs: Any) -> dict[
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+# What stateful reconnect numbers and keeps for a replay.
+COUNTED = (Invocation, StreamItem, Completion, StreamInvocation, CancelInvocation)
+
+
+class ReplayLog:
+    """What a stateful client keeps of what the server sent: each invocation-class
+    message numbered from 1, a Sequence rewinding the count, duplicates dropped."""
+
+    def __init__(self) -> None:
+        self.latest = 0
+        self._next = 1
+        self.kept: list[IncomingMessage] = []
+
+    def take(self, message: IncomingMessage) -> None:
+        if isinstance(message, Sequence):
+            assert message.sequence_id <= self._next, (message, self._next)
+            self._next = message.sequence_id
+        elif isinstance(message, COUNTED):
+            current = self._next
+            self._next += 1
+            if current > self.latest:
+                self.latest = current
+                self.kept.append(message)
 
 
 class HubClosed(Exception):
@@ -77,6 +108,13 @@ class RawHubBase:
                 self.data_messages += 1
             self.messages.extend(parsed)
         return self.messages.popleft()
+
+    async def receive_until(self, last: Callable[[IncomingMessage], bool]) -> list[IncomingMessage]:
+        """Every message up to and including the first for which `last` is true."""
+        received: list[IncomingMessage] = []
+        while not received or not last(received[-1]):
+            received.append(await self.receive())
+        return received
 
     async def receive_all(self) -> list[IncomingMessage]:
         """Every message until the server ends the connection."""
@@ -240,14 +278,17 @@ class RawPollingHub(RawHubBase):
         protocol: str = "json",
         headers: list[tuple[str, str]] | None = None,
         query: str = "",
+        stateful: bool = False,
+        version: int = 1,
     ) -> AsyncIterator[RawPollingHub]:
-        token = (await negotiate(url, headers=dict(headers or [])))["connectionToken"]
+        body = await negotiate(url, stateful=stateful, headers=dict(headers or []))
+        token = body["connectionToken"]
         target = f"{url}{'&' if '?' in url else '?'}id={token}" + (f"&{query}" if query else "")
         async with httpx.AsyncClient(timeout=TIMEOUT, headers=headers or []) as client:
             hub = cls(client, target, protocol_by_name(protocol))
             first = await client.get(target)
             assert (first.status_code, first.content) == (200, b""), first
-            await hub.post(encode_request(HandshakeRequest(protocol, 1)))
+            await hub.post(encode_request(HandshakeRequest(protocol, version)))
             response = await hub.poll()
             assert response.startswith(b"{}\x1e"), response
             hub.messages.extend(hub.parser.feed(response[len(b"{}\x1e") :]))
@@ -276,6 +317,49 @@ class RawPollingHub(RawHubBase):
 
     async def receive_data(self) -> bytes:
         return await self.poll()
+
+
+class BareWebSocket:
+    """A WebSocket on a plain TCP stream, where the test decides everything:
+    whether a close frame is answered, and how the TCP connection ended (a reset
+    raises ConnectionResetError, an orderly end reads b"")."""
+
+    def __init__(self, stream: trio.SocketStream, connection: wsproto.WSConnection) -> None:
+        self.stream = stream
+        self.connection = connection
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(cls, url: str) -> AsyncIterator[BareWebSocket]:
+        parts = urlsplit(ws_url(url))
+        assert parts.hostname is not None
+        assert parts.port is not None
+        stream = await trio.open_tcp_stream(parts.hostname, parts.port)
+        async with stream:
+            connection = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+            target = f"{parts.path}?{parts.query}" if parts.query else parts.path
+            await stream.send_all(
+                connection.send(wsproto.events.Request(host=parts.netloc, target=target))
+            )
+            bare = cls(stream, connection)
+            accepted = await bare.next_event()
+            assert isinstance(accepted, wsproto.events.AcceptConnection), accepted
+            yield bare
+
+    async def send_text(self, text: str) -> None:
+        await self.stream.send_all(self.connection.send(wsproto.events.Message(data=text)))
+
+    async def next_event(self) -> wsproto.events.Event:
+        """The next WebSocket event; ConnectionResetError if the TCP connection was
+        reset, EOFError if it ended in order."""
+        while True:
+            for event in self.connection.events():
+                return event
+            with trio.fail_after(TIMEOUT):
+                data = await self.stream.socket.recv(65536)
+            if not data:
+                raise EOFError
+            self.connection.receive_data(data)
 
 
 Transport = Literal["websockets", "longpolling"]

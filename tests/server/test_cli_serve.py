@@ -17,7 +17,7 @@ import httpx
 import pytest
 from trio_websocket import open_websocket_url
 
-from hubcli.protocol import Close
+from hubcli.protocol import Close, Completion, Invocation, Sequence
 from hubcli.server import ServerOptions
 from tests.server.rawclient import RawHub, negotiate
 from tests.serverproc import HubServer, hubcli_command
@@ -34,11 +34,14 @@ async def test_first_line_is_the_url_and_sigint_exits_0(start_hub_server: StartS
     assert server.stop(signal.SIGINT) == 0
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    ("sig", "flags"),
+    [(signal.SIGINT, []), (signal.SIGTERM, []), (signal.SIGINT, ["--chaos"])],
+)
 async def test_shutdown_sends_close_with_allow_reconnect(
-    start_hub_server: StartServer, sig: int
+    start_hub_server: StartServer, sig: int, flags: list[str]
 ) -> None:
-    server = start_hub_server("--path", "/chat")
+    server = start_hub_server("--path", "/chat", *flags)
     assert server.url.endswith("/chat")
     async with RawHub.connect(server.url) as raw:
         assert (await raw.invoke("Add", 1, 2)).result == 3
@@ -81,6 +84,9 @@ def test_list_methods() -> None:
         "StreamEcho",
         "ClientResult",
         "GetConnectionInfo",
+        "DropTransport",
+        "DropConnection",
+        "ResumableCounter",
     ):
         assert name in names
     assert "Counter(count: int, delayMs: int) -> stream<int>" in done.stdout
@@ -88,7 +94,14 @@ def test_list_methods() -> None:
 
 @pytest.mark.parametrize(
     "flags",
-    [["--transports", "carrier-pigeon"], ["--keepalive", "0"], ["--tls-cert", "x.pem"]],
+    [
+        ["--transports", "carrier-pigeon"],
+        ["--keepalive", "0"],
+        ["--tls-cert", "x.pem"],
+        ["--fault", "bogus"],
+        ["--fault", "negotiate-404", "--fault", "negotiate-500"],
+        ["--stateful-reconnect-buffer-size", "-1"],
+    ],
 )
 def test_bad_flags_are_usage_errors(flags: list[str]) -> None:
     done = subprocess.run(
@@ -137,11 +150,12 @@ def test_server_options_refuse_impossible_durations(name: str, value: float) -> 
         ServerOptions(port=0, **{name: value})
 
 
-def test_a_busy_port_is_reported(start_hub_server: StartServer) -> None:
+@pytest.mark.parametrize("flags", [[], ["--chaos"]])
+def test_a_busy_port_is_reported(start_hub_server: StartServer, flags: list[str]) -> None:
     server = start_hub_server()
     port = server.base_url.rsplit(":", 1)[1]
     done = subprocess.run(
-        hubcli_command("serve", "--port", port),
+        hubcli_command("serve", "--port", port, *flags),
         capture_output=True,
         text=True,
         check=False,
@@ -226,9 +240,12 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-async def test_tls(start_hub_server: StartServer, certificate: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize("flags", [[], ["--chaos"]])
+async def test_tls(
+    start_hub_server: StartServer, certificate: tuple[Path, Path], flags: list[str]
+) -> None:
     cert, key = certificate
-    server = start_hub_server("--tls-cert", str(cert), "--tls-key", str(key))
+    server = start_hub_server("--tls-cert", str(cert), "--tls-key", str(key), *flags)
     assert server.url.startswith("https://127.0.0.1:")
     context = ssl.create_default_context(cafile=str(cert))
     async with httpx.AsyncClient(verify=context) as client:
@@ -240,3 +257,29 @@ async def test_tls(start_hub_server: StartServer, certificate: tuple[Path, Path]
         await ws.send_message('{"type":1,"invocationId":"1","target":"Add","arguments":[1,2]}\x1e')
         assert await ws.get_message() == '{"type":3,"invocationId":"1","result":3}\x1e'
     assert server.stop() == 0
+
+
+async def test_a_chaos_hub_with_stateful_reconnect_and_faults(
+    start_hub_server: StartServer,
+) -> None:
+    server = start_hub_server(
+        "--chaos",
+        "--allow-stateful-reconnect",
+        "--stateful-reconnect-buffer-size",
+        "5000",
+        "--disconnect-timeout",
+        "5",
+        "--fault",
+        "negotiate-slow=0.2",
+        "-v",
+    )
+    async with RawHub.connect(server.url, stateful=True) as raw:
+        await raw.send(Invocation("DropTransport", [], "drop"))
+        await raw.receive_all()
+    async with RawHub.resume(server.url, raw.token) as resumed:
+        assert await resumed.receive() == Sequence(1)
+        assert await resumed.receive() == Completion.with_result("drop", None)
+    assert server.stop() == 0
+    log = server.stderr_text()
+    assert "transport dropped" in log
+    assert "resumed: replaying from message 1" in log

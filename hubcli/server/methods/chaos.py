@@ -45,3 +45,16 @@ async def resumable_counter(
         if index == drop_after:
             ctx.connection.drop_transport(forget=False)
         await trio.sleep(delay_ms / 1000)
+
+
+@hub_method("AbortAfter(delayMs: int) -> void")
+async def abort_after(ctx: CallContext, delay_ms: int) -> None:
+    """Completes at once; delayMs milliseconds later ends the connection as a hub's
+    Context.Abort() does (Close without error or allowReconnect), which refuses a
+    resume (409) even while the transport is gone."""
+
+    async def abort() -> None:
+        await trio.sleep(max(delay_ms, 0) / 1000)
+        ctx.close_connection(None, allow_reconnect=False)
+
+    ctx.start_after_completion(abort)
