@@ -9,7 +9,7 @@ one go.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +28,7 @@ from .state import HubState
 class ItemBatch:
     """Several stream items at once; the server encodes them in one call."""
 
-    items: list[Any]
+    items: Sequence[Any]
 
 
 class ConnectionHandle(Protocol):
