@@ -170,6 +170,11 @@ class HubConnection:
         if self._replay is not None:
             await self._replay.wait_for_room()
 
+    @property
+    def holds_back(self) -> bool:
+        """Stateful: writes wait for the client's Acks past the replay buffer."""
+        return self._replay is not None
+
     async def write_bytes(self, data: bytes, messages: int) -> None:
         """Write `data`, holding `messages` invocation-class messages, and wait for
         the transport to take it (and, when stateful, for the client's Acks)."""
@@ -180,15 +185,19 @@ class HubConnection:
             else:
                 await trio.lowlevel.checkpoint()
             return
+        start = 0
         while True:
             # The real server checks its buffer before each message; a bulk write
             # is split where that check would have stopped it.
             await replay.wait_for_room()
-            head, head_messages, data, messages = replay.split(data, messages)
+            end, head_messages = replay.split(data, start, messages)
+            head = data if start == 0 and end == len(data) else data[start:end]
             if not self.enqueue(head, head_messages):
                 return
             await self.http.outbound.drained()
-            if not data:
+            messages -= head_messages
+            start = end
+            if start >= len(data):
                 return
 
     async def write_message(self, message: HubMessage) -> None:

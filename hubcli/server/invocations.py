@@ -322,14 +322,18 @@ class Invocations:
             return errors.not_a_stream(call.method.name)
         protocol = self._connection.protocol
         encode_batch = stream_item_encoder(protocol, invocation_id)
+
+        def encode(item: Any) -> tuple[bytes, int]:
+            if isinstance(item, ItemBatch):
+                return encode_batch(item.items), len(item.items)
+            return protocol.encode(StreamItem(invocation_id, item)), 1
+
+        write = self._connection.write_bytes
         try:
+            if self._connection.holds_back:
+                return await _pipelined(stream, encode, write, self._detailed)
             async for item in stream:
-                if isinstance(item, ItemBatch):
-                    await self._connection.write_bytes(encode_batch(item.items), len(item.items))
-                else:
-                    await self._connection.write_bytes(
-                        protocol.encode(StreamItem(invocation_id, item)), 1
-                    )
+                await write(*encode(item))
         except Exception as exc:
             return errors.build_error_message(errors.STREAMING_FAILURE, exc, self._detailed)
         finally:
@@ -338,3 +342,32 @@ class Invocations:
                 with trio.CancelScope(shield=True):
                     await aclose()
         return None
+
+
+async def _pipelined(
+    stream: Any,
+    encode: Callable[[Any], tuple[bytes, int]],
+    write: Callable[[bytes, int], Any],
+    detailed: bool,
+) -> str | None:
+    """Produce and encode the next items while the last ones wait for the client's
+    Acks: a stateful connection holds writes back past its replay buffer, and a
+    producer that only ran after each write would leave the client idle meanwhile
+    (a ChannelReader's producer runs on, as here)."""
+    failure: list[str] = []
+    sender, receiver = trio.open_memory_channel[tuple[bytes, int]](1)
+
+    async def produce() -> None:
+        async with sender:
+            try:
+                async for item in stream:
+                    await sender.send(encode(item))
+            except Exception as exc:
+                failure.append(errors.build_error_message(errors.STREAMING_FAILURE, exc, detailed))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(produce)
+        async with receiver:
+            async for data, count in receiver:
+                await write(data, count)
+    return failure[0] if failure else None

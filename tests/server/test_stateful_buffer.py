@@ -222,3 +222,54 @@ async def test_a_sequence_ahead_of_the_server_ends_the_connection(
         await raw.send(Sequence(4))
         received = await raw.receive_all()
     assert received[-1] == Close(error, allow_reconnect=True)
+
+
+@pytest.mark.parametrize("stateful", [False, True])
+async def test_a_stream_that_throws_midway_completes_with_its_error(
+    start_hub: StartHub, stateful: bool
+) -> None:
+    """Stateful streams are produced ahead of the Acks (in a task of their own);
+    an exception there still ends the stream as it does without stateful."""
+    hub = await start_hub(allow_stateful_reconnect=True, stateful_reconnect_buffer_size=200)
+    async with RawHub.connect(hub.url, stateful=stateful) as raw:
+        await raw.send(StreamInvocation("s", "StreamThenThrow", [30, "boom"]))
+        items: list[object] = []
+        while True:
+            message = await raw.receive()
+            if isinstance(message, StreamItem):
+                items.append(message.item)
+                if stateful:
+                    await raw.send(Ack(len(items)))
+            elif isinstance(message, Completion):
+                break
+        assert items == list(range(30))
+        assert (
+            message.error
+            == "An error occurred on the server while streaming results. HubException: boom"
+        )
+
+
+async def test_cancelling_a_stream_held_back_by_the_buffer_ends_it(start_hub: StartHub) -> None:
+    hub = await start_hub(
+        allow_stateful_reconnect=True, stateful_reconnect_buffer_size=200, keepalive=0.1
+    )
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        await raw.send(StreamInvocation("s", "FastObjects", [100_000]))
+        held = await items_until_quiet(raw)
+        assert held
+        await raw.send(CancelInvocation("s"))
+        await raw.send(Invocation("WaitForCancelledStreams", [1, 10_000], "w"))
+        # The answer is held back too until the items before it are acknowledged.
+        await raw.send(Ack(len(held)))
+        answer = [
+            message
+            for message in await raw.receive_until(
+                lambda message: isinstance(message, Completion) and message.invocation_id == "w"
+            )
+            if not isinstance(message, Ping)
+        ]
+        # No item after the cancel; the stream completes without error (as it does
+        # on a connection that is not stateful), and the hub counted the cancel.
+        # (The two Completions may come in either order: the count is taken first.)
+        assert answer[-1] == Completion.with_result("w", 1)
+        assert answer[:-1] in ([], [Completion.void("s")])

@@ -115,12 +115,21 @@ async def wait_for_cancelled_streams(ctx: CallContext, count: int, timeout_ms: i
     return ctx.state.cancelled_streams
 
 
+@hub_method("StreamThenThrow(count: int, message: string) -> stream<int>")
+async def stream_then_throw(ctx: CallContext, count: int, message: str) -> AsyncIterator[int]:
+    """Streams 0..count-1, then throws HubException(message): the stream completes
+    with that error after its items."""
+    for index in range(count):
+        yield index
+    raise HubException(message)
+
+
 @hub_method("FastStream(count: int) -> stream<int>")
 async def fast_stream(ctx: CallContext, count: int) -> AsyncIterator[ItemBatch]:
     """Streams the ints 0..count-1, encoded in bulk (many items per transport
     message) so the server is never a benchmark's bottleneck."""
     for start in range(0, max(count, 0), BATCH):
-        yield ItemBatch(list(range(start, min(start + BATCH, count))))
+        yield ItemBatch(range(start, min(start + BATCH, count)))
 
 
 def _objects(start: int, stop: int) -> list[dict[str, Any]]:
