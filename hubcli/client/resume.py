@@ -102,10 +102,17 @@ class Resumption:
     def admit_all(
         self, messages: list[IncomingMessage], sizes: list[int]
     ) -> tuple[list[IncomingMessage], list[int]]:
-        """`admit` for a frame's messages: those to dispatch, with their sizes."""
+        """`admit` for a frame's messages: those to dispatch, with their sizes.
+
+        A Sequence takes effect where it stands, not when it is dispatched: the
+        server sends it and its replay in one frame, and the replay must be
+        numbered from it (it is consumed here, never dispatched)."""
         kept: list[IncomingMessage] = []
         kept_sizes: list[int] = []
         for message, size in zip(messages, sizes, strict=True):
+            if type(message) is Sequence:
+                self.sequence(message)
+                continue
             admitted = self.admit(message, size)
             if admitted is not None:
                 kept.append(admitted)
