@@ -43,7 +43,9 @@ connection as a network fault does (no Close message, no close frame); each
 --fault makes every connection meet one fault: negotiate-500, negotiate-404,
 negotiate-html, negotiate-slow[=SECONDS] (default 10), handshake-reject,
 handshake-garbage, handshake-silent, silent[=SECONDS] (the hub stops sending,
-pings included, and acting on what it gets SECONDS after the handshake)."""
+pings included, and acting on what it gets SECONDS after the handshake),
+drop-transport[=SECONDS] (with --chaos: every SECONDS, default 5, each
+connection's TCP connection is cut)."""
 
 
 def _transports(value: str) -> tuple[TransportName, ...]:
@@ -270,6 +272,8 @@ def serve(
         faults = parse_faults(fault or [])
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--fault") from None
+    if faults.drop_every is not None and not chaos:
+        raise typer.BadParameter("drop-transport needs --chaos", param_hint="--fault")
 
     options = ServerOptions(
         host=host,

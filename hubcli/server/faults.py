@@ -15,6 +15,10 @@ handling of it can be tested against a real socket:
     silent[=SECONDS]         SECONDS (default 0) after the handshake the hub goes
                              silent: no pings, no answers, nothing it receives is
                              acted on, and it never times the client out
+    drop-transport[=SECONDS] every SECONDS (default 5) after the handshake the hub
+                             cuts the connection's TCP connection, as DropTransport
+                             does (needs --chaos; not Long Polling): a network that
+                             fails every few seconds, for soak tests
 
 The negotiate faults leave the redirect endpoints alone.
 """
@@ -50,8 +54,9 @@ FAULT_NAMES: Final = (
     "handshake-garbage",
     "handshake-silent",
     "silent",
+    "drop-transport",
 )
-_TAKES_SECONDS: Final = {"negotiate-slow": 10.0, "silent": 0.0}
+_TAKES_SECONDS: Final = {"negotiate-slow": 10.0, "silent": 0.0, "drop-transport": 5.0}
 
 # The real server's text for a handshake it cannot complete.
 HANDSHAKE_REJECTED: Final = "An unexpected error occurred during connection handshake."
@@ -71,6 +76,8 @@ class Faults:
     handshake: HandshakeFault | None = None
     # Seconds after the handshake; None: the hub never goes silent.
     silent_after: float | None = None
+    # Seconds between cuts of each connection's transport; None: never.
+    drop_every: float | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -86,6 +93,8 @@ class Faults:
             names.append(self.handshake.value)
         if self.silent_after is not None:
             names.append(f"silent={self.silent_after:g}")
+        if self.drop_every is not None:
+            names.append(f"drop-transport={self.drop_every:g}")
         return tuple(names)
 
 
@@ -95,6 +104,7 @@ def parse_faults(values: Iterable[str]) -> Faults:
     handshake: HandshakeFault | None = None
     delay = 0.0
     silent_after: float | None = None
+    drop_every: float | None = None
     for value in values:
         name, separator, argument = value.strip().partition("=")
         name = name.strip().lower()
@@ -105,6 +115,10 @@ def parse_faults(values: Iterable[str]) -> Faults:
             delay = seconds
         elif name == "silent":
             silent_after = seconds
+        elif name == "drop-transport":
+            if seconds <= 0:
+                raise ValueError("fault drop-transport=SECONDS needs more than 0 seconds")
+            drop_every = seconds
         elif name.startswith("handshake-"):
             if handshake is not None and handshake.value != name:
                 raise ValueError(f"{handshake.value} and {name} cannot both answer the handshake")
@@ -121,6 +135,7 @@ def parse_faults(values: Iterable[str]) -> Faults:
         negotiate_delay=delay,
         handshake=handshake,
         silent_after=silent_after,
+        drop_every=drop_every,
     )
 
 

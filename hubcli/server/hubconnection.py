@@ -341,6 +341,9 @@ class HubConnection:
             silent_after = self._options.faults.silent_after
             if silent_after is not None:
                 nursery.start_soon(self._fall_silent, nursery, silent_after)
+            drop_every = self._options.faults.drop_every
+            if drop_every is not None and self.http.transport is not TransportName.LONG_POLLING:
+                nursery.start_soon(self._drop_periodically, drop_every)
             nursery.start_soon(self._stop_on_request, nursery)
             nursery.start_soon(self._close_on_shutdown)
             try:
@@ -406,6 +409,16 @@ class HubConnection:
         if self._replay is not None:
             self._replay.close()
         nursery.cancel_scope.cancel()
+
+    async def _drop_periodically(self, every: float) -> None:
+        """--fault drop-transport: cut whichever transport the connection has."""
+        while True:
+            await trio.sleep(every)
+            try:
+                self.drop_transport(forget=False)
+            except errors.HubException:
+                # Between a lost transport and its resume there is nothing to cut.
+                log.debug("connection %s: no transport to drop", self.connection_id)
 
     async def _send_acks(self, incoming: InboundSequence) -> None:
         # A fixed period from the handshake on, as the real server's PeriodicTimer;

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from tests import serverproc
-from tests.cli.hubcli_process import run
+from tests.cli.hubcli_process import HUBCLI, run
 
 PROTOCOLS = ["json", "messagepack"]
 
@@ -67,3 +68,62 @@ def test_upload_with_it_on_delivers_every_line_once(chaos_hub: str) -> None:
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary == {"count": 50_000, "checksum": hashlib.sha256(lines.encode()).hexdigest()}
+
+
+@pytest.fixture(scope="module")
+def flaky_hub() -> Iterator[serverproc.HubServer]:
+    """A network that fails every 0.3 s: --fault drop-transport cuts each
+    connection's TCP connection on that period."""
+    server = serverproc.start_hub_server(
+        "--chaos", "--allow-stateful-reconnect", "--fault", "drop-transport=0.3", "-v"
+    )
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_stream_outlives_a_transport_cut_every_few_tenths(
+    flaky_hub: serverproc.HubServer, protocol: str
+) -> None:
+    # 40 items 50 ms apart: about six cuts while it runs.
+    result = run(
+        "stream", "-v", "--stateful-reconnect", "-p", protocol, flaky_hub.url,
+        "Counter", "40", "50",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [str(index) for index in range(40)]
+    assert result.stderr.count("stateful reconnect: resumed") >= 2, result.stderr
+
+
+def test_an_upload_outlives_transport_cuts(flaky_hub: serverproc.HubServer) -> None:
+    """Half the lines, then (once hubcli says it resumed after a cut) the rest:
+    every line arrives once, whichever side of a cut it was sent on."""
+    halves = [
+        "".join(f"line {index}\n" for index in range(start, start + 20_000))
+        for start in (0, 20_000)
+    ]
+    process = subprocess.Popen(
+        [*HUBCLI, "upload", "-v", "--stateful-reconnect", flaky_hub.url, "UploadSummary"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stderr is not None
+    process.stdin.write(halves[0])
+    process.stdin.flush()
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if "stateful reconnect: resumed" in line:
+            break
+    else:
+        raise AssertionError("".join(seen))
+    out, err = process.communicate(halves[1], timeout=60)
+    assert process.returncode == 0, "".join(seen) + err
+    lines = "".join(halves)
+    assert json.loads(out) == {
+        "count": 40_000,
+        "checksum": hashlib.sha256(lines.encode()).hexdigest(),
+    }
+    assert "transport dropped" in flaky_hub.stderr_text()

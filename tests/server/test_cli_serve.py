@@ -101,6 +101,7 @@ def test_list_methods() -> None:
         ["--fault", "bogus"],
         ["--fault", "negotiate-404", "--fault", "negotiate-500"],
         ["--stateful-reconnect-buffer-size", "-1"],
+        ["--fault", "drop-transport"],  # without --chaos there is nothing to cut
     ],
 )
 def test_bad_flags_are_usage_errors(flags: list[str]) -> None:

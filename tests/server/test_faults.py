@@ -144,6 +144,8 @@ async def test_silent_after_a_while(start_hub: StartHub) -> None:
         (["handshake-silent"], Faults(handshake=HandshakeFault.SILENT)),
         (["silent"], Faults(silent_after=0.0)),
         (["silent=3", "negotiate-500"], Faults(negotiate_status=500, silent_after=3.0)),
+        (["drop-transport"], Faults(drop_every=5.0)),
+        (["drop-transport=0.25"], Faults(drop_every=0.25)),
     ],
 )
 def test_fault_names(values: list[str], expected: Faults) -> None:
@@ -161,6 +163,7 @@ def test_fault_names(values: list[str], expected: Faults) -> None:
         (["silent=-1"], "needs a number of seconds >= 0"),
         (["silent=nan"], "needs a number of seconds >= 0"),
         (["handshake-reject=1"], "takes no value"),
+        (["drop-transport=0"], "needs more than 0 seconds"),
     ],
 )
 def test_fault_errors(values: list[str], error: str) -> None:
