@@ -63,8 +63,9 @@ class HostileServer:
                 self.log.append(f"{request.method} {request.path} {sorted(request.query)}")
                 if not await self._route(http, request):
                     break
-        except (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError) as error:
-            self.log.append(f"connection dropped: {error!r}")
+        except* (trio.BrokenResourceError, trio.ClosedResourceError, h11.ProtocolError) as group:
+            # The client hung up (the WebSocket's two tasks report it as a group).
+            self.log.append(f"connection dropped: {group.exceptions[0]!r}")
         finally:
             await trio.aclose_forcefully(stream)
 
