@@ -54,6 +54,7 @@ from hubcli.protocol.messages import (
 )
 
 from .errors import (
+    ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
     HubError,
@@ -205,20 +206,25 @@ class Call:
 
 
 async def perform_handshake(transport: Transport, protocol: HubProtocol, timeout: float) -> bytes:
-    """Send the handshake request, read the answer; returns the bytes that follow it."""
+    """Send the handshake request, read the answer; returns the bytes that follow it.
+
+    The transport failing on either way (a POST refused, the connection dropped)
+    means the connection could not start: ConnectError with the transport's reason,
+    or the failure the transport names (a message too large).
+    """
     request = handshake.HandshakeRequest(protocol.name, protocol.version)
-    await transport.send(handshake.encode_request(request))
     buffer = b""
     parsed = None
     with trio.move_on_after(timeout):
-        while parsed is None:
-            try:
+        try:
+            await transport.send(handshake.encode_request(request))
+            while parsed is None:
                 buffer += await transport.receive()
-            except TransportClosed as closed:
-                raise HandshakeError(
-                    f"The server closed the connection during the handshake: {closed.reason}"
-                ) from None
-            parsed = handshake.parse_response(buffer)
+                parsed = handshake.parse_response(buffer)
+        except TransportClosed as closed:
+            raise closed.failure or ConnectError(
+                f"The connection failed during the handshake: {closed.reason}"
+            ) from None
     if parsed is None:
         raise ConnectTimeoutError(f"The server did not answer the handshake within {timeout:g} s.")
     response, rest = parsed

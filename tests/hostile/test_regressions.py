@@ -1,0 +1,76 @@
+"""Each server behaviour that once made hubcli fail with `internal error` (exit 1),
+replayed against the real command: the documented exit status, one clear
+`hubcli: error:` line, nothing else on stderr."""
+
+from __future__ import annotations
+
+import pytest
+
+import hubcli
+from hubcli.client import ConnectError
+
+from .harness import PATIENT, Outcome, run_commands
+from .script import Ending, Frame, Handshake, Post, Record, Script
+from .server import serve
+
+ANSWERED = (Frame((Record.COMPLETION_RESULT,)),)
+
+
+async def outcome_of(script: Script, command: str, transport: str, protocol: str) -> Outcome:
+    async with serve(script) as server:
+        [outcome] = await run_commands(server.url, transport, protocol, [command], PATIENT)
+    return outcome
+
+
+def assert_fails(outcome: Outcome, status: int, *texts: str) -> None:
+    """Exit `status`, and the one error line says each of `texts`."""
+    assert outcome.returncode == status, outcome.describe()
+    assert not outcome.problems, outcome.describe()
+    [line] = [line for line in outcome.stderr.splitlines() if line.startswith("hubcli: error: ")]
+    for text in texts:
+        assert text in line, outcome.describe()
+
+
+# ------------------------------------------------- the POST carrying the handshake
+
+
+@pytest.mark.parametrize(
+    ("transport", "protocol", "answer", "reason"),
+    [
+        ("longpolling", "json", Post.STATUS_404, "POST answered HTTP 404"),
+        ("longpolling", "messagepack", Post.STATUS_500, "POST answered HTTP 500"),
+        ("sse", "json", Post.STATUS_409, "POST answered HTTP 409"),
+        ("sse", "json", Post.CLOSE, "Server disconnected without sending a response"),
+        ("longpolling", "json", Post.RESET, "Connection reset by peer"),
+    ],
+)
+async def test_a_refused_handshake_post_is_a_failure_to_connect(
+    transport: str, protocol: str, answer: Post, reason: str
+) -> None:
+    script = Script(handshake_post=answer, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", transport, protocol)
+    assert_fails(outcome, 4, "The connection failed during the handshake", reason)
+
+
+@pytest.mark.parametrize(
+    ("transport", "reason"),
+    [
+        ("websockets", "the server closed the WebSocket"),
+        ("sse", "the server ended the event stream"),
+        ("longpolling", "the server ended the connection (poll: HTTP 204)"),
+    ],
+)
+async def test_the_transport_ending_during_the_handshake_is_a_failure_to_connect(
+    transport: str, reason: str
+) -> None:
+    outcome = await outcome_of(
+        Script(handshake=Handshake.CLOSE_INSTEAD), "invoke", transport, "json"
+    )
+    assert_fails(outcome, 4, "The connection failed during the handshake", reason)
+
+
+async def test_the_library_raises_connect_error_for_a_refused_handshake_post() -> None:
+    async with serve(Script(handshake_post=Post.STATUS_404)) as server:
+        with pytest.raises(ConnectError, match=r"during the handshake: .*HTTP 404"):
+            async with hubcli.connect(server.url, transport="longpolling"):
+                pass
