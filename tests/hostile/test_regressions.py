@@ -10,7 +10,7 @@ import hubcli
 from hubcli.client import ConnectError
 
 from .harness import PATIENT, Outcome, run_commands
-from .script import Ending, Frame, Handshake, Post, Record, Script
+from .script import Ending, Frame, Handshake, Post, Record, Script, Start
 from .server import serve
 
 ANSWERED = (Frame((Record.COMPLETION_RESULT,)),)
@@ -74,3 +74,26 @@ async def test_the_library_raises_connect_error_for_a_refused_handshake_post() -
         with pytest.raises(ConnectError, match=r"during the handshake: .*HTTP 404"):
             async with hubcli.connect(server.url, transport="longpolling"):
                 pass
+
+
+# --------------------------------------------------------- the WebSocket upgrade
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [(Start.GARBAGE, "Bad HTTP message"), (Start.WRONG_ACCEPT, "Bad accept token")],
+)
+@pytest.mark.parametrize("protocol", ["json", "messagepack"])
+async def test_an_invalid_answer_to_the_upgrade_is_a_failure_to_connect(
+    start: Start, reason: str, protocol: str
+) -> None:
+    script = Script(start=start, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", "websockets", protocol)
+    assert_fails(outcome, 4, "answer to the WebSocket upgrade is invalid", reason)
+
+
+async def test_an_invalid_answer_to_the_upgrade_falls_back_to_the_next_transport() -> None:
+    # The HTTP transports take WRONG_ACCEPT for a good start.
+    script = Script(start=Start.WRONG_ACCEPT, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", "auto", "json")
+    assert (outcome.returncode, outcome.stdout) == (0, "42\n"), outcome.describe()
