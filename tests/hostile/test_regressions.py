@@ -9,8 +9,8 @@ import pytest
 import hubcli
 from hubcli.client import ConnectError
 
-from .harness import PATIENT, Outcome, run_commands
-from .script import Ending, Frame, Handshake, Post, Record, Script, Start
+from .harness import PATIENT, Outcome, argv_for, run_commands, run_hubcli
+from .script import Ending, Frame, Handshake, Negotiate, Post, Record, Script, Start
 from .server import serve
 
 ANSWERED = (Frame((Record.COMPLETION_RESULT,)),)
@@ -97,3 +97,49 @@ async def test_an_invalid_answer_to_the_upgrade_falls_back_to_the_next_transport
     script = Script(start=Start.WRONG_ACCEPT, frames=ANSWERED, ending=Ending.CLEAN)
     outcome = await outcome_of(script, "invoke", "auto", "json")
     assert (outcome.returncode, outcome.stdout) == (0, "42\n"), outcome.describe()
+
+
+# ------------------------------------------------------ URLs a request line cannot carry
+
+
+@pytest.mark.parametrize("transport", ["websockets", "sse", "longpolling"])
+async def test_a_redirect_url_with_a_control_character_is_a_failure_to_connect(
+    transport: str,
+) -> None:
+    script = Script(negotiate=Negotiate.REDIRECT_SPACES, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", transport, "json")
+    assert_fails(outcome, 4, "the redirect 'url' cannot be used", "control character")
+
+
+@pytest.mark.parametrize("transport", ["websockets", "sse", "longpolling"])
+async def test_a_redirect_url_with_non_ascii_characters_is_followed_percent_encoded(
+    transport: str,
+) -> None:
+    script = Script(negotiate=Negotiate.REDIRECT_NON_ASCII, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", transport, "json")
+    assert (outcome.returncode, outcome.stdout) == (0, "42\n"), outcome.describe()
+
+
+@pytest.mark.parametrize("transport", ["websockets", "sse", "longpolling"])
+async def test_a_hub_url_with_spaces_and_non_ascii_in_its_query_is_sent_percent_encoded(
+    transport: str,
+) -> None:
+    async with serve(Script(frames=ANSWERED, ending=Ending.CLEAN)) as server:
+        url = f"{server.url}?group=a b \u00fc"
+        outcome = await run_hubcli(argv_for("invoke", url, transport, "json", PATIENT), PATIENT)
+    assert (outcome.returncode, outcome.stdout) == (0, "42\n"), outcome.describe()
+    assert "POST /hub/negotiate ['group', 'negotiateVersion']" in server.log, server.log
+
+
+async def test_a_hub_url_with_a_control_character_is_a_usage_error() -> None:
+    argv = argv_for("invoke", "http://127.0.0.1:1/hub\r\nX: 1", "sse", "json", PATIENT)
+    outcome = await run_hubcli(argv, PATIENT)
+    assert outcome.returncode == 2, outcome.describe()
+    assert outcome.stderr.startswith("hubcli: error: invalid hub URL"), outcome.describe()
+    assert "control character" in outcome.stderr, outcome.describe()
+
+
+async def test_the_library_refuses_a_hub_url_with_a_control_character() -> None:
+    with pytest.raises(ValueError, match=r"invalid hub URL .*control character"):
+        async with hubcli.connect("http://127.0.0.1:1/hub\r\nX: 1"):
+            pass
