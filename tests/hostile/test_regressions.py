@@ -143,3 +143,21 @@ async def test_the_library_refuses_a_hub_url_with_a_control_character() -> None:
     with pytest.raises(ValueError, match=r"invalid hub URL .*control character"):
         async with hubcli.connect("http://127.0.0.1:1/hub\r\nX: 1"):
             pass
+
+
+# -------------------------------------------------- the body of a refused transport start
+
+
+@pytest.mark.parametrize(
+    ("start", "texts"),
+    [
+        (Start.REFUSED_MID_BODY, ("HTTP 503", "<!DOCTYPE html>")),
+        (Start.STATUS_503, ("HTTP 503", "Welcome to nginx!")),
+    ],
+)
+async def test_a_refused_event_stream_is_a_failure_to_connect_whatever_its_body(
+    start: Start, texts: tuple[str, ...]
+) -> None:
+    script = Script(start=start, frames=ANSWERED, ending=Ending.CLEAN)
+    outcome = await outcome_of(script, "invoke", "sse", "json")
+    assert_fails(outcome, 4, "the event stream at", "was refused", *texts)
