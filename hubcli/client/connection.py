@@ -35,7 +35,7 @@ import trio
 
 from hubcli.protocol import handshake
 from hubcli.protocol.base import HubProtocol, TransferFormat
-from hubcli.protocol.errors import HandshakeError, ProtocolError
+from hubcli.protocol.errors import HandshakeError, HubCliError, ProtocolError
 from hubcli.protocol.messages import (
     PING,
     CancelInvocation,
@@ -93,6 +93,9 @@ DEFAULT_STREAM_BUFFER_LIMIT: Final = 32 * 1024 * 1024
 # to finish (a bound on what a hostile server can make us start).
 MAX_PENDING_CLIENT_RESULTS: Final = 1000
 _TRACE_LIMIT: Final = 2000
+# What a send raises once the connection is over: the transport's end, or the
+# failure that ended it, whatever it was (a protocol error, a server timeout...).
+SEND_FAILED: Final = (TransportClosed, HubCliError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,7 +317,7 @@ class HubConnection:
         try:
             try:
                 if not self._transport_closed and not silent:
-                    with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                    with contextlib.suppress(*SEND_FAILED):
                         await self._send_bytes(self._protocol.encode(Close()))
                     logger.info("sent Close")
             finally:
@@ -406,7 +409,7 @@ class HubConnection:
             if call.streaming:
                 with trio.move_on_after(wait):
                     await call.done.wait()
-        except (TransportClosed, ConnectionClosedError):
+        except SEND_FAILED:
             pass
         finally:
             self.forget(call)
@@ -420,18 +423,18 @@ class HubConnection:
                     if batch:
                         await self.send_many([StreamItem(stream_id, item) for item in batch])
                 await self.send(Completion.void(stream_id))
-            except (TransportClosed, ConnectionClosedError) as error:
-                # Unless the receive loop failed it first (with the same failure):
-                # a call without an invocation id has no one else to end it.
-                call.fail(self._failure or error)
-                return
             except Exception as error:
+                if self._ended_by(error):
+                    # Unless the receive loop failed it first (with the same failure):
+                    # a call without an invocation id has no one else to end it.
+                    call.fail(self._failure or error)
+                    return
                 # The source failed: end the stream with an error so the server's
                 # method fails too, and hand the source's error to the caller.
                 with (
                     trio.CancelScope(shield=True),
                     trio.move_on_after(2.0),
-                    contextlib.suppress(TransportClosed, ConnectionClosedError),
+                    contextlib.suppress(*SEND_FAILED),
                 ):
                     await self.send(Completion.with_error(stream_id, str(error) or repr(error)))
                 call.fail(error)
@@ -442,6 +445,10 @@ class HubConnection:
                 call.complete(Completion.void(""))
 
     # ------------------------------------------------------------------- sending
+
+    def _ended_by(self, error: BaseException) -> bool:
+        """Whether a send raised `error` because the connection is over."""
+        return error is self._failure or isinstance(error, (TransportClosed, ConnectionClosedError))
 
     async def send(self, message: HubMessage) -> None:
         if self._trace and not self._text:
@@ -500,7 +507,7 @@ class HubConnection:
                 if trio.current_time() >= self._last_send + self._keepalive_interval:
                     try:
                         await self._send_bytes(ping)
-                    except (TransportClosed, ConnectionClosedError):
+                    except SEND_FAILED:
                         return
 
     # ----------------------------------------------------------------- receiving
@@ -537,7 +544,7 @@ class HubConnection:
             call.release()
             logger.info("stream %s was dropped unfinished: cancelling it", call.invocation_id)
             if call.invocation_id is not None:
-                with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                with contextlib.suppress(*SEND_FAILED):
                     await self.send(CancelInvocation(call.invocation_id))
             return
         if not call.streaming or call.done.is_set():
@@ -554,7 +561,7 @@ class HubConnection:
                 )
             )
             logger.info("stream %s ran too far ahead: cancelling it", call.invocation_id)
-            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+            with contextlib.suppress(*SEND_FAILED):
                 await self.send(CancelInvocation(call.invocation_id))
 
     async def _hold_back(self, inbox: Inbox[Any], own: Call | None = None) -> bool:
@@ -631,7 +638,7 @@ class HubConnection:
                         f"Client failed to serialize the result: {describe_error(error)}",
                     )
                 )
-            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+            with contextlib.suppress(*SEND_FAILED):
                 await self._send_bytes(data)
         finally:
             self._answer_slots.release()
