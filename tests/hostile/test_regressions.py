@@ -182,6 +182,8 @@ async def test_an_upload_whose_sends_meet_the_connections_failure_ends_with_that
         ending=Ending.FIN,
     )
     async with serve(script) as server:
-        outcomes = await run_commands(server.url, "websockets", "messagepack", ["upload"] * 8)
+        outcomes = await run_commands(
+            server.url, "websockets", "messagepack", ["upload"] * 6, PATIENT
+        )
     for outcome in outcomes:
         assert_fails(outcome, 6)
