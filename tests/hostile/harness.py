@@ -3,7 +3,8 @@
 Every command runs as its own process with small time limits, all of them at once
 (each on its own negotiated connection), from inside the trio run that serves them.
 `problems` lists what broke hubcli's promises: an exit status outside the documented
-set (1 is always a bug), anything on stderr but `hubcli: ...` lines, not exactly one
+set (1 is always a bug), anything on stderr but `hubcli: ...` lines or a control
+character there (a server's text reaching the terminal as it is), not exactly one
 `hubcli: error:` line on failure, a line on stdout that is not JSON, or a run past
 its time limits.
 """
@@ -99,6 +100,8 @@ class Outcome:
             found.append(f"{len(errors)} 'hubcli: error:' lines")
         if any(not line.startswith("hubcli: ") for line in lines):
             found.append("stderr holds more than hubcli's lines")
+        if any((ch < " " and ch not in "\t\n") or "\x7f" <= ch <= "\x9f" for ch in self.stderr):
+            found.append("control characters on stderr")
         if "internal error" in self.stderr or "Traceback" in self.stderr:
             found.append("an internal error")
         for line in self.stdout.splitlines():

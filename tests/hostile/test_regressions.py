@@ -153,6 +153,8 @@ async def test_the_library_refuses_a_hub_url_with_a_control_character() -> None:
     [
         (Start.REFUSED_MID_BODY, ("HTTP 503", "<!DOCTYPE html>")),
         (Start.STATUS_503, ("HTTP 503", "Welcome to nginx!")),
+        # A NUL in the body: escaped, as every control character a server sends.
+        (Start.REFUSED_ODD_CHARSET, ("HTTP 500", "\\x00refused")),
     ],
 )
 async def test_a_refused_event_stream_is_a_failure_to_connect_whatever_its_body(
