@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+# What may not reach a terminal as it is: a server's text can carry escape
+# sequences, NULs and the like (tab is harmless; line breaks are split first).
+_CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
 
 class UsageError(Exception):
     """Bad input from argv, the environment or stdin: exit 2 with this message."""
@@ -33,7 +40,8 @@ class StdoutUnwritable(UsageError):
 
 def _one_line(text: str) -> str:
     # A hub's error text may carry a stack trace; scripts read stderr line by line.
-    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
+    line = "; ".join(part.strip() for part in text.splitlines() if part.strip())
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", line)
 
 
 def report(message: str, hint: str | None = None) -> None:

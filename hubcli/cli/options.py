@@ -410,12 +410,16 @@ def _check_url(url: str) -> None:
         raise UsageError(f"invalid hub URL {url!r}", hint=hint)
     if not parts.hostname:
         raise UsageError(f"invalid hub URL {url!r}: no host", hint=hint)
-    from hubcli.protocol.negotiate import nameable_host
+    from hubcli.protocol.negotiate import nameable_host, wire_url
 
     if not nameable_host(parts.hostname):
         raise UsageError(
             f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
         )
+    try:
+        wire_url(url)
+    except ValueError as error:
+        raise UsageError(f"invalid hub URL {url!r}: {error}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from hubcli._defaults import (
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.messages import Completion, CompletionKind
-from hubcli.protocol.negotiate import nameable_host
+from hubcli.protocol.negotiate import nameable_host, wire_url
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .connection import CLOSED_WITHOUT_ERROR, DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
@@ -475,6 +475,10 @@ async def connect(
         raise ValueError(
             f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
         )
+    try:
+        url = wire_url(url)
+    except ValueError as error:
+        raise ValueError(f"invalid hub URL {url!r}: {error}") from None
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
         raise ValueError(SKIP_NEGOTIATION_ERROR)

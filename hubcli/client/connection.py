@@ -35,7 +35,7 @@ import trio
 
 from hubcli.protocol import handshake
 from hubcli.protocol.base import HubProtocol, TransferFormat
-from hubcli.protocol.errors import HandshakeError, ProtocolError
+from hubcli.protocol.errors import HandshakeError, HubCliError, ProtocolError
 from hubcli.protocol.messages import (
     PING,
     Ack,
@@ -57,6 +57,7 @@ from hubcli.protocol.messages import Sequence as SequenceMessage
 from hubcli.protocol.stateful import tracked_count
 
 from .errors import (
+    ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
     HubError,
@@ -97,6 +98,9 @@ DEFAULT_STREAM_BUFFER_LIMIT: Final = 32 * 1024 * 1024
 # to finish (a bound on what a hostile server can make us start).
 MAX_PENDING_CLIENT_RESULTS: Final = 1000
 _TRACE_LIMIT: Final = 2000
+# What a send raises once the connection is over: the transport's end, or the
+# failure that ended it, whatever it was (a protocol error, a server timeout...).
+SEND_FAILED: Final = (TransportClosed, HubCliError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,20 +219,24 @@ async def perform_handshake(
     """Send the handshake request, read the answer; returns the bytes that follow it.
 
     `version`: the hub protocol version to ask for, the protocol's own by default
-    (stateful reconnect asks for 2)."""
+    (stateful reconnect asks for 2). The transport failing on either way (a POST
+    refused, the connection dropped) means the connection could not start:
+    ConnectError with the transport's reason, or the failure the transport names
+    (a message too large).
+    """
     request = handshake.HandshakeRequest(protocol.name, version or protocol.version)
-    await transport.send(handshake.encode_request(request))
     buffer = b""
     parsed = None
     with trio.move_on_after(timeout):
-        while parsed is None:
-            try:
+        try:
+            await transport.send(handshake.encode_request(request))
+            while parsed is None:
                 buffer += await transport.receive()
-            except TransportClosed as closed:
-                raise HandshakeError(
-                    f"The server closed the connection during the handshake: {closed.reason}"
-                ) from None
-            parsed = handshake.parse_response(buffer)
+                parsed = handshake.parse_response(buffer)
+        except TransportClosed as closed:
+            raise closed.failure or ConnectError(
+                f"The connection failed during the handshake: {closed.reason}"
+            ) from None
     if parsed is None:
         raise ConnectTimeoutError(f"The server did not answer the handshake within {timeout:g} s.")
     response, rest = parsed
@@ -345,7 +353,7 @@ class HubConnection:
         try:
             try:
                 if not self._transport_closed and not silent:
-                    with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                    with contextlib.suppress(*SEND_FAILED):
                         await self._send_bytes(self._protocol.encode(Close()))
                     logger.info("sent Close")
             finally:
@@ -437,7 +445,7 @@ class HubConnection:
             if call.streaming:
                 with trio.move_on_after(wait):
                     await call.done.wait()
-        except (TransportClosed, ConnectionClosedError):
+        except SEND_FAILED:
             pass
         finally:
             self.forget(call)
@@ -451,12 +459,12 @@ class HubConnection:
                     if batch:
                         await self.send_many([StreamItem(stream_id, item) for item in batch])
                 await self.send(Completion.void(stream_id))
-            except (TransportClosed, ConnectionClosedError) as error:
-                # Unless the receive loop failed it first (with the same failure):
-                # a call without an invocation id has no one else to end it.
-                call.fail(self._failure or error)
-                return
             except Exception as error:
+                if self._ended_by(error):
+                    # Unless the receive loop failed it first (with the same failure):
+                    # a call without an invocation id has no one else to end it.
+                    call.fail(self._failure or error)
+                    return
                 # The source failed: hand its error to the caller first (the hub's
                 # answer to what follows must not take its place), then end the
                 # stream with an error so the server's method fails too.
@@ -464,7 +472,7 @@ class HubConnection:
                 with (
                     trio.CancelScope(shield=True),
                     trio.move_on_after(2.0),
-                    contextlib.suppress(TransportClosed, ConnectionClosedError),
+                    contextlib.suppress(*SEND_FAILED),
                 ):
                     await self.send(Completion.with_error(stream_id, str(error) or repr(error)))
                 return
@@ -474,6 +482,10 @@ class HubConnection:
                 call.complete(Completion.void(""))
 
     # ------------------------------------------------------------------- sending
+
+    def _ended_by(self, error: BaseException) -> bool:
+        """Whether a send raised `error` because the connection is over."""
+        return error is self._failure or isinstance(error, (TransportClosed, ConnectionClosedError))
 
     async def send(self, message: HubMessage) -> None:
         if self._trace and not self._text:
@@ -566,7 +578,7 @@ class HubConnection:
                 if trio.current_time() >= self._last_send + self._keepalive_interval:
                     try:
                         await self._send_bytes(ping)
-                    except (TransportClosed, ConnectionClosedError):
+                    except SEND_FAILED:
                         return
 
     # ----------------------------------------------------------------- receiving
@@ -605,7 +617,7 @@ class HubConnection:
             call.release()
             logger.info("stream %s was dropped unfinished: cancelling it", call.invocation_id)
             if call.invocation_id is not None:
-                with contextlib.suppress(TransportClosed, ConnectionClosedError):
+                with contextlib.suppress(*SEND_FAILED):
                     await self.send(CancelInvocation(call.invocation_id))
             return
         if not call.streaming or call.done.is_set():
@@ -622,7 +634,7 @@ class HubConnection:
                 )
             )
             logger.info("stream %s ran too far ahead: cancelling it", call.invocation_id)
-            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+            with contextlib.suppress(*SEND_FAILED):
                 await self.send(CancelInvocation(call.invocation_id))
 
     async def _hold_back(self, inbox: Inbox[Any], own: Call | None = None) -> bool:
@@ -699,7 +711,7 @@ class HubConnection:
                         f"Client failed to serialize the result: {describe_error(error)}",
                     )
                 )
-            with contextlib.suppress(TransportClosed, ConnectionClosedError):
+            with contextlib.suppress(*SEND_FAILED):
                 await self._send_bytes(data)
         finally:
             self._answer_slots.release()

@@ -6,6 +6,8 @@ Pure functions over strings and bytes; the HTTP request itself is the client's j
 from __future__ import annotations
 
 import enum
+import re
+import string
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
@@ -15,6 +17,9 @@ from .base import TransferFormat
 from .errors import NegotiateError, ProtocolError
 
 MAX_REDIRECTS: Final = 100
+_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+# Everything printable in ASCII but the space: what a request line carries as it is.
+_KEPT: Final = string.punctuation
 REDIRECT_LIMIT_ERROR: Final = "Negotiate redirection limit exceeded."
 
 
@@ -118,6 +123,41 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def wire_url(url: str) -> str:
+    """`url` as a request line and a Host header can carry it: spaces and non-ASCII
+    percent-encoded as UTF-8 (as browsers, and so the official clients, send
+    them), a non-ASCII host in its IDNA form. ValueError for a control character:
+    no URL parser keeps one, and a CR LF in a request line would forge headers.
+
+    Every URL goes through here, the user's and every one a server hands over, so
+    none reaches the HTTP and WebSocket libraries in a form they refuse half-way.
+    """
+    if _CONTROL.search(url):
+        raise ValueError("it has a control character (such as CR or LF)")
+    if url.isascii() and " " not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii() or " " in netloc:
+        userinfo, at, _ = netloc.rpartition("@")
+        try:
+            host = (parts.hostname or "").encode("idna").decode("ascii")
+            port = parts.port
+        except (UnicodeError, ValueError):
+            raise ValueError("its host is not a valid host name") from None
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address, which urlsplit unbracketed
+        netloc = quote(userinfo, safe=_KEPT) + at + host + ("" if port is None else f":{port}")
+    return urlunsplit(
+        parts._replace(
+            netloc=netloc,
+            path=quote(parts.path, safe=_KEPT),
+            query=quote(parts.query, safe=_KEPT),
+            fragment="",
+        )
+    )
+
+
 def nameable_host(hostname: str) -> bool:
     """Whether a resolver can be asked for `hostname`: no empty label, none longer
     than 63 characters (what the IDNA encoding of every socket call refuses)."""
@@ -145,7 +185,12 @@ def _redirect_url(url: str) -> str:
             "Invalid negotiation response: the redirect 'url' is not an absolute "
             "http(s) or ws(s) URL."
         )
-    return url
+    try:
+        return wire_url(url)
+    except ValueError as error:
+        raise NegotiateError(
+            f"Invalid negotiation response: the redirect 'url' cannot be used: {error}."
+        ) from None
 
 
 def parse_response(

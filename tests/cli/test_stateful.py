@@ -109,7 +109,8 @@ def test_an_upload_outlives_transport_cuts(flaky_hub: serverproc.HubServer) -> N
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert process.stdin is not None and process.stderr is not None
+    assert process.stdin is not None
+    assert process.stderr is not None
     process.stdin.write(halves[0])
     process.stdin.flush()
     seen = []

@@ -19,6 +19,7 @@ from hubcli.protocol.negotiate import (
     parse_response,
     requested_negotiate_version,
     websocket_url,
+    wire_url,
 )
 
 
@@ -115,6 +116,37 @@ def test_redirect_to_any_absolute_url_a_client_can_use(url: str) -> None:
 def test_redirect_to_a_url_no_client_can_use(url: str) -> None:
     with pytest.raises(NegotiateError, match="the redirect 'url' is not an absolute"):
         parse_response(f'{{"url":"{url}"}}'.encode())
+
+
+@pytest.mark.parametrize(
+    ("url", "sent"),
+    [
+        ("http://h/hub?a=b", "http://h/hub?a=b"),
+        ("http://h/h ub?a=b c", "http://h/h%20ub?a=b%20c"),
+        ("http://h/h\u00fcb?a=\u00fc", "http://h/h%C3%BCb?a=%C3%BC"),
+        ("http://u\u00fc@b\u00fccher.example:80/x", "http://u%C3%BC@xn--bcher-kva.example:80/x"),
+        ("http://[::1]:5/a b", "http://[::1]:5/a%20b"),
+        ('http://h/%41%zz"<>', 'http://h/%41%zz"<>'),
+    ],
+)
+def test_wire_url_encodes_what_a_request_line_cannot_carry(url: str, sent: str) -> None:
+    assert wire_url(url) == sent
+
+
+@pytest.mark.parametrize("url", ["http://h/hub\r\nX: 1", "http://h/\x00", "http://h/?a=\x7f"])
+def test_wire_url_refuses_control_characters(url: str) -> None:
+    with pytest.raises(ValueError, match="control character"):
+        wire_url(url)
+
+
+def test_a_redirect_is_sent_as_the_wire_url() -> None:
+    body = '{"url":"http://h/h\u00fcb b?x=1"}'.encode()
+    assert parse_response(body) == NegotiateRedirect("http://h/h%C3%BCb%20b?x=1")
+
+
+def test_a_redirect_with_a_control_character_is_refused() -> None:
+    with pytest.raises(NegotiateError, match=r"redirect 'url' cannot be used: .*control character"):
+        parse_response(b'{"url":"http://h/hub\\r\\nX: 1"}')
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,7 @@ logger: Final = logging.getLogger("hubcli")
 
 TEXT_CONTENT_TYPE: Final = "text/plain;charset=UTF-8"
 BINARY_CONTENT_TYPE: Final = "application/octet-stream"
+REFUSAL_BYTES: Final = 4096
 
 
 class _Bearer(httpx.Auth):
@@ -85,14 +86,40 @@ def http_client(state: HttpState, url: str, timeout: float | None) -> httpx.Asyn
     )
 
 
-def status_failure(what: str, response: httpx.Response, url: str) -> ConnectError:
+def status_failure(
+    what: str, response: httpx.Response, url: str, body: str | None = None
+) -> ConnectError:
+    """A refusal: the status, and the start of the body (`body` when streamed)."""
     status = f"{response.status_code} {response.reason_phrase}".strip()
-    text = response.text.strip() if response.is_stream_consumed else ""
+    if body is None:
+        try:
+            body = response.text
+        except httpx.ResponseNotRead:
+            body = ""
+    text = body.strip()
     detail = f": {text[:200]}" if text else ""
     message = f"{what} {display_url(url)} was refused: HTTP {status}{detail}"
     if response.status_code in (401, 403):
         return AuthenticationError(message, response.status_code)
     return ConnectError(message)
+
+
+async def refusal(what: str, response: httpx.Response, url: str) -> ConnectError:
+    """`status_failure` for a streamed response.
+
+    The status is the refusal and the body only its detail, so a body that
+    breaks off, or never ends, changes nothing: at most REFUSAL_BYTES are read.
+    """
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) >= REFUSAL_BYTES:
+                break
+    except httpx.HTTPError as error:
+        logger.debug("the body of the refusal broke off: %s", error)
+    text = bytes(body[:REFUSAL_BYTES]).decode(response.encoding or "utf-8", "replace")
+    return status_failure(what, response, url, text)
 
 
 def request_failure(error: httpx.HTTPError, url: str) -> ConnectError:

@@ -21,7 +21,7 @@ from hubcli.client.network import HttpState
 from hubcli.protocol.sse import EventStreamParser
 
 from .base import TransportClosed, background_tasks
-from .http import PostQueue, http_client, lost, request_failure, status_failure
+from .http import PostQueue, http_client, lost, refusal, request_failure
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -105,8 +105,7 @@ async def open_sse_transport(
             raise request_failure(error, url) from None
         try:
             if response.status_code != 200:
-                await response.aread()
-                raise status_failure("the event stream at", response, url)
+                raise await refusal("the event stream at", response, url)
             logger.info("Server-Sent Events: connected")
             events_in, events_out = trio.open_memory_channel[bytes](0)
             ended: list[TransportClosed] = []

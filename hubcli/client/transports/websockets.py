@@ -30,6 +30,7 @@ from hubcli.client.streams import host_and_port, is_secure, open_stream
 from .base import TransportClosed
 from .wsconnection import (
     HandshakeInterrupted,
+    HandshakeInvalid,
     HandshakeRejected,
     WebSocketClosed,
     WebSocketConnection,
@@ -167,6 +168,11 @@ async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSo
             raise ConnectError(
                 f"could not connect to {display_url(url)}: the server closed the "
                 "connection during the WebSocket handshake"
+            ) from None
+        if isinstance(error, HandshakeInvalid):
+            raise ConnectError(
+                f"could not connect to {display_url(url)}: the server's answer to the "
+                f"WebSocket upgrade is invalid ({error})"
             ) from None
         raise
 

@@ -64,6 +64,11 @@ class HandshakeInterrupted(Exception):
     """The connection ended before the server answered the upgrade."""
 
 
+class HandshakeInvalid(Exception):
+    """The server's answer to the upgrade is not HTTP, or not a valid WebSocket
+    handshake (a wrong Sec-WebSocket-Accept, say); the message says which."""
+
+
 class WebSocketConnection:
     def __init__(
         self,
@@ -150,8 +155,8 @@ class WebSocketConnection:
         if not data:
             self._lost()
             return
-        self._protocol.receive_data(bytes(data))
         try:
+            self._protocol.receive_data(bytes(data))
             self._events.extend(self._protocol.events())
         except RemoteProtocolError as error:
             await self._fail(PROTOCOL_ERROR, str(error))
@@ -254,7 +259,8 @@ async def connect(
     receive_buffer_size: int,
 ) -> WebSocketConnection:
     """The opening handshake over `stream`; HandshakeRejected for an HTTP answer,
-    HandshakeInterrupted if the connection ends first."""
+    HandshakeInvalid for one that is not a handshake, HandshakeInterrupted if the
+    connection ends first."""
     protocol = WSConnection(ConnectionType.CLIENT)
     request = Request(
         host=host,
@@ -263,7 +269,10 @@ async def connect(
             (name.encode("latin-1"), value.encode("latin-1")) for name, value in extra_headers
         ],
     )
-    await stream.send_all(protocol.send(request))
+    try:
+        await stream.send_all(protocol.send(request))
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        raise HandshakeInterrupted from None
     rejected: RejectConnection | None = None
     body = bytearray()
     while True:
@@ -275,11 +284,13 @@ async def connect(
             if rejected is not None:
                 raise HandshakeRejected(rejected.status_code, bytes(body))
             raise HandshakeInterrupted
-        protocol.receive_data(bytes(data))
         try:
+            # wsproto checks the answer's HTTP as it is fed, and its handshake once
+            # events are asked for: either may find it wrong.
+            protocol.receive_data(bytes(data))
             events = list(protocol.events())
         except RemoteProtocolError as error:
-            raise HandshakeInterrupted(str(error)) from None
+            raise HandshakeInvalid(str(error)) from None
         for index, event in enumerate(events):
             if isinstance(event, AcceptConnection):
                 return WebSocketConnection(
