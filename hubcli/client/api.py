@@ -47,12 +47,13 @@ from hubcli.protocol.negotiate import nameable_host
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .connection import CLOSED_WITHOUT_ERROR, DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
-from .errors import ConnectionClosedError, HubError
+from .errors import ConnectionClosedError, HubError, InvalidArgumentError, InvalidURLError
 from .links import Link, LinkSpec, keep_linked
 from .network import (
     AccessToken,
     NetworkSettings,
     check_proxy_url,
+    display_url,
     environment_proxies,
     parse_cookie_string,
 )
@@ -92,7 +93,7 @@ def _words(choice: str | Sequence[str]) -> set[str]:
 def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
     """The transports a choice allows: "auto", a name, a comma list, or a sequence.
 
-    ValueError for an unknown name.
+    InvalidArgumentError (a ValueError) for an unknown name.
     """
     parts = [choice] if isinstance(choice, str) else list(choice)
     names: list[str] = []
@@ -102,13 +103,38 @@ def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
             if not key:
                 continue
             if key not in TRANSPORT_CHOICES:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"unknown transport {word.strip()!r}; use auto, websockets, sse or longpolling"
                 )
             names.extend(name for name in TRANSPORT_CHOICES[key] if name not in names)
     if not names:
-        raise ValueError("no transport given; use auto, websockets, sse or longpolling")
+        raise InvalidArgumentError("no transport given; use auto, websockets, sse or longpolling")
     return tuple(names)
+
+
+def check_hub_url(url: str) -> None:
+    """InvalidURLError unless `url` is an absolute http(s):// or ws(s):// URL with a
+    usable host and port: checked before connecting, so a typo is not reported as
+    a failure to reach a server."""
+    shown = display_url(url) if "://" in url else url
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:
+        reason = str(error)
+        raise InvalidURLError(
+            f"invalid hub URL {shown!r}: {reason[:1].lower()}{reason[1:]}"
+        ) from None
+    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
+        raise InvalidURLError(
+            f"invalid hub URL {shown!r}: the scheme must be http, https, ws or wss"
+        )
+    if not parts.hostname:
+        raise InvalidURLError(f"invalid hub URL {shown!r}: no host")
+    if not nameable_host(parts.hostname):
+        raise InvalidURLError(
+            f"invalid hub URL {shown!r}: the host has an empty label or one over 63 characters"
+        )
 
 
 class Hub:
@@ -469,15 +495,11 @@ async def connect(
     acknowledged beyond which a send waits.
     """
     if protocol not in PROTOCOL_NAMES:
-        raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
-    host = urlsplit(url).hostname
-    if host is not None and not nameable_host(host):
-        raise ValueError(
-            f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
-        )
+        raise InvalidArgumentError(f"unknown protocol {protocol!r}; use json or messagepack")
+    check_hub_url(url)
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
-        raise ValueError(SKIP_NEGOTIATION_ERROR)
+        raise InvalidArgumentError(SKIP_NEGOTIATION_ERROR)
     hub_protocol = protocol_by_name(protocol)
     pushes = Pushes()
     if handlers:
@@ -493,7 +515,9 @@ async def connect(
             trust_env=trust_env,
         )
     elif headers or cookies or access_token is not None or ssl_context or proxy is not None:
-        raise ValueError("give the network settings either as `network` or one by one, not both")
+        raise InvalidArgumentError(
+            "give the network settings either as `network` or one by one, not both"
+        )
     policy = ReconnectPolicy() if reconnect is True else reconnect or None
     spec = LinkSpec(
         url=url,

@@ -59,6 +59,7 @@ from hubcli.protocol.stateful import tracked_count
 from .errors import (
     ConnectionClosedError,
     ConnectTimeoutError,
+    EventBufferFullError,
     HubError,
     ServerTimeoutError,
     StreamBufferFullError,
@@ -68,7 +69,6 @@ from .pushes import (
     ARGUMENTS_NOT_READ,
     NO_CLIENT_RESULT,
     Event,
-    EventBufferFullError,
     Handler,
     Pushes,
     Subscription,

@@ -25,7 +25,6 @@ import trio
 
 from hubcli._defaults import DEFAULT_SERVER_TIMEOUT_SECONDS
 from hubcli.protocol.base import HubProtocol, TransferFormat
-from hubcli.protocol.errors import HubCliError
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .connection import HubConnection, perform_handshake
@@ -34,6 +33,8 @@ from .errors import (
     ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    HubcliError,
+    ReconnectFailedError,
     ServerTimeoutError,
     TlsError,
 )
@@ -50,10 +51,6 @@ if TYPE_CHECKING:
 logger: Final = logging.getLogger("hubcli")
 
 STATEFUL_HANDSHAKE_VERSION: Final = 2
-
-
-class ReconnectFailedError(ConnectionClosedError):
-    """The connection was lost and the reconnect policy ran out of attempts."""
 
 
 @dataclass(frozen=True)
@@ -289,9 +286,9 @@ async def keep_linked(
             except AuthenticationError as error:
                 hub._pushes.end(error)
                 return
-            except HubCliError as error:
+            except HubcliError as error:
                 logger.info("reconnect attempt %d failed: %s", attempts, error)
                 failure = error
 
 
-__all__: Sequence[str] = ("LinkSpec", "ReconnectFailedError", "keep_linked", "open_link")
+__all__: Sequence[str] = ("LinkSpec", "keep_linked", "open_link")
