@@ -67,6 +67,7 @@ class Event:
 
     @property
     def expects_result(self) -> bool:
+        """Whether the server waits for an answer (a client-result request)."""
         return self.invocation_id is not None
 
 
@@ -112,6 +113,7 @@ class Registration:
         self._handler = handler
 
     def off(self) -> None:
+        """Remove this handler again (nothing happens if it is already gone)."""
         self._handlers.remove(self.target, self._handler)
 
     def __enter__(self) -> Registration:

@@ -39,10 +39,12 @@ class ReconnectPolicy:
 
     @classmethod
     def of(cls, delays: Sequence[float]) -> ReconnectPolicy:
+        """Wait `delays[n]` seconds before attempt n + 1; give up after the last."""
         return cls(delays=tuple(delays))
 
     @classmethod
     def forever(cls, max_delay: float = DEFAULT_MAX_DELAY) -> ReconnectPolicy:
+        """Never give up: exponential backoff capped at `max_delay`, with jitter."""
         return cls(delays=(), forever_after=True, max_delay=max_delay)
 
     def delay(self, attempts: int) -> float | None:
