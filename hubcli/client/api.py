@@ -34,6 +34,7 @@ import trio
 
 from hubcli._defaults import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_MESSAGE_SIZE,
 )
@@ -401,7 +402,7 @@ async def connect(
     trust_env: bool = True,
     network: NetworkSettings | None = None,
     connect_timeout: float | None = None,
-    handshake_timeout: float = 15.0,
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
     keepalive_interval: float = DEFAULT_KEEPALIVE_SECONDS,
     server_timeout: float | Default | None = DEFAULT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,

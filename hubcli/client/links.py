@@ -193,6 +193,7 @@ async def open_link(
                     if stateful
                     else None
                 ),
+                close_timeout=spec.close_timeout,
             )
             if stateful:
                 logger.info("stateful reconnect: on")
