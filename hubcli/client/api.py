@@ -46,7 +46,7 @@ from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
 from .errors import HubError, InvalidArgumentError, InvalidURLError
-from .hubstate import HubState
+from .hubstate import HubParts
 from .links import LinkSpec, keep_linked
 from .network import (
     AccessToken,
@@ -139,7 +139,7 @@ def check_hub_url(url: str) -> None:
 class Hub:
     """A connected hub. Made by `connect`; valid inside its `async with` block."""
 
-    def __init__(self, state: HubState, *, protocol: str) -> None:
+    def __init__(self, state: HubParts, *, protocol: str) -> None:
         self._state = state
         self.protocol = protocol
 
@@ -272,7 +272,7 @@ class StreamCall:
     arrives.
     """
 
-    def __init__(self, state: HubState, method: str, args: Sequence[Any]) -> None:
+    def __init__(self, state: HubParts, method: str, args: Sequence[Any]) -> None:
         self._state = state
         self._method = method
         self._args = args
@@ -513,7 +513,7 @@ async def connect(
         reconnect=policy,
         connect_retries=connect_retries,
     )
-    state = HubState(pushes=pushes, close_timeout=close_timeout)
+    state = HubParts(pushes=pushes, close_timeout=close_timeout)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(pushes.run_handlers)

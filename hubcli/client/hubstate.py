@@ -1,7 +1,7 @@
 """What a connected hub is made of behind its public face.
 
 `Hub` (the user's object), its `StreamCall`s and the task that keeps it linked
-(`links.keep_linked`) all work on one HubState, through its own methods: none of
+(`links.keep_linked`) all work on one HubParts, through its own methods: none of
 them reaches into another's private attributes.
 """
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .links import Link
 
 
-class HubState:
+class HubParts:
     """The current link, the pushes and the clean-up rules of one `connect()`."""
 
     def __init__(self, *, pushes: Pushes, close_timeout: float) -> None:
@@ -43,7 +43,7 @@ class HubState:
     @property
     def current(self) -> HubConnection:
         """The connection calls go to: the current link's."""
-        assert self.connection is not None, "a HubState is used only once linked"
+        assert self.connection is not None, "a HubParts is used only once linked"
         return self.connection
 
     def attach(self, link: Link) -> None:

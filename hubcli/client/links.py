@@ -46,7 +46,7 @@ from .resume import Resumption
 from .transports import WEBSOCKETS, Transport, open_transport
 
 if TYPE_CHECKING:
-    from .hubstate import HubState
+    from .hubstate import HubParts
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -215,7 +215,7 @@ def reconnectable(failure: BaseException | None) -> bool:
 
 
 async def _serve(
-    hub: HubState, spec: LinkSpec, task_status: trio.TaskStatus[None] | None
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None] | None
 ) -> BaseException:
     """Open a link, give it to `hub`, and wait for its end; the failure it ended with."""
     async with open_link(spec, hub.pushes, hub.opened) as link:
@@ -232,7 +232,7 @@ async def _serve(
 
 
 async def _first_link(
-    hub: HubState, spec: LinkSpec, task_status: trio.TaskStatus[None]
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None]
 ) -> BaseException:
     retries = 0
     while True:
@@ -254,7 +254,7 @@ async def _first_link(
 
 
 async def keep_linked(
-    hub: HubState, spec: LinkSpec, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Keep `hub` linked, as the module's docstring says; report started once the
     first link is up (its failure to open is raised)."""

@@ -18,7 +18,7 @@ MAX_REDIRECTS: Final = 100
 REDIRECT_LIMIT_ERROR: Final = "Negotiate redirection limit exceeded."
 
 
-class Transport(enum.Enum):
+class TransportName(enum.Enum):
     """Transport names exactly as negotiate spells them, in the server's order."""
 
     WEBSOCKETS = "WebSockets"

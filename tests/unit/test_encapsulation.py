@@ -61,3 +61,17 @@ def test_clean_up_machinery_is_not_part_of_the_hub() -> None:
         "stream",
         "transport",
     }
+
+
+def test_no_two_classes_of_the_library_and_the_server_share_a_name() -> None:
+    # A client HubConnection beside a server HubConnection made every traceback and
+    # search ambiguous. (hubcli/cli is left to its owners: its two Example classes.)
+    where: dict[str, list[str]] = {}
+    paths = [PACKAGE / "errors.py"]
+    for layer in ("protocol", "client", "server"):
+        paths.extend(sorted((PACKAGE / layer).rglob("*.py")))
+    for path in paths:
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
+                where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
+    assert {name: found for name, found in where.items() if len(found) > 1} == {}
