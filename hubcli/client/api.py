@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Final, Literal, overload
-from urllib.parse import urlsplit
 
 import trio
 
@@ -41,18 +40,17 @@ from hubcli._defaults import (
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.messages import Completion, CompletionKind
-from hubcli.protocol.negotiate import nameable_host
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
+from .arguments import check_count, check_hub_url, check_seconds
 from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
-from .errors import HubError, InvalidArgumentError, InvalidURLError
+from .errors import HubError, InvalidArgumentError
 from .hubstate import HubParts
 from .links import LinkSpec, keep_linked
 from .network import (
     AccessToken,
     NetworkSettings,
     check_proxy_url,
-    display_url,
     environment_proxies,
     parse_cookie_string,
 )
@@ -109,31 +107,6 @@ def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
     if not names:
         raise InvalidArgumentError("no transport given; use auto, websockets, sse or longpolling")
     return tuple(names)
-
-
-def check_hub_url(url: str) -> None:
-    """InvalidURLError unless `url` is an absolute http(s):// or ws(s):// URL with a
-    usable host and port: checked before connecting, so a typo is not reported as
-    a failure to reach a server."""
-    shown = display_url(url) if "://" in url else url
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError as error:
-        reason = str(error)
-        raise InvalidURLError(
-            f"invalid hub URL {shown!r}: {reason[:1].lower()}{reason[1:]}"
-        ) from None
-    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
-        raise InvalidURLError(
-            f"invalid hub URL {shown!r}: the scheme must be http, https, ws or wss"
-        )
-    if not parts.hostname:
-        raise InvalidURLError(f"invalid hub URL {shown!r}: no host")
-    if not nameable_host(parts.hostname):
-        raise InvalidURLError(
-            f"invalid hub URL {shown!r}: the host has an empty label or one over 63 characters"
-        )
 
 
 class Hub:
@@ -466,6 +439,18 @@ async def connect(
     if protocol not in PROTOCOL_NAMES:
         raise InvalidArgumentError(f"unknown protocol {protocol!r}; use json or messagepack")
     check_hub_url(url)
+    for name, value in (
+        ("handshake_timeout", handshake_timeout),
+        ("connect_timeout", connect_timeout),
+        ("server_timeout", None if server_timeout is DEFAULT else server_timeout),
+    ):
+        check_seconds(name, value, zero_allowed=False)
+    check_seconds("close_timeout", close_timeout)
+    check_seconds("keepalive_interval", keepalive_interval)
+    check_count("max_message_size", max_message_size, least=1)
+    check_count("stream_buffer_limit", stream_buffer_limit, least=1)
+    check_count("stateful_buffer_size", stateful_buffer_size, least=1)
+    check_count("connect_retries", connect_retries, least=0)
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
         raise InvalidArgumentError(SKIP_NEGOTIATION_ERROR)

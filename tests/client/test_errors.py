@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import builtins
 import inspect
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,12 +83,26 @@ async def test_a_bad_url_is_an_invalid_url_error(url: str) -> None:
         {"proxy": "socks5://127.0.0.1:1"},
         {"handlers": {"Target": 42}},
         {"access_token": "line\nbreak"},
+        # Numbers that reached trio unchecked: a hang, a ValueError, or a limit
+        # that fails every connection.
+        {"close_timeout": math.nan},
+        {"close_timeout": -1.0},
+        {"connect_timeout": math.nan},
+        {"handshake_timeout": math.nan},
+        {"handshake_timeout": 0},
+        {"server_timeout": -1.0},
+        {"keepalive_interval": math.nan},
+        {"max_message_size": 0},
+        {"stream_buffer_limit": 0},
+        {"stateful_buffer_size": -1},
+        {"connect_retries": -1},
     ],
 )
 async def test_bad_arguments_are_invalid_argument_errors(
     shared_hub_server: str, options: dict[str, object]
 ) -> None:
-    error = await _failure(lambda: _connect(shared_hub_server, **options))
+    with trio.fail_after(10):
+        error = await _failure(lambda: _connect(shared_hub_server, **options))
     assert type(error) is hubcli.InvalidArgumentError
     assert isinstance(error, ValueError)
 
