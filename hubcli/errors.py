@@ -37,7 +37,8 @@ class HubcliError(Exception):
 
 class InvalidArgumentError(HubcliError, ValueError):
     """An argument the caller gave cannot be used: an unknown protocol or transport
-    name, a malformed header, cookie, proxy or handler, impossible settings.
+    name, a malformed header, cookie, proxy or handler, a time limit or size out of
+    range.
 
     Raised before anything is sent. A ValueError too, as it was before the tree.
     """
