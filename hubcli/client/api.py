@@ -45,7 +45,7 @@ from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 from .arguments import check_count, check_hub_url, check_seconds
 from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
 from .errors import HubError, InvalidArgumentError
-from .hubstate import HubParts
+from .hubparts import HubParts
 from .links import LinkSpec, keep_linked
 from .network import (
     AccessToken,

@@ -46,7 +46,7 @@ from .resume import Resumption
 from .transports import WEBSOCKETS, Transport, open_transport
 
 if TYPE_CHECKING:
-    from .hubstate import HubParts
+    from .hubparts import HubParts
 
 logger: Final = logging.getLogger("hubcli")
 

@@ -18,10 +18,10 @@ from .asgi import Receive, RequestInfo, Scope, Send, respond
 from .chaos import Chaos, TcpRelay
 from .connections import ConnectionManager, HttpConnection
 from .endpoints import ConnectEndpoint
-from .hubconnection import HubSession
 from .methods import build_methods
 from .negotiate import NegotiateEndpoint
 from .options import ServerOptions
+from .session import HubSession
 from .state import HubState
 
 log = logging.getLogger("hubcli.server")

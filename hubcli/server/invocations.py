@@ -39,7 +39,7 @@ from .options import ServerOptions
 from .state import HubState
 
 if TYPE_CHECKING:
-    from .hubconnection import HubSession
+    from .session import HubSession
 
 log = logging.getLogger("hubcli.server")
 
