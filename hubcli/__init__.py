@@ -1,15 +1,66 @@
-"""hubcli: a command-line client (and trio library) for ASP.NET Core SignalR hubs."""
+"""hubcli: a command-line client (and trio library) for ASP.NET Core SignalR hubs.
+
+`hubcli.connect()` is the library's way in; every exception it raises on purpose
+is a `hubcli.HubcliError`, and the whole tree is importable from here (and from
+hubcli.client and hubcli.errors).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AuthenticationError,
+    ConnectError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EventBufferFullError,
+    FrameTooLargeError,
+    HandshakeError,
+    HubcliError,
+    HubError,
+    HubTimeoutError,
+    InvalidArgumentError,
+    InvalidURLError,
+    MessageTooLargeError,
+    NegotiateError,
+    ProtocolError,
+    ReconnectFailedError,
+    ServerTimeoutError,
+    StreamBufferFullError,
+    TlsError,
+    UnencodableValueError,
+)
 
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from hubcli.client import connect
 
-__all__ = ["__version__", "connect"]
+__all__ = [
+    "AuthenticationError",
+    "ConnectError",
+    "ConnectTimeoutError",
+    "ConnectionClosedError",
+    "EventBufferFullError",
+    "FrameTooLargeError",
+    "HandshakeError",
+    "HubError",
+    "HubTimeoutError",
+    "HubcliError",
+    "InvalidArgumentError",
+    "InvalidURLError",
+    "MessageTooLargeError",
+    "NegotiateError",
+    "ProtocolError",
+    "ReconnectFailedError",
+    "ServerTimeoutError",
+    "StreamBufferFullError",
+    "TlsError",
+    "UnencodableValueError",
+    "__version__",
+    "connect",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,3 +18,12 @@ DEFAULT_KEEPALIVE_SECONDS: Final = 15.0
 # Completion, the closing handshake); the CLI's whole clean-up after a signal or
 # --max-time gets as long.
 DEFAULT_CLOSE_TIMEOUT_SECONDS: Final = 2.0
+# How long the SignalR handshake may take once the transport is up.
+DEFAULT_HANDSHAKE_TIMEOUT_SECONDS: Final = 15.0
+# A WebSocket that fails (a send broke, the server broke the protocol) gives its
+# last words this long: our Close frame, or the server's, which says why (1009:
+# the message was too big for it). Short and fixed, since the failure is known.
+WEBSOCKET_FAILURE_CLOSE_SECONDS: Final = 1.0
+# `hubcli serve` shutting down: how long hypercorn waits for requests still open
+# after every hub has sent Close (they end themselves then; this bounds stragglers).
+SERVER_STRAGGLER_SECONDS: Final = 1.0

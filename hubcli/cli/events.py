@@ -95,10 +95,10 @@ async def with_events_beside(
         return await call()
     import trio
 
-    from hubcli.protocol.errors import HubCliError
+    from hubcli.errors import HubcliError
 
     results: list[T] = []
-    failures: list[HubCliError] = []
+    failures: list[HubcliError] = []
 
     async def run_call() -> None:
         try:
@@ -111,7 +111,7 @@ async def with_events_beside(
         try:
             async for batch in events.batches():
                 await output.events(batch)
-        except HubCliError as error:
+        except HubcliError as error:
             # The connection's end fails the call too, which then says so alone.
             failures.append(error)
     if failures:

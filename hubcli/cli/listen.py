@@ -193,7 +193,7 @@ def listen_command(
             import logging
 
             from hubcli.client import HubError
-            from hubcli.protocol.errors import HubCliError
+            from hubcli.errors import HubcliError
 
             from .calls import run_calls
             from .events import print_events
@@ -210,7 +210,7 @@ def listen_command(
                     await run_calls(hub, hub_calls)
                 except HubError:
                     raise
-                except HubCliError:
+                except HubcliError:
                     # The connection ended during a --call: what came first is
                     # still printed before the error is reported.
                     await session.output.events(events.held()[:count])

@@ -26,8 +26,9 @@ import trio
 from hubcli import client
 from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS, DEFAULT_SERVER_TIMEOUT_SECONDS
 from hubcli._groups import sole_exception
-from hubcli.protocol.errors import (
-    HubCliError,
+from hubcli.errors import (
+    HubcliError,
+    InvalidArgumentError,
     MessageTooLargeError,
     ProtocolError,
     UnencodableValueError,
@@ -135,6 +136,9 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
     if isinstance(error, UnencodableValueError):
         report(str(error), "send it as a string, or use -p json")
         return ExitCode.USAGE
+    if isinstance(error, InvalidArgumentError):
+        report(str(error))
+        return ExitCode.USAGE
     if isinstance(error, client.HubError):
         report(str(error))
         return ExitCode.HUB_ERROR
@@ -150,22 +154,23 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
     if isinstance(error, client.HubTimeoutError):
         report(str(error))
         return ExitCode.TIMED_OUT
+    if isinstance(error, MessageTooLargeError):
+        report(str(error), f"raise --max-message-size, now {settings.max_message_size}")
+        return ExitCode.PROTOCOL_ERROR
+    # Before ConnectError: a rejected handshake (a HandshakeError) is both.
+    if isinstance(error, ProtocolError):
+        report(str(error))
+        return ExitCode.PROTOCOL_ERROR
     if isinstance(error, client.TlsError):
         report(str(error), _tls_hint(error))
         return ExitCode.CONNECT_FAILED
     if isinstance(error, client.ConnectError):
         report(str(error))
         return ExitCode.CONNECT_FAILED
-    if isinstance(error, MessageTooLargeError):
-        report(str(error), f"raise --max-message-size, now {settings.max_message_size}")
-        return ExitCode.PROTOCOL_ERROR
-    if isinstance(error, ProtocolError):
-        report(str(error))
-        return ExitCode.PROTOCOL_ERROR
     if isinstance(error, client.ConnectionClosedError):
         report(str(error))
         return ExitCode.CONNECTION_CLOSED
-    if isinstance(error, HubCliError):
+    if isinstance(error, HubcliError):
         report(str(error))
         return ExitCode.CONNECT_FAILED
     if settings.verbosity >= 2:

@@ -9,19 +9,27 @@ from .errors import (
     ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    EventBufferFullError,
     FrameTooLargeError,
+    HandshakeError,
+    HubcliError,
     HubError,
     HubTimeoutError,
+    InvalidArgumentError,
+    InvalidURLError,
+    MessageTooLargeError,
+    NegotiateError,
+    ProtocolError,
+    ReconnectFailedError,
     ServerTimeoutError,
     StreamBufferFullError,
     TlsError,
+    UnencodableValueError,
 )
-from .links import ReconnectFailedError
 from .network import NetworkSettings, tls_context
 from .pushes import (
     ClientResult,
     Event,
-    EventBufferFullError,
     EventStream,
     Lifecycle,
     Reconnected,
@@ -31,6 +39,14 @@ from .pushes import (
 from .reconnect import ReconnectPolicy
 
 __all__ = [
+    "HandshakeError",
+    "HubcliError",
+    "InvalidArgumentError",
+    "InvalidURLError",
+    "MessageTooLargeError",
+    "NegotiateError",
+    "ProtocolError",
+    "UnencodableValueError",
     "AuthenticationError",
     "ClientResult",
     "ConnectError",

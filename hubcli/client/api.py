@@ -24,31 +24,30 @@ import enum
 import logging
 import math
 import ssl
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import (
-    asynccontextmanager,
-    contextmanager,
-)
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Final, Literal, overload
-from urllib.parse import urlsplit
 
 import trio
 
 from hubcli._defaults import (
     DEFAULT_CLOSE_TIMEOUT_SECONDS,
+    DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
     DEFAULT_KEEPALIVE_SECONDS,
     DEFAULT_MAX_MESSAGE_SIZE,
 )
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.messages import Completion, CompletionKind
-from hubcli.protocol.negotiate import nameable_host, wire_url
+from hubcli.protocol.negotiate import wire_url
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
-from .connection import CLOSED_WITHOUT_ERROR, DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
-from .errors import ConnectionClosedError, HubError
-from .links import Link, LinkSpec, keep_linked
+from .arguments import check_count, check_hub_url, check_seconds
+from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
+from .errors import HubError, InvalidArgumentError, InvalidURLError
+from .hubparts import HubParts
+from .links import LinkSpec, keep_linked
 from .network import (
     AccessToken,
     NetworkSettings,
@@ -92,7 +91,7 @@ def _words(choice: str | Sequence[str]) -> set[str]:
 def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
     """The transports a choice allows: "auto", a name, a comma list, or a sequence.
 
-    ValueError for an unknown name.
+    InvalidArgumentError (a ValueError) for an unknown name.
     """
     parts = [choice] if isinstance(choice, str) else list(choice)
     names: list[str] = []
@@ -102,62 +101,43 @@ def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
             if not key:
                 continue
             if key not in TRANSPORT_CHOICES:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"unknown transport {word.strip()!r}; use auto, websockets, sse or longpolling"
                 )
             names.extend(name for name in TRANSPORT_CHOICES[key] if name not in names)
     if not names:
-        raise ValueError("no transport given; use auto, websockets, sse or longpolling")
+        raise InvalidArgumentError("no transport given; use auto, websockets, sse or longpolling")
     return tuple(names)
 
 
 class Hub:
     """A connected hub. Made by `connect`; valid inside its `async with` block."""
 
-    def __init__(self, *, protocol: str, close_timeout: float, pushes: Pushes) -> None:
-        self._connection: HubConnection | None = None
-        self._pushes = pushes
-        self._close_timeout = close_timeout
-        self._cleanup_scopes: set[trio.CancelScope] = set()
-        self._aborted = False
-        self._stopping = False
-        # Set when `connect` hands the hub over: the first link reads nothing before.
-        self._opened = trio.Event()
-        self.connection_id: str | None = None
-        # As negotiate spells it: WebSockets, ServerSentEvents, LongPolling.
-        self.transport = ""
+    def __init__(self, state: HubParts, *, protocol: str) -> None:
+        self._state = state
         self.protocol = protocol
-        self.reconnects = -1  # links made after the first
+
+    @property
+    def connection_id(self) -> str | None:
+        """The current connection's id (None when negotiation was skipped)."""
+        return self._state.connection_id
+
+    @property
+    def transport(self) -> str:
+        """The current transport, as negotiate spells it: WebSockets,
+        ServerSentEvents or LongPolling."""
+        return self._state.transport
+
+    @property
+    def reconnects(self) -> int:
+        """Connections made again by the reconnect policy."""
+        return self._state.reconnects
 
     @property
     def resumes(self) -> int:
         """Transport drops this connection survived by stateful reconnect."""
-        connection = self._connection
+        connection = self._state.connection
         return 0 if connection is None else connection.resumes
-
-    def _attach(self, link: Link) -> None:
-        """Use `link` from now on (the first one, or a reconnect's)."""
-        self._connection = link.connection
-        self.connection_id = link.connection_id
-        self.transport = link.transport
-        self.reconnects += 1
-
-    @property
-    def _current(self) -> HubConnection:
-        assert self._connection is not None
-        return self._connection
-
-    def _end_pushes(self) -> None:
-        """Event streams end with the hub, after the events they hold."""
-        connection = self._connection
-        failure = connection.failure if connection is not None else None
-        self._pushes.end(failure or ConnectionClosedError(CLOSED_WITHOUT_ERROR))
-
-    async def _close(self) -> None:
-        """Stop reconnecting; say Close on the current link."""
-        self._stopping = True
-        if self._connection is not None:
-            await self._connection.close()
 
     async def invoke(self, method: str, *args: Any) -> Any:
         """Call `method` and return its result (None for a void method).
@@ -172,7 +152,7 @@ class Hub:
     async def invoke_completion(self, method: str, *args: Any) -> Completion:
         """Like `invoke`, but returns the Completion, error ones too (and void apart
         from null); still raises when the connection fails."""
-        call = await self._current.begin(method, args, streaming=False)
+        call = await self._state.current.begin(method, args, streaming=False)
         await self._wait_for(call)
         return call.outcome(hub_errors_raise=False)
 
@@ -181,23 +161,24 @@ class Hub:
 
         Returns once the message is written, and any uploads among `args` are sent.
         """
-        call = await self._current.begin(method, args, streaming=False, expect_result=False)
+        call = await self._state.current.begin(method, args, streaming=False, expect_result=False)
         await self._wait_for(call)
         call.outcome()
 
     async def _wait_for(self, call: Call) -> None:
         """Wait for `call` to end; if we are cancelled first, cancel it (its uploads)."""
-        connection = self._current
+        state = self._state
+        connection = state.current
         try:
             await call.done.wait()
         except BaseException:
-            with self.cleanup_scope():
-                await connection.cancel(call, self._close_timeout)
+            with state.cleanup_scope():
+                await connection.cancel(call, state.close_timeout)
             raise
 
     def stream(self, method: str, *args: Any) -> StreamCall:
         """A server-to-client stream: iterate it for items, or `batches()` for frames."""
-        return StreamCall(self, method, args)
+        return StreamCall(self._state, method, args)
 
     def on(self, target: str, handler: Handler) -> Registration:
         """Call `handler(*arguments)` (sync or async) for each invocation of `target`
@@ -210,11 +191,11 @@ class Hub:
         never ends the connection (for a client-result request, its message is the
         error the hub gets).
         """
-        return self._pushes.handlers.add(target, handler)
+        return self._state.pushes.handlers.add(target, handler)
 
     def off(self, target: str, handler: Handler | None = None) -> None:
         """Remove `handler` from `target`, or every handler of `target`."""
-        self._pushes.handlers.remove(target, handler)
+        self._state.pushes.handlers.remove(target, handler)
 
     @overload
     def events(self, *targets: str, lifecycle: Literal[False] = False) -> EventStream[Event]: ...
@@ -235,26 +216,11 @@ class Hub:
         `lifecycle=True` adds Reconnecting and Reconnected records where a
         reconnect policy connected again, in order with the events.
         """
-        return self._pushes.subscribe(targets, lifecycle=lifecycle)
-
-    @contextmanager
-    def cleanup_scope(self) -> Iterator[trio.CancelScope]:
-        """Shield clean-up from the cancellation that caused it, for a bounded time."""
-        with trio.CancelScope(shield=True) as scope:
-            scope.deadline = trio.current_time() + self._close_timeout
-            if self._aborted:
-                scope.cancel()
-            self._cleanup_scopes.add(scope)
-            try:
-                yield scope
-            finally:
-                self._cleanup_scopes.discard(scope)
+        return self._state.pushes.subscribe(targets, lifecycle=lifecycle)
 
     def abort(self) -> None:
         """Stop clean-up in progress (CancelInvocation, Close) at once."""
-        self._aborted = True
-        for scope in list(self._cleanup_scopes):
-            scope.cancel()
+        self._state.abort()
 
 
 class _Batches:
@@ -280,8 +246,8 @@ class StreamCall:
     arrives.
     """
 
-    def __init__(self, hub: Hub, method: str, args: Sequence[Any]) -> None:
-        self._hub = hub
+    def __init__(self, state: HubParts, method: str, args: Sequence[Any]) -> None:
+        self._state = state
         self._method = method
         self._args = args
         self._call: Call | None = None
@@ -291,6 +257,7 @@ class StreamCall:
 
     @property
     def invocation_id(self) -> str | None:
+        """The stream's invocation id once it has started, else None."""
         return None if self._call is None else self._call.invocation_id
 
     @property
@@ -299,8 +266,10 @@ class StreamCall:
         return None if self._call is None else self._call.completion
 
     async def start(self) -> None:
+        """Invoke the stream on the hub, if not yet done (`async with` and the first
+        item asked for call it)."""
         if self._call is None:
-            self._connection = self._hub._current
+            self._connection = self._state.current
             self._call = await self._connection.begin(self._method, self._args, streaming=True)
 
     async def __aenter__(self) -> StreamCall:
@@ -321,8 +290,8 @@ class StreamCall:
         if call is None or call.done.is_set():
             return
         assert self._connection is not None
-        with self._hub.cleanup_scope():
-            await self._connection.cancel(call, self._hub._close_timeout)
+        with self._state.cleanup_scope():
+            await self._connection.cancel(call, self._state.close_timeout)
 
     def __del__(self) -> None:
         # A finalizer runs whenever the collector gets to it, inside the trio run or
@@ -407,7 +376,7 @@ async def connect(
     trust_env: bool = True,
     network: NetworkSettings | None = None,
     connect_timeout: float | None = None,
-    handshake_timeout: float = 15.0,
+    handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT_SECONDS,
     keepalive_interval: float = DEFAULT_KEEPALIVE_SECONDS,
     server_timeout: float | Default | None = DEFAULT,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
@@ -469,19 +438,28 @@ async def connect(
     acknowledged beyond which a send waits.
     """
     if protocol not in PROTOCOL_NAMES:
-        raise ValueError(f"unknown protocol {protocol!r}; use json or messagepack")
-    host = urlsplit(url).hostname
-    if host is not None and not nameable_host(host):
-        raise ValueError(
-            f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
-        )
+        raise InvalidArgumentError(f"unknown protocol {protocol!r}; use json or messagepack")
+    check_hub_url(url)
     try:
+        # Spaces and non-ASCII characters percent-encoded, as browsers send them.
         url = wire_url(url)
     except ValueError as error:
-        raise ValueError(f"invalid hub URL {url!r}: {error}") from None
+        raise InvalidURLError(f"invalid hub URL {url!r}: {error}") from None
+    for name, value in (
+        ("handshake_timeout", handshake_timeout),
+        ("connect_timeout", connect_timeout),
+        ("server_timeout", None if server_timeout is DEFAULT else server_timeout),
+    ):
+        check_seconds(name, value, zero_allowed=False)
+    check_seconds("close_timeout", close_timeout)
+    check_seconds("keepalive_interval", keepalive_interval)
+    check_count("max_message_size", max_message_size, least=1)
+    check_count("stream_buffer_limit", stream_buffer_limit, least=1)
+    check_count("stateful_buffer_size", stateful_buffer_size, least=1)
+    check_count("connect_retries", connect_retries, least=0)
     wanted = transport_names(transport)
     if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
-        raise ValueError(SKIP_NEGOTIATION_ERROR)
+        raise InvalidArgumentError(SKIP_NEGOTIATION_ERROR)
     hub_protocol = protocol_by_name(protocol)
     pushes = Pushes()
     if handlers:
@@ -497,7 +475,9 @@ async def connect(
             trust_env=trust_env,
         )
     elif headers or cookies or access_token is not None or ssl_context or proxy is not None:
-        raise ValueError("give the network settings either as `network` or one by one, not both")
+        raise InvalidArgumentError(
+            "give the network settings either as `network` or one by one, not both"
+        )
     policy = ReconnectPolicy() if reconnect is True else reconnect or None
     spec = LinkSpec(
         url=url,
@@ -524,20 +504,20 @@ async def connect(
         reconnect=policy,
         connect_retries=connect_retries,
     )
-    hub = Hub(protocol=protocol, close_timeout=close_timeout, pushes=pushes)
+    state = HubParts(pushes=pushes, close_timeout=close_timeout)
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(pushes.run_handlers)
-            await nursery.start(keep_linked, hub, spec)
+            await nursery.start(keep_linked, state, spec)
             # Read from the next checkpoint on: what the user subscribes to right
             # after `async with` sees the first message too.
-            hub._opened.set()
+            state.opened.set()
             try:
-                yield hub
+                yield Hub(state, protocol=protocol)
             finally:
-                with hub.cleanup_scope():
-                    await hub._close()
-                hub._end_pushes()
+                with state.cleanup_scope():
+                    await state.close()
+                state.end_pushes()
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
         raise sole_exception(group) from None

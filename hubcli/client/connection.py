@@ -33,6 +33,7 @@ from typing import Any, Final
 
 import trio
 
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
 from hubcli.protocol import handshake
 from hubcli.protocol.base import HubProtocol, TransferFormat
 from hubcli.protocol.errors import HandshakeError, HubCliError, ProtocolError
@@ -60,6 +61,7 @@ from .errors import (
     ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    EventBufferFullError,
     HubError,
     ServerTimeoutError,
     StreamBufferFullError,
@@ -69,7 +71,6 @@ from .pushes import (
     ARGUMENTS_NOT_READ,
     NO_CLIENT_RESULT,
     Event,
-    EventBufferFullError,
     Handler,
     Pushes,
     Subscription,
@@ -268,6 +269,7 @@ class HubConnection:
         stream_buffer_limit: int = DEFAULT_STREAM_BUFFER_LIMIT,
         pushes: Pushes | None = None,
         resumption: Resumption | None = None,
+        close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS,
     ) -> None:
         self._transport = transport
         self._resumption = resumption
@@ -283,6 +285,8 @@ class HubConnection:
         )
         self._keepalive_interval = keepalive_interval
         self._server_timeout = server_timeout
+        # The limit on a clean-up step this connection takes on its own.
+        self._close_timeout = close_timeout
         # When the receive loop began waiting for the server; None while it works.
         self._waiting_since: float | None = None
         self._calls: dict[str, Call] = {}
@@ -471,7 +475,7 @@ class HubConnection:
                 call.fail(error)
                 with (
                     trio.CancelScope(shield=True),
-                    trio.move_on_after(2.0),
+                    trio.move_on_after(self._close_timeout),
                     contextlib.suppress(*SEND_FAILED),
                 ):
                     await self.send(Completion.with_error(stream_id, str(error) or repr(error)))

@@ -25,7 +25,6 @@ import trio
 
 from hubcli._defaults import DEFAULT_SERVER_TIMEOUT_SECONDS
 from hubcli.protocol.base import HubProtocol, TransferFormat
-from hubcli.protocol.errors import HubCliError
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .connection import HubConnection, perform_handshake
@@ -34,6 +33,8 @@ from .errors import (
     ConnectError,
     ConnectionClosedError,
     ConnectTimeoutError,
+    HubcliError,
+    ReconnectFailedError,
     ServerTimeoutError,
     TlsError,
 )
@@ -45,15 +46,11 @@ from .resume import Resumption
 from .transports import WEBSOCKETS, Transport, open_transport
 
 if TYPE_CHECKING:
-    from .api import Hub
+    from .hubparts import HubParts
 
 logger: Final = logging.getLogger("hubcli")
 
 STATEFUL_HANDSHAKE_VERSION: Final = 2
-
-
-class ReconnectFailedError(ConnectionClosedError):
-    """The connection was lost and the reconnect policy ran out of attempts."""
 
 
 @dataclass(frozen=True)
@@ -196,6 +193,7 @@ async def open_link(
                     if stateful
                     else None
                 ),
+                close_timeout=spec.close_timeout,
             )
             if stateful:
                 logger.info("stateful reconnect: on")
@@ -217,16 +215,16 @@ def reconnectable(failure: BaseException | None) -> bool:
 
 
 async def _serve(
-    hub: Hub, spec: LinkSpec, task_status: trio.TaskStatus[None] | None
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None] | None
 ) -> BaseException:
     """Open a link, give it to `hub`, and wait for its end; the failure it ended with."""
-    async with open_link(spec, hub._pushes, hub._opened) as link:
-        hub._attach(link)
+    async with open_link(spec, hub.pushes, hub.opened) as link:
+        hub.attach(link)
         if task_status is not None:
             task_status.started()
         else:
             logger.warning("reconnected: connection %s", link.connection_id or "(no id)")
-            hub._pushes.lifecycle(Reconnected(link.connection_id))
+            hub.pushes.lifecycle(Reconnected(link.connection_id))
         await link.connection.ended.wait()
         failure = link.connection.failure
         assert failure is not None
@@ -234,7 +232,7 @@ async def _serve(
 
 
 async def _first_link(
-    hub: Hub, spec: LinkSpec, task_status: trio.TaskStatus[None]
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None]
 ) -> BaseException:
     retries = 0
     while True:
@@ -256,25 +254,25 @@ async def _first_link(
 
 
 async def keep_linked(
-    hub: Hub, spec: LinkSpec, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    hub: HubParts, spec: LinkSpec, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
 ) -> None:
     """Keep `hub` linked, as the module's docstring says; report started once the
     first link is up (its failure to open is raised)."""
     failure = await _first_link(hub, spec, task_status)
     policy = spec.reconnect
     while True:
-        if hub._stopping or policy is None or not reconnectable(failure):
-            hub._pushes.end(failure)
+        if hub.stopping or policy is None or not reconnectable(failure):
+            hub.pushes.end(failure)
             return
         logger.warning("reconnecting: %s", failure)
-        hub._pushes.lifecycle(Reconnecting(str(failure)))
+        hub.pushes.lifecycle(Reconnecting(str(failure)))
         attempts = 0
         started = trio.current_time()
         while True:
             delay = policy.delay(attempts)
             if delay is None:
                 elapsed = trio.current_time() - started
-                hub._pushes.end(
+                hub.pushes.end(
                     ReconnectFailedError(
                         f"Reconnect retries have been exhausted after {attempts} failed "
                         f"attempts and {elapsed:.0f} s: {failure}"
@@ -287,11 +285,11 @@ async def keep_linked(
                 failure = await _serve(hub, spec, None)
                 break
             except AuthenticationError as error:
-                hub._pushes.end(error)
+                hub.pushes.end(error)
                 return
-            except HubCliError as error:
+            except HubcliError as error:
                 logger.info("reconnect attempt %d failed: %s", attempts, error)
                 failure = error
 
 
-__all__: Sequence[str] = ("LinkSpec", "ReconnectFailedError", "keep_linked", "open_link")
+__all__: Sequence[str] = ("LinkSpec", "keep_linked", "open_link")

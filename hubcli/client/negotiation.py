@@ -42,7 +42,7 @@ MAX_RESPONSE_BYTES: Final = 1024 * 1024
 NO_COMMON_TRANSPORT: Final = (
     "None of the transports supported by the client are supported by the server."
 )
-ALL_TRANSPORTS: Final = tuple(transport.value for transport in wire.Transport)
+ALL_TRANSPORTS: Final = tuple(transport.value for transport in wire.TransportName)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
 
 from hubcli import __version__
+from hubcli.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     from http.cookiejar import Cookie, CookieJar
@@ -89,7 +90,7 @@ def environment_proxies() -> tuple[tuple[str, str], ...]:
 
 
 def check_proxy_url(proxy: str) -> str:
-    """The proxy URL with a scheme; ValueError for one hubcli cannot use."""
+    """The proxy URL with a scheme; InvalidArgumentError for one hubcli cannot use."""
     if "://" not in proxy:
         proxy = f"http://{proxy}"
     try:
@@ -97,9 +98,11 @@ def check_proxy_url(proxy: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError as error:  # "Port out of range 0-65535", "Invalid IPv6 URL"
         reason = str(error)
-        raise ValueError(f"invalid proxy {proxy!r}: {reason[:1].lower()}{reason[1:]}") from None
+        raise InvalidArgumentError(
+            f"invalid proxy {proxy!r}: {reason[:1].lower()}{reason[1:]}"
+        ) from None
     if parts.scheme.lower() != "http" or not parts.hostname:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"unsupported proxy {proxy!r}: only http://HOST:PORT proxies are supported"
         )
     return proxy
@@ -126,7 +129,10 @@ def header_value_problem(value: str) -> str | None:
 
 
 def parse_cookie_string(text: str) -> tuple[tuple[str, str], ...]:
-    """'name=value; other=v' -> (("name", "value"), ("other", "v")); ValueError if malformed."""
+    """'name=value; other=v' -> (("name", "value"), ("other", "v")).
+
+    InvalidArgumentError if malformed.
+    """
     pairs = []
     for part in text.split(";"):
         if not part.strip():
@@ -134,10 +140,10 @@ def parse_cookie_string(text: str) -> tuple[tuple[str, str], ...]:
         name, separator, value = part.partition("=")
         name = name.strip()
         if not separator or not name:
-            raise ValueError(f"invalid cookie {part.strip()!r}: expected name=value")
+            raise InvalidArgumentError(f"invalid cookie {part.strip()!r}: expected name=value")
         problem = header_value_problem(part.strip())
         if problem is not None:
-            raise ValueError(f"invalid cookie {name!r}: {problem}")
+            raise InvalidArgumentError(f"invalid cookie {name!r}: {problem}")
         pairs.append((name, value.strip()))
     return tuple(pairs)
 
@@ -161,16 +167,16 @@ class NetworkSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 
     def __post_init__(self) -> None:
-        # ValueError now rather than a refusal deep inside a request later.
+        # InvalidArgumentError now rather than a refusal deep inside a request later.
         for name, value in self.headers:
             problem = header_name_problem(name) or header_value_problem(value)
             if problem is not None:
-                raise ValueError(f"invalid header {name!r}: {problem}")
+                raise InvalidArgumentError(f"invalid header {name!r}: {problem}")
         cookies = [*self.cookies, *((c.name, c.value or "") for c in self.cookie_jar_entries)]
         for name, value in cookies:
             problem = header_value_problem(f"{name}={value}")
             if problem is not None:
-                raise ValueError(f"invalid cookie {name!r}: {problem}")
+                raise InvalidArgumentError(f"invalid cookie {name!r}: {problem}")
         if isinstance(self.access_token, str):
             check_token(self.access_token)
 
@@ -193,10 +199,10 @@ class NetworkSettings:
 
 
 def check_token(token: str, source: str = "the access token") -> str:
-    """`token`, or ValueError if it cannot go in an Authorization header."""
+    """`token`, or InvalidArgumentError if it cannot go in an Authorization header."""
     problem = header_value_problem(token)
     if problem is not None:
-        raise ValueError(f"{source} cannot be sent: {problem}")
+        raise InvalidArgumentError(f"{source} cannot be sent: {problem}")
     return token
 
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Generic, TypeVar, cast
 
-from hubcli.protocol.errors import HubCliError
+from hubcli.errors import InvalidArgumentError
 from hubcli.protocol.messages import Completion
 
 from .inbox import Inbox
@@ -53,10 +53,6 @@ HandlerSpec = Mapping[str, Handler | Sequence[Handler]]
 """Handlers as `connect(handlers=...)` takes them: target -> one or several."""
 
 
-class EventBufferFullError(HubCliError):
-    """Events ran too far ahead of their reader while calls were in flight."""
-
-
 @dataclass(frozen=True, slots=True)
 class Event:
     """One server-to-client Invocation.
@@ -71,6 +67,7 @@ class Event:
 
     @property
     def expects_result(self) -> bool:
+        """Whether the server waits for an answer (a client-result request)."""
         return self.invocation_id is not None
 
 
@@ -116,6 +113,7 @@ class Registration:
         self._handler = handler
 
     def off(self) -> None:
+        """Remove this handler again (nothing happens if it is already gone)."""
         self._handlers.remove(self.target, self._handler)
 
     def __enter__(self) -> Registration:
@@ -139,9 +137,9 @@ class Handlers:
 
     def add(self, target: str, handler: Handler) -> Registration:
         if not isinstance(target, str) or not target:
-            raise ValueError("a handler needs a target name")
+            raise InvalidArgumentError("a handler needs a target name")
         if not callable(handler):
-            raise TypeError(f"a handler must be callable, not {type(handler).__name__}")
+            raise InvalidArgumentError(f"a handler must be callable, not {type(handler).__name__}")
         key = _key(target)
         current = self._by_target.get(key, ())
         # As the TypeScript client: the same function is not added twice.
@@ -151,7 +149,11 @@ class Handlers:
 
     def add_all(self, spec: HandlerSpec) -> None:
         for target, given in spec.items():
-            for handler in (given,) if callable(given) else given:
+            # Anything but a sequence counts as one handler; `add` says why it is not.
+            several: Sequence[Handler] = (
+                given if isinstance(given, Sequence) and not isinstance(given, str) else (given,)
+            )
+            for handler in several:
                 self.add(target, handler)
 
     def remove(self, target: str, handler: Handler | None = None) -> None:
@@ -340,7 +342,7 @@ class Pushes:
     def subscribe(self, targets: Sequence[str], *, lifecycle: bool = False) -> EventStream[Any]:
         for target in targets:
             if not isinstance(target, str) or not target:
-                raise ValueError("event targets must be non-empty names")
+                raise InvalidArgumentError("event targets must be non-empty names")
         subscription = Subscription(targets, lifecycle)
         self._subscriptions.append(subscription)
         return EventStream(self, subscription, targets)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from hubcli.errors import InvalidArgumentError
+
 DEFAULT_DELAYS: Final = (0.0, 2.0, 10.0, 30.0)
 DEFAULT_MAX_DELAY: Final = 30.0
 # The spread of a forever policy's delays: each is drawn within +-20% of its step.
@@ -33,14 +35,16 @@ class ReconnectPolicy:
 
     def __post_init__(self) -> None:
         if any(delay < 0 for delay in self.delays) or self.max_delay < 0:
-            raise ValueError("reconnect delays must be 0 or more seconds")
+            raise InvalidArgumentError("reconnect delays must be 0 or more seconds")
 
     @classmethod
     def of(cls, delays: Sequence[float]) -> ReconnectPolicy:
+        """Wait `delays[n]` seconds before attempt n + 1; give up after the last."""
         return cls(delays=tuple(delays))
 
     @classmethod
     def forever(cls, max_delay: float = DEFAULT_MAX_DELAY) -> ReconnectPolicy:
+        """Never give up: exponential backoff capped at `max_delay`, with jitter."""
         return cls(delays=(), forever_after=True, max_delay=max_delay)
 
     def delay(self, attempts: int) -> float | None:

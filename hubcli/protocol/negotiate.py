@@ -23,7 +23,7 @@ _KEPT: Final = string.punctuation
 REDIRECT_LIMIT_ERROR: Final = "Negotiate redirection limit exceeded."
 
 
-class Transport(enum.Enum):
+class TransportName(enum.Enum):
     """Transport names exactly as negotiate spells them, in the server's order."""
 
     WEBSOCKETS = "WebSockets"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .errors import ProtocolError
+from .errors import ProtocolError, UnencodableValueError
 
 MAX_LENGTH: Final = 2**31 - 1
 MAX_PREFIX_BYTES: Final = 5
@@ -13,7 +13,7 @@ TOO_LARGE: Final = "Messages over 2GB in size are not supported."
 
 def encode_length(length: int) -> bytes:
     if not 0 <= length <= MAX_LENGTH:
-        raise ValueError(TOO_LARGE)
+        raise UnencodableValueError(TOO_LARGE)
     if length < 0x80:
         return bytes((length,))
     out = bytearray()

@@ -18,10 +18,10 @@ from .asgi import Receive, RequestInfo, Scope, Send, respond
 from .chaos import Chaos, TcpRelay
 from .connections import ConnectionManager, HttpConnection
 from .endpoints import ConnectEndpoint
-from .hubconnection import HubConnection
 from .methods import build_methods
 from .negotiate import NegotiateEndpoint
 from .options import ServerOptions
+from .session import HubSession
 from .state import HubState
 
 log = logging.getLogger("hubcli.server")
@@ -49,9 +49,7 @@ class HubApp:
 
     async def _run_hub(self, connection: HttpConnection) -> None:
         try:
-            await HubConnection(
-                connection, self.options, self.methods, self.state, self.chaos
-            ).run()
+            await HubSession(connection, self.options, self.methods, self.state, self.chaos).run()
         except Exception:
             log.error("connection %s failed:\n%s", connection.connection_id, traceback.format_exc())
 

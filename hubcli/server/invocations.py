@@ -39,7 +39,7 @@ from .options import ServerOptions
 from .state import HubState
 
 if TYPE_CHECKING:
-    from .hubconnection import HubConnection
+    from .session import HubSession
 
 log = logging.getLogger("hubcli.server")
 
@@ -73,7 +73,7 @@ class _Call:
 class Invocations:
     def __init__(
         self,
-        connection: HubConnection,
+        connection: HubSession,
         methods: dict[str, HubMethod],
         state: HubState,
         options: ServerOptions,

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import enum
 import math
 from dataclasses import dataclass, field
 
+from hubcli.protocol import negotiate
+
 from .faults import Faults
 
-
-class TransportName(enum.Enum):
-    """Transport names as negotiate spells them, in the order the server lists them."""
-
-    WEBSOCKETS = "WebSockets"
-    SERVER_SENT_EVENTS = "ServerSentEvents"
-    LONG_POLLING = "LongPolling"
-
+# The protocol core's (one definition), named here too for the server's modules
+# and `hubcli serve`.
+TransportName = negotiate.TransportName
 
 ALL_TRANSPORTS = (
     TransportName.WEBSOCKETS,

@@ -1,7 +1,7 @@
 """Stateful reconnect's bookkeeping: what was sent and not yet acknowledged, and the
 numbering of what arrives. The real server's MessageBuffer, in two halves.
 
-`ReplayBuffer` (sending): every invocation-class message written (Invocation,
+`BlockReplayBuffer` (sending): every invocation-class message written (Invocation,
 StreamItem, Completion, StreamInvocation, CancelInvocation) gets the next id from
 1 and is kept, as the framed bytes that went out, until the client acknowledges
 it. Once the kept bytes exceed the limit, the next write waits until an Ack
@@ -109,7 +109,10 @@ class _Block:
     data: bytes
 
 
-class ReplayBuffer:
+class BlockReplayBuffer:
+    """What was sent and not yet acknowledged, kept as the framed blocks that went
+    out (the protocol core's ReplayBuffer keeps messages one by one)."""
+
     def __init__(self, limit: int, transfer_format: TransferFormat) -> None:
         self._limit = limit
         # Bulk writes go out in pieces of half the limit at most, so two frames are

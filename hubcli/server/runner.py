@@ -16,6 +16,7 @@ from typing import IO, Any, cast
 
 import trio
 
+from hubcli._defaults import SERVER_STRAGGLER_SECONDS
 from hubcli._groups import sole_exception
 
 from .app import HubApp
@@ -51,9 +52,7 @@ def _hypercorn_config(options: ServerOptions) -> Any:
     config.include_server_header = False
     config.accesslog = None
     config.loglevel = "INFO" if options.verbose >= 2 else "WARNING"
-    # Long-lived requests (WebSockets, SSE, polls) end themselves on shutdown once
-    # their hub has sent Close; this only bounds stragglers.
-    config.graceful_timeout = 1.0
+    config.graceful_timeout = SERVER_STRAGGLER_SECONDS
     limit = options.max_message_size or 0
     config.websocket_max_message_size = max(_MIN_WEBSOCKET_FRAME, 4 * limit)
     if options.tls_cert is not None:

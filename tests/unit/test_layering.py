@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 PROTOCOL_DIR = Path(__file__).parents[2] / "hubcli" / "protocol"
+# What the core may import from the rest of hubcli: itself and the exception tree.
+SHARED = ("hubcli.protocol", "hubcli.errors")
 FORBIDDEN = {
     "trio",
     "trio_websocket",
@@ -37,9 +39,21 @@ def test_protocol_modules_import_nothing_that_does_io() -> None:
                 names = [node.module]
             for name in names:
                 assert name.split(".")[0] not in FORBIDDEN, f"{path.name} imports {name}"
-                assert not name.startswith("hubcli.") or name.startswith("hubcli.protocol"), (
+                assert not name.startswith("hubcli.") or name.startswith(SHARED), (
                     f"{path.name} imports {name} from another layer"
                 )
+
+
+def test_the_exception_tree_imports_nothing() -> None:
+    # The protocol core raises hubcli.errors' classes, so that module must stay pure.
+    tree = ast.parse((PROTOCOL_DIR.parent / "errors.py").read_text(encoding="utf-8"))
+    imported = [
+        alias.name if isinstance(node, ast.Import) else node.module
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    ]
+    assert imported == ["__future__"]
 
 
 def test_importing_the_protocol_loads_no_io_modules() -> None:

@@ -56,7 +56,7 @@ def open_transport(
     if name == SERVER_SENT_EVENTS:
         from .sse import open_sse_transport
 
-        return open_sse_transport(url, http=http, binary=binary)
+        return open_sse_transport(url, http=http, binary=binary, close_timeout=close_timeout)
     if name == LONG_POLLING:
         from .longpolling import open_longpolling_transport
 

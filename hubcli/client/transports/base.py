@@ -14,7 +14,7 @@ from typing import Protocol
 import trio
 
 from hubcli._groups import sole_exception
-from hubcli.protocol.errors import HubCliError
+from hubcli.errors import HubcliError
 
 
 class TransportClosed(Exception):
@@ -25,7 +25,7 @@ class TransportClosed(Exception):
     """
 
     def __init__(
-        self, reason: str, *, failure: HubCliError | None = None, abrupt: bool = False
+        self, reason: str, *, failure: HubcliError | None = None, abrupt: bool = False
     ) -> None:
         super().__init__(reason)
         self.reason = reason

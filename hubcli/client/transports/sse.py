@@ -16,6 +16,7 @@ from typing import Final
 import httpx
 import trio
 
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS
 from hubcli.client.errors import ConnectError
 from hubcli.client.network import HttpState
 from hubcli.protocol.sse import EventStreamParser
@@ -85,7 +86,7 @@ async def _read_events(
 
 @asynccontextmanager
 async def open_sse_transport(
-    url: str, *, http: HttpState, binary: bool
+    url: str, *, http: HttpState, binary: bool, close_timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS
 ) -> AsyncIterator[ServerSentEventsTransport]:
     """Open the event stream of the connection at `url` (http or https)."""
     if binary:
@@ -127,5 +128,5 @@ async def open_sse_transport(
                 finally:
                     await transport.aclose()
         finally:
-            with trio.CancelScope(shield=True), trio.move_on_after(1.0):
+            with trio.CancelScope(shield=True), trio.move_on_after(close_timeout):
                 await response.aclose()

@@ -34,6 +34,8 @@ from wsproto.events import (
 )
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
+from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS, WEBSOCKET_FAILURE_CLOSE_SECONDS
+
 MESSAGE_TOO_BIG: Final = 1009
 NORMAL_CLOSURE: Final = 1000
 PROTOCOL_ERROR: Final = 1002
@@ -114,7 +116,7 @@ class WebSocketConnection:
         except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
             if explain:
                 # The server may have said why before it hung up (1009: too big for it).
-                with trio.move_on_after(1):
+                with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
                     await self._await_close()
             self._lost()
             raise self._closed or WebSocketClosed(None) from error
@@ -200,7 +202,7 @@ class WebSocketConnection:
         """Close from our side because of what the server sent; raises."""
         self._closed = WebSocketClosed(code, reason)
         self._events.clear()
-        with trio.move_on_after(1):
+        with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
             await self._reply(CloseConnection(code=code, reason=reason))
         await trio.aclose_forcefully(self._stream)
         raise self._closed
@@ -220,7 +222,9 @@ class WebSocketConnection:
 
     # ------------------------------------------------------------------ closing
 
-    async def aclose(self, code: int = NORMAL_CLOSURE, timeout: float = 2.0) -> None:
+    async def aclose(
+        self, code: int = NORMAL_CLOSURE, timeout: float = DEFAULT_CLOSE_TIMEOUT_SECONDS
+    ) -> None:
         """Close: send Close, wait up to `timeout` for the server's, then hang up."""
         try:
             if self._closed is None and self._protocol.state is ConnectionState.OPEN:

@@ -52,7 +52,7 @@ from .faults import answer_handshake
 from .invocations import Invocations
 from .options import ServerOptions, TransportName
 from .pipes import BytePipe
-from .replay import InboundSequence, ReplayBuffer, SequenceAheadError
+from .replay import BlockReplayBuffer, InboundSequence, SequenceAheadError
 from .state import HubState
 from .users import user_id_for
 
@@ -86,7 +86,10 @@ def parser_limit(protocol: HubProtocol, limit: int | None) -> int | None:
     return body
 
 
-class HubConnection:
+class HubSession:
+    """The hub's side of one client connection, from handshake to Close (the
+    client's side is hubcli.client.connection.HubConnection)."""
+
     def __init__(
         self,
         http: HttpConnection,
@@ -102,7 +105,7 @@ class HubConnection:
         self._chaos = chaos
         self._protocol: HubProtocol | None = None
         # Both set once a handshake turns stateful reconnect on.
-        self._replay: ReplayBuffer | None = None
+        self._replay: BlockReplayBuffer | None = None
         self._incoming: InboundSequence | None = None
         self._silenced = False
         self._closing: Close | None = None
@@ -312,7 +315,7 @@ class HubConnection:
         http = self.http
         if not http.stateful or version < 2 or http.transport is not TransportName.WEBSOCKETS:
             return
-        self._replay = ReplayBuffer(
+        self._replay = BlockReplayBuffer(
             self._options.stateful_reconnect_buffer_size, self.protocol.transfer_format
         )
         self._incoming = InboundSequence()
