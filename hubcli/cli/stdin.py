@@ -17,6 +17,7 @@ import trio
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.errors import ProtocolError
 
+from .descriptors import NonBlockingFd
 from .errors import StdinError
 
 CHUNK_SIZE: Final = 32 * 1024
@@ -84,16 +85,19 @@ async def read_records(
     separator = decoder.separator
     pieces: list[bytes] = []  # of the record not yet ended, none empty
     try:
-        own_fd = os.dup(fd)
+        source = NonBlockingFd(fd, write=False)
     except OSError as error:
         raise StdinError(f"cannot read stdin: {error.strerror}") from None
-    async with trio.lowlevel.FdStream(own_fd) as stream:
+    try:
         while True:
             try:
-                chunk = await stream.receive_some(chunk_size)
-            except trio.BrokenResourceError as error:
-                reason = getattr(error.__cause__, "strerror", None) or "read failed"
-                raise StdinError(f"cannot read stdin: {reason}") from None
+                chunk = source.read(chunk_size)
+            except BlockingIOError:
+                await source.wait()
+                continue
+            except OSError as error:
+                raise StdinError(f"cannot read stdin: {error.strerror or error}") from None
+            await trio.lowlevel.checkpoint()
             if not chunk:
                 break
             cut = chunk.rfind(separator)
@@ -104,5 +108,8 @@ async def read_records(
             rest = chunk[cut + 1 :]
             pieces = [rest] if rest else []
             yield decoder.decode(whole)
+    finally:
+        trio.lowlevel.notify_closing(source.fileno)
+        source.close()
     if pieces:
         yield decoder.decode(b"".join(pieces))
