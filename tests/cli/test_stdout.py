@@ -131,8 +131,13 @@ def test_a_stdout_socket_is_written_without_making_it_non_blocking(
             check=False,
         )
         assert (result.returncode, result.stderr) == (0, b"")
-        theirs.shutdown(socket.SHUT_WR)
         assert _read_until(ours.fileno(), b"2\n") == b"0\n1\n2\n"
+        process = _stream_forever(shared_hub_server, theirs.fileno())
+        try:
+            _read_until(ours.fileno(), b"\n")
+            assert _blocking(theirs.fileno())
+        finally:
+            _kill(process)
         assert _blocking(theirs.fileno())
 
 
