@@ -1,6 +1,35 @@
-"""Errors that belong to the command line rather than to the connection."""
+"""Errors that belong to the command line rather than to the connection, and the
+wording of each kind of message: one function per kind, so that every file
+hubcli cannot read, and every size over a limit, reads the same way."""
 
 from __future__ import annotations
+
+from typing import Final
+
+# ASP.NET Core's HubOptions.MaximumReceiveMessageSize unless the hub's owner
+# changed it: a larger message from us ends the connection with a bare
+# "Connection closed with an error."
+SERVER_DEFAULT_RECEIVE_LIMIT: Final = 32 * 1024
+
+
+def reason(error: BaseException | str) -> str:
+    """What went wrong, without Python's "[Errno 2]" or the repeated file name."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def cannot_read(what: str, error: BaseException | str) -> str:
+    """`what` (e.g. "--token-file t.txt", "stdin") could not be read."""
+    return f"cannot read {what}: {reason(error)}"
+
+
+def over_limit(what: str, limit: int, size: int | None = None) -> str:
+    """`what` is larger than `limit` bytes (by how much, when its `size` is known)."""
+    measured = "" if size is None else f" {size} bytes,"
+    return f"{what} is{measured} larger than the limit of {limit} bytes"
 
 
 class UsageError(Exception):
