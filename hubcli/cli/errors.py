@@ -77,3 +77,35 @@ def report(message: str, hint: str | None = None) -> None:
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def server_limit_hint(closed_with: str, largest_sent: int) -> str | None:
+    """Why a server may have closed with ASP.NET Core's bare "Connection closed
+    with an error.": it says no more, and a message over its receive limit is the
+    common cause a client can do something about."""
+    if "Connection closed with an error" not in closed_with:
+        return None
+    if largest_sent <= SERVER_DEFAULT_RECEIVE_LIMIT:
+        return None
+    return (
+        f"hubcli sent a message of at least {largest_sent} bytes; ASP.NET Core hubs refuse "
+        f"messages over 32 KB, {SERVER_DEFAULT_RECEIVE_LIMIT} bytes, unless their "
+        "MaximumReceiveMessageSize is raised"
+    )
+
+
+def auth_hint(status: int, *, header: bool, token: bool) -> str:
+    """What to do about a 401 or 403, given the credentials that went: an
+    Authorization header (-H, which wins over a token) or a bearer token."""
+    if header:
+        sent = "the -H 'Authorization: ...' header"
+    elif token:
+        sent = "the bearer token of --token, --token-file or HUBCLI_TOKEN"
+    else:
+        return (
+            "the hub wants credentials: a bearer token with --token, --token-file or "
+            "HUBCLI_TOKEN, or another scheme with -H 'Authorization: SCHEME VALUE'"
+        )
+    if status == 403:
+        return f"the hub took {sent} but does not let it in: check its permissions"
+    return f"the hub refused {sent}: check its value and that it has not expired"

@@ -70,6 +70,7 @@ def invoke_command(
             from .events import targets_of, with_events_beside
 
             logging.getLogger("hubcli").info("invoke %s %s", method, describe_arguments(values))
+            session.sends(values)
             shown = targets_of(on)
             async with session.connect() as hub:
                 events = None if shown is None else hub.events(*shown)

@@ -100,9 +100,11 @@ def upload_command(
 
             shown = [*values[:position], STDIN_PLACEHOLDER, *values[position:]]
             logging.getLogger("hubcli").info("upload %s %s", method, describe_arguments(shown))
+            session.sends(values)
             decoder = RecordDecoder(
                 json_mode=json_lines, null_separated=null, limit=settings.max_message_size
             )
+            session.sends_sized(lambda: decoder.largest)
             from .events import targets_of, with_events_beside
 
             drawn = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=stream_back)
