@@ -237,7 +237,8 @@ class Formatter:
         return self._dumps(value)
 
     def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
-        """What invoke prints for a completion: the result, or nothing for void."""
+        """What invoke prints for a completion: the result (null included: ASP.NET
+        Core completes a void method with a null result), or nothing for none."""
         if self.envelope:
             record: dict[str, Any] = {"type": "completion"}
             if kind is CompletionKind.ERROR:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .hubcli_process import HUBCLI, TIMEOUT, pipeline
+from .hubcli_process import HUBCLI, TIMEOUT, pipeline, run
 
 HINT = " (results go to stdout; redirect it to a file or /dev/null)\n"
 FULL = "hubcli: error: cannot write to stdout: No space left on device" + HINT
@@ -165,3 +165,21 @@ def test_a_shared_stdin_stays_blocking(shared_hub_server: str, kind: str) -> Non
     finally:
         for fd in (stdin, feed, out_read, out_write):
             os.close(fd)
+
+
+def test_void_and_null_print_what_the_help_says(shared_hub_server: str) -> None:
+    # The built-in hub answers its void methods as ASP.NET Core does, with a null
+    # result; its Void method sends a Completion without one.
+    url = shared_hub_server
+    help_text = " ".join(run("invoke", "--help").stdout.split())
+    assert "a void method of an ASP.NET Core hub, which answers it with a null result" in (
+        help_text
+    )
+    assert "only a completion without any result prints nothing" in help_text
+    assert run("invoke", url, "JoinGroup", "g").stdout == "null\n"
+    assert run("invoke", url, "Null").stdout == "null\n"
+    assert run("invoke", url, "Void").stdout == ""
+    assert run("invoke", "-J", url, "JoinGroup", "g").stdout == (
+        '{"type":"completion","result":null}\n'
+    )
+    assert run("invoke", "-J", url, "Void").stdout == '{"type":"completion"}\n'
