@@ -15,7 +15,7 @@ from typing import Any, Final
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.errors import ProtocolError
 
-from .errors import UsageError
+from .errors import UsageError, cannot_read
 
 STDIN_PLACEHOLDER: Final = "@stdin"
 logger: Final = logging.getLogger("hubcli")
@@ -42,7 +42,7 @@ def _read_args_source(source: str, *, stdin_taken: bool) -> str:
         try:
             return Path(source[1:]).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(f"cannot read --args file {source[1:]!r}: {error}") from None
+            raise UsageError(cannot_read(f"--args {source}", error)) from None
     return source
 
 

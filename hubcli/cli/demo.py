@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from hubcli._groups import sole_exception
+
 from .app import app
+from .errors import StdoutUnwritable, report
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
 
@@ -106,15 +109,27 @@ class _StdoutGone(Exception):
     """The reader of our stdout went away (`hubcli demo | head`)."""
 
 
+class _HubNotStarted(Exception):
+    """The built-in hub could not listen (its OSError is the cause)."""
+
+
+def _silence_stdout() -> None:
+    # Keeps the interpreter's final flush from complaining about what it holds.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
 def _say(text: str) -> None:
     try:
         print(text, flush=True)
-    except BrokenPipeError:
-        # Nothing more can be shown; stop quietly, as `| head` expects, and keep
-        # the interpreter's final flush from complaining about the dead pipe.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    except (BrokenPipeError, ConnectionResetError):
+        # Nothing more can be shown; stop quietly, as `| head` expects.
+        _silence_stdout()
         raise _StdoutGone from None
+    except OSError as error:  # ENOSPC (/dev/full), EIO: the output, not the hub
+        _silence_stdout()
+        raise StdoutUnwritable(error.strerror or str(error)) from None
 
 
 @dataclass
@@ -152,7 +167,10 @@ async def _run_examples(options: ServerOptions) -> _Outcome:
                     nursery.cancel_scope.cancel()
 
             nursery.start_soon(stop_on_signal)
-            url: str = await nursery.start(partial(serve, options, app=hub))
+            try:
+                url: str = await nursery.start(partial(serve, options, app=hub))
+            except* OSError as failed:
+                raise _HubNotStarted(failed.exceptions[0]) from None
             _say(f"Built-in hub serving on {url}\n")
             for example in EXAMPLES:
                 _say(f"# {example.title}\n$ {example.shell_line(url)}")
@@ -204,20 +222,21 @@ def demo() -> None:
         outcome = trio.run(_run_examples, options)
     except BaseExceptionGroup as group:
         # Nurseries wrap what their tasks raise; the cause is the one leaf.
-        gone, _ = group.split(_StdoutGone)
-        if gone is not None:
+        leaf = sole_exception(group)
+        if isinstance(leaf, _StdoutGone):
             return
-        failed, _ = group.split(OSError)
-        if failed is None:
-            raise
-        typer.echo(
-            f"hubcli: error: cannot start the built-in hub: {failed.exceptions[0]}", err=True
-        )
-        raise typer.Exit(ExitCode.CONNECT_FAILED) from None
+        if isinstance(leaf, StdoutUnwritable):
+            report(str(leaf), leaf.hint)
+            raise typer.Exit(ExitCode.USAGE) from None
+        if isinstance(leaf, _HubNotStarted):
+            cause = leaf.args[0]
+            report(f"cannot start the built-in hub: {cause.strerror or cause}")
+            raise typer.Exit(ExitCode.CONNECT_FAILED) from None
+        raise
     if outcome.signal is not None:
         stopped = ExitCode.TERMINATED if outcome.signal == signal.SIGTERM else ExitCode.INTERRUPTED
         raise typer.Exit(stopped)
     for failure in outcome.failures:
-        typer.echo(f"hubcli: error: demo example failed: {failure}", err=True)
+        report(f"demo example failed: {failure}")
     if outcome.failures:
         raise typer.Exit(ExitCode.INTERNAL_ERROR)

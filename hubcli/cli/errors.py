@@ -1,4 +1,6 @@
-"""Errors that belong to the command line rather than to the connection."""
+"""Errors that belong to the command line rather than to the connection, and the
+wording of each kind of message: one function per kind, so that every file
+hubcli cannot read, and every size over a limit, reads the same way."""
 
 from __future__ import annotations
 
@@ -8,6 +10,31 @@ from typing import Final
 # What may not reach a terminal as it is: a server's text can carry escape
 # sequences, NULs and the like (tab is harmless; line breaks are split first).
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+# ASP.NET Core's HubOptions.MaximumReceiveMessageSize unless the hub's owner
+# changed it: a larger message from us ends the connection with a bare
+# "Connection closed with an error."
+SERVER_DEFAULT_RECEIVE_LIMIT: Final = 32 * 1024
+
+
+def reason(error: BaseException | str) -> str:
+    """What went wrong, without Python's "[Errno 2]" or the repeated file name."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def cannot_read(what: str, error: BaseException | str) -> str:
+    """`what` (e.g. "--token-file t.txt", "stdin") could not be read."""
+    return f"cannot read {what}: {reason(error)}"
+
+
+def over_limit(what: str, limit: int, size: int | None = None) -> str:
+    """`what` is larger than `limit` bytes (by how much, when its `size` is known)."""
+    measured = "" if size is None else f" {size} bytes,"
+    return f"{what} is{measured} larger than the limit of {limit} bytes"
 
 
 class UsageError(Exception):
@@ -56,3 +83,35 @@ def report(message: str, hint: str | None = None) -> None:
         sys.stderr.flush()
     except OSError:
         pass
+
+
+def server_limit_hint(closed_with: str, largest_sent: int) -> str | None:
+    """Why a server may have closed with ASP.NET Core's bare "Connection closed
+    with an error.": it says no more, and a message over its receive limit is the
+    common cause a client can do something about."""
+    if "Connection closed with an error" not in closed_with:
+        return None
+    if largest_sent <= SERVER_DEFAULT_RECEIVE_LIMIT:
+        return None
+    return (
+        f"hubcli sent a message of at least {largest_sent} bytes; ASP.NET Core hubs refuse "
+        f"messages over 32 KB, {SERVER_DEFAULT_RECEIVE_LIMIT} bytes, unless their "
+        "MaximumReceiveMessageSize is raised"
+    )
+
+
+def auth_hint(status: int, *, header: bool, token: bool) -> str:
+    """What to do about a 401 or 403, given the credentials that went: an
+    Authorization header (-H, which wins over a token) or a bearer token."""
+    if header:
+        sent = "the -H 'Authorization: ...' header"
+    elif token:
+        sent = "the bearer token of --token, --token-file or HUBCLI_TOKEN"
+    else:
+        return (
+            "the hub wants credentials: a bearer token with --token, --token-file or "
+            "HUBCLI_TOKEN, or another scheme with -H 'Authorization: SCHEME VALUE'"
+        )
+    if status == 403:
+        return f"the hub took {sent} but does not let it in: check its permissions"
+    return f"the hub refused {sent}: check its value and that it has not expired"

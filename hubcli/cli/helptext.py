@@ -116,6 +116,7 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
     "demo": {
         ExitCode.OK: "every example ended as expected, or stdout closed by the reader",
         ExitCode.INTERNAL_ERROR: "an example did not end as expected",
+        ExitCode.USAGE: "stdout cannot take the output (a full disk)",
         ExitCode.CONNECT_FAILED: "the built-in hub could not start",
         ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
         ExitCode.TERMINATED: "terminated by SIGTERM",

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 async def print_result(output: Output, completion: Completion) -> None:
-    """Print what the hub answered (nothing for void); its error then ends the
+    """Print what the hub answered (nothing for no result); its error then ends the
     command as a HubError (exit 3), after the envelope record under -J."""
     from hubcli.client import HubError
     from hubcli.protocol.messages import CompletionKind
@@ -54,8 +54,10 @@ def invoke_command(
 ) -> None:
     """Call METHOD and print its result as one JSON line.
 
-    A void method prints nothing; a null result prints null. An error the hub
-    reports goes to stderr as one line, exit status 3. --on TARGET also prints
+    A null result prints null, and so does a void method of an ASP.NET Core
+    hub, which answers it with a null result; only a completion without any
+    result prints nothing (-J tells them apart). An error the hub reports goes
+    to stderr as one line, exit status 3. --on TARGET also prints
     the hub's invocations of TARGET that arrive during the call (progress the
     method pushes), each as a line before the result.
     """
@@ -70,6 +72,7 @@ def invoke_command(
             from .events import targets_of, with_events_beside
 
             logging.getLogger("hubcli").info("invoke %s %s", method, describe_arguments(values))
+            session.sends(values)
             shown = targets_of(on)
             async with session.connect() as hub:
                 events = None if shown is None else hub.events(*shown)

@@ -23,7 +23,7 @@ from hubcli.client.network import (
     tls_context,
 )
 
-from .errors import UsageError
+from .errors import UsageError, cannot_read
 
 if TYPE_CHECKING:
     from http.cookiejar import Cookie
@@ -49,7 +49,7 @@ def read_token_file(path: str) -> str:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(f"cannot read --token-file {path}: {_reason(error)}") from None
+        raise UsageError(cannot_read(f"--token-file {path}", _reason(error))) from None
     token = text.strip()
     if not token:
         raise UsageError(f"--token-file {path} is empty")
@@ -86,7 +86,7 @@ def _cookies(values: list[str]) -> tuple[tuple[tuple[str, str], ...], tuple[Cook
         try:
             entries.extend(load_cookie_file(value))
         except OSError as error:
-            raise UsageError(f"cannot read the cookie file {value}: {_reason(error)}") from None
+            raise UsageError(cannot_read(f"the cookie file {value}", _reason(error))) from None
     return tuple(pairs), tuple(entries)
 
 

@@ -292,7 +292,10 @@ MaxMessageSizeOption = Annotated[
         "--max-message-size",
         min=1,
         metavar="BYTES",
-        help="Largest hub message accepted from the server (exit 6 beyond).",
+        help=(
+            "Largest hub message accepted from the server (exit 6 beyond), "
+            "and largest stdin record upload sends (exit 2 beyond)."
+        ),
         rich_help_panel=CONNECTION,
     ),
 ]

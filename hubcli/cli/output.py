@@ -1,7 +1,8 @@
 """stdout: data only, compact JSON lines, one write per received frame.
 
-The writer never blocks the trio thread: on a pipe or terminal stdout is put in
-non-blocking mode and a full pipe parks only the task that writes, so keep-alive
+The writer never blocks the trio thread: on a pipe, terminal or socket stdout is
+written without waiting (descriptors.py: on a description of hubcli's own) and a
+full pipe parks only the task that writes, so keep-alive
 pings and signals go on while a slow reader holds up the stream (and the stream,
 waiting for the writer, stops reading the socket: backpressure end to end).
 """
@@ -9,11 +10,8 @@ waiting for the writer, stops reading the socket: backpressure end to end).
 from __future__ import annotations
 
 import base64
-import contextlib
 import errno
 import json
-import os
-import stat
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +21,7 @@ import trio
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.messages import CompletionKind
 
+from .descriptors import NonBlockingFd
 from .errors import StdoutClosed, StdoutUnwritable
 
 if TYPE_CHECKING:
@@ -34,7 +33,6 @@ _PLAIN_LINE: Final = orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE
 
 class StdoutWriter:
     def __init__(self, fd: int = 1) -> None:
-        self._fd = fd
         # Several tasks may print (a call's output and the events beside it): each
         # write is whole lines, and one waits for the other's to be out.
         self._lock = trio.StrictFIFOLock()
@@ -42,27 +40,19 @@ class StdoutWriter:
         self._aborted = False
         self._abort_callbacks: list[Callable[[], None]] = []
         self.broken = False
-        self._nonblocking = False
+        self._target: NonBlockingFd | None = None
         # Why nothing can be written, if so: fd 1 closed when the process started.
         # Found now, so a command that prints can refuse before it connects.
         self.unusable: StdoutUnwritable | None = None
         try:
-            mode = os.fstat(fd).st_mode
+            self._target = NonBlockingFd(fd, write=True)
         except OSError as error:
             reason = "it is closed" if error.errno == errno.EBADF else error.strerror
             self.unusable = StdoutUnwritable(reason or str(error))
-            return
-        # Regular files never make a write wait; pipes, sockets and terminals can.
-        self._nonblocking = not stat.S_ISREG(mode)
-        self._was_blocking = os.get_blocking(fd)
-        if self._nonblocking:
-            os.set_blocking(fd, False)
 
     def close(self) -> None:
-        if self._nonblocking:
-            # O_NONBLOCK belongs to the open file, which the shell may share.
-            with contextlib.suppress(OSError):
-                os.set_blocking(self._fd, self._was_blocking)
+        if self._target is not None:
+            self._target.close()
 
     def abort(self) -> None:
         """Give up on a write that is finishing a partly written frame."""
@@ -86,22 +76,24 @@ class StdoutWriter:
             await self._write(data)
 
     async def _write(self, data: bytes) -> None:
+        target = self._target
+        assert target is not None  # else unusable
         view = memoryview(data)
         sent = 0
         while sent < len(view):
             try:
-                sent += os.write(self._fd, view[sent:])
+                sent += target.write(view[sent:])
             except BlockingIOError:
                 if sent == 0:
                     # Nothing of this frame is out yet: cancelling here loses no line.
-                    await trio.lowlevel.wait_writable(self._fd)
+                    await target.wait()
                     continue
                 if self._aborted:
                     return
                 # Part of the frame is out: finish it so no line is ever cut,
                 # even when cancelled, unless a second signal aborts.
                 with trio.CancelScope(shield=True) as self._finishing:
-                    await trio.lowlevel.wait_writable(self._fd)
+                    await target.wait()
                 self._finishing = None
             except (BrokenPipeError, ConnectionResetError):
                 self.broken = True
@@ -245,7 +237,8 @@ class Formatter:
         return self._dumps(value)
 
     def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
-        """What invoke prints for a completion: the result, or nothing for void."""
+        """What invoke prints for a completion: the result (null included: ASP.NET
+        Core completes a void method with a null result), or nothing for none."""
         if self.envelope:
             record: dict[str, Any] = {"type": "completion"}
             if kind is CompletionKind.ERROR:

@@ -16,9 +16,10 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -33,9 +34,17 @@ from hubcli.errors import (
     ProtocolError,
     UnencodableValueError,
 )
+from hubcli.protocol import jsonvalues
 
 from . import PROCESS_START
-from .errors import StdoutClosed, UsageError, report
+from .errors import (
+    StdoutClosed,
+    UsageError,
+    auth_hint,
+    over_limit,
+    report,
+    server_limit_hint,
+)
 from .exit_codes import ExitCode
 from .options import ConnectionSettings, OutputSettings
 from .output import Formatter, Output, StdoutWriter
@@ -82,6 +91,19 @@ class Session:
     settings: ConnectionSettings
     output: Output
     _hubs: list[Hub] = field(default_factory=list)
+    # Sizes of what the command sends, measured only for a hint about a limit.
+    _outgoing: list[Callable[[], int]] = field(default_factory=list)
+
+    def sends(self, values: Sequence[Any]) -> None:
+        """Note the hub arguments the command sends."""
+        self._outgoing.append(partial(_json_size, values))
+
+    def sends_sized(self, measure: Callable[[], int]) -> None:
+        """Note something the command sends, of the size `measure` gives."""
+        self._outgoing.append(measure)
+
+    def largest_sent(self) -> int:
+        return max((measure() for measure in self._outgoing), default=0)
 
     @asynccontextmanager
     async def connect(self, **extra: Any) -> AsyncIterator[Hub]:
@@ -108,13 +130,12 @@ def _auth_hint(error: client.AuthenticationError, settings: ConnectionSettings) 
     if error.status_code == 407:
         return "put the proxy's credentials in its URL: --proxy http://USER:PASSWORD@HOST:PORT"
     network = settings.network
-    has_credentials = network is not None and (
-        network.access_token is not None
-        or any(name.lower() == "authorization" for name, _ in network.headers)
+    return auth_hint(
+        error.status_code,
+        header=network is not None
+        and any(name.lower() == "authorization" for name, _ in network.headers),
+        token=network is not None and network.access_token is not None,
     )
-    if has_credentials:
-        return "the credentials were refused: check --token, --token-file or HUBCLI_TOKEN"
-    return "pass --token or --token-file, or set HUBCLI_TOKEN"
 
 
 def _tls_hint(error: client.TlsError) -> str | None:
@@ -126,8 +147,20 @@ def _tls_hint(error: client.TlsError) -> str | None:
     return None
 
 
-def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCode:
-    """Report `error` on stderr (one line) and give its exit code."""
+def _json_size(values: Sequence[Any]) -> int:
+    try:
+        return len(jsonvalues.dumps(values))
+    except (TypeError, ValueError):
+        return 0
+
+
+def exit_code_for(
+    error: BaseException, settings: ConnectionSettings, largest_sent: Callable[[], int] = int
+) -> ExitCode:
+    """Report `error` on stderr (one line) and give its exit code.
+
+    `largest_sent`: the size of the largest message the command sent, for a hint
+    (measured only then)."""
     if isinstance(error, StdoutClosed):
         return ExitCode.OK
     if isinstance(error, UsageError):
@@ -155,7 +188,11 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
         report(str(error))
         return ExitCode.TIMED_OUT
     if isinstance(error, MessageTooLargeError):
-        report(str(error), f"raise --max-message-size, now {settings.max_message_size}")
+        # A WebSocket message stops being read at the limit: its size is unknown.
+        size = None if isinstance(error, client.FrameTooLargeError) else error.size
+        report(
+            over_limit("a message from the server", error.limit, size), "raise --max-message-size"
+        )
         return ExitCode.PROTOCOL_ERROR
     # Before ConnectError: a rejected handshake (a HandshakeError) is both.
     if isinstance(error, ProtocolError):
@@ -168,7 +205,7 @@ def exit_code_for(error: BaseException, settings: ConnectionSettings) -> ExitCod
         report(str(error))
         return ExitCode.CONNECT_FAILED
     if isinstance(error, client.ConnectionClosedError):
-        report(str(error))
+        report(str(error), server_limit_hint(str(error), largest_sent()))
         return ExitCode.CONNECTION_CLOSED
     if isinstance(error, HubcliError):
         report(str(error))
@@ -234,7 +271,7 @@ async def _run(body: Callable[[Session], Awaitable[None]], session: Session) -> 
                 elif isinstance(leaf, trio.Cancelled):
                     raise
                 else:
-                    code = exit_code_for(leaf, settings)
+                    code = exit_code_for(leaf, settings, session.largest_sent)
             finally:
                 nursery.cancel_scope.cancel()
     if received:

@@ -46,6 +46,7 @@ def send_command(
             import logging
 
             logging.getLogger("hubcli").info("send %s %s", method, describe_arguments(values))
+            session.sends(values)
             async with session.connect() as hub:
                 await hub.send(method, *values)
 

@@ -97,6 +97,7 @@ def stream_command(
             import logging
 
             logging.getLogger("hubcli").info("stream %s %s", method, describe_arguments(values))
+            session.sends(values)
             from .events import targets_of, with_events_beside
 
             shown = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=True)

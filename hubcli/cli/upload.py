@@ -77,7 +77,8 @@ def upload_command(
     The stream goes last among the hub arguments, or where a literal @stdin
     stands. Lines end at \\n (a trailing \\r is dropped) and go as strings; a
     blank line is an empty string. --json parses each line as JSON, -0 splits
-    at NUL bytes. Invalid UTF-8 or JSON stops the upload: exit 2, naming the
+    at NUL bytes. Invalid UTF-8 or JSON, or a record longer than
+    --max-message-size (16 MiB unless set), stops the upload: exit 2, naming the
     line. When stderr is a terminal, a progress line (items sent, rate,
     elapsed) stands on stderr; -q turns it off. --on TARGET also prints the
     hub's invocations of TARGET that arrive during the upload.
@@ -99,7 +100,11 @@ def upload_command(
 
             shown = [*values[:position], STDIN_PLACEHOLDER, *values[position:]]
             logging.getLogger("hubcli").info("upload %s %s", method, describe_arguments(shown))
-            decoder = RecordDecoder(json_mode=json_lines, null_separated=null)
+            session.sends(values)
+            decoder = RecordDecoder(
+                json_mode=json_lines, null_separated=null, limit=settings.max_message_size
+            )
+            session.sends_sized(lambda: decoder.largest)
             from .events import targets_of, with_events_beside
 
             drawn = wanted(quiet=quiet, verbosity=flags.verbose, output_on_stdout=stream_back)

@@ -877,12 +877,18 @@ class HubConnection:
             self._transport_closed = True
             allow = message.allow_reconnect
             if message.error:
-                return ConnectionClosedError(
+                closed = ConnectionClosedError(
                     f"Server returned an error on close: {message.error}", allow_reconnect=allow
                 )
-            if allow:
-                return ConnectionClosedError(CLOSED_BY_SERVER_FOR_NOW)
-            return ConnectionClosedError(CLOSED_WITHOUT_ERROR, allow_reconnect=False)
+            elif allow:
+                closed = ConnectionClosedError(CLOSED_BY_SERVER_FOR_NOW)
+            else:
+                closed = ConnectionClosedError(CLOSED_WITHOUT_ERROR, allow_reconnect=False)
+            # Now, not when the receive loop ends: that waits for its watchdog, and
+            # a send meanwhile would find the transport closed and no reason given.
+            if self._failure is None:
+                self._failure = closed
+            return closed
         elif kind is Invocation:
             assert isinstance(message, Invocation)
             await self._receive_client_result_request(message, size)

@@ -4,7 +4,9 @@ the chunk boundaries, and read in time proportional to the input."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -12,6 +14,10 @@ import pytest
 import trio
 
 from hubcli.cli.stdin import RecordDecoder, read_records
+
+from .hubcli_process import HUBCLI, TIMEOUT
+
+TIME = "/usr/bin/time"
 
 _SEARCHES = frozenset({"find", "rfind", "index", "rindex", "count", "split", "partition"})
 
@@ -63,3 +69,55 @@ async def test_a_long_line_is_searched_once() -> None:
     records, searched = await _read(line + b"\nnext\n", chunk_size=1024)
     assert records == [line.decode(), "next"]
     assert searched <= 2 * (len(line) + 6)
+
+
+def _upload(url: str, stdin: Path, *flags: str) -> tuple[int, str]:
+    with stdin.open("rb") as source:
+        result = subprocess.run(
+            [*HUBCLI, "upload", *flags, url, "UploadSummary"],
+            stdin=source,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    return result.returncode, result.stderr.decode()
+
+
+def test_a_line_over_the_limit_is_refused_by_number(shared_hub_server: str, tmp_path: Path) -> None:
+    source = tmp_path / "lines"
+    source.write_bytes(b"a\nb\n" + b"x" * 5000 + b"\nc\n")
+    status, err = _upload(shared_hub_server, source, "--max-message-size", "1000")
+    assert status == 2
+    assert err == (
+        "hubcli: error: stdin line 3 is 5000 bytes, larger than the limit of 1000 bytes"
+        " (--max-message-size bounds what hubcli sends too)\n"
+    )
+
+
+@pytest.mark.skipif(not Path(TIME).exists(), reason=f"no {TIME} here")
+def test_a_50_mb_line_is_refused_before_it_costs_its_size_many_times(
+    shared_hub_server: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "line"
+    source.write_bytes(b"x" * 50_000_000 + b"\n")
+    # Measured by time(1): its child is forked from it, not from this process,
+    # whose pages a child's peak RSS would count until it runs hubcli.
+    peak = tmp_path / "peak"
+    upload = [*HUBCLI, "upload", shared_hub_server, "UploadSummary"]
+    with source.open("rb") as stdin:
+        result = subprocess.run(
+            [TIME, "-f", "%M", "-o", str(peak), *upload],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=TIMEOUT,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith(
+        "hubcli: error: stdin line 1 is larger than the limit of 16777216 bytes"
+    )
+    # Held whole, encoded and framed, the line took ~520 MB; refused while it is
+    # read, what is held of it stays under the 16 MiB default limit.
+    assert int(peak.read_text().split()[-1]) < 100_000

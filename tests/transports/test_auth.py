@@ -36,11 +36,12 @@ def test_no_token_exits_5_with_a_hint(protected: HubServer) -> None:
     assert result.returncode == 5
     assert result.stderr == (
         "hubcli: error: negotiate was refused: 401 Unauthorized "
-        "(pass --token or --token-file, or set HUBCLI_TOKEN)\n"
+        "(the hub wants credentials: a bearer token with --token, --token-file or "
+        "HUBCLI_TOKEN, or another scheme with -H 'Authorization: SCHEME VALUE')\n"
     )
     wrong = run("invoke", "--token", "nope", protected.url, "Add", "1", "2")
     assert wrong.returncode == 5
-    assert "the credentials were refused" in wrong.stderr
+    assert "the hub refused the bearer token" in wrong.stderr
     assert "nope" not in wrong.stderr
 
 
