@@ -34,6 +34,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--methods", default="FastStream,FastObjects")
     options = parser.parse_args()
     compile_hubcli()
     server, url = start_server()
@@ -41,7 +42,7 @@ def main() -> None:
     n = str(options.items)
     print(f"stream {n} items, {options.runs} runs each, medians; server {url}")
     try:
-        for method in ("FastStream", "FastObjects"):
+        for method in options.methods.split(","):
             plain: list[Sample] = []
             stateful: list[Sample] = []
             for _ in range(options.runs):
