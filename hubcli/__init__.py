@@ -9,28 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
-    AuthenticationError,
-    ConnectError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EventBufferFullError,
-    FrameTooLargeError,
-    HandshakeError,
-    HubcliError,
-    HubError,
-    HubTimeoutError,
-    InvalidArgumentError,
-    InvalidURLError,
-    MessageTooLargeError,
-    NegotiateError,
-    ProtocolError,
-    ReconnectFailedError,
-    ServerTimeoutError,
-    StreamBufferFullError,
-    TlsError,
-    UnencodableValueError,
-)
+from . import errors
+from .errors import *  # noqa: F403  (the exception tree, listed in hubcli.errors)
 
 __version__ = "0.1.0"
 
@@ -38,29 +18,10 @@ if TYPE_CHECKING:
     from hubcli.client import connect
 
 __all__ = [
-    "AuthenticationError",
-    "ConnectError",
-    "ConnectTimeoutError",
-    "ConnectionClosedError",
-    "EventBufferFullError",
-    "FrameTooLargeError",
-    "HandshakeError",
-    "HubError",
-    "HubTimeoutError",
-    "HubcliError",
-    "InvalidArgumentError",
-    "InvalidURLError",
-    "MessageTooLargeError",
-    "NegotiateError",
-    "ProtocolError",
-    "ReconnectFailedError",
-    "ServerTimeoutError",
-    "StreamBufferFullError",
-    "TlsError",
-    "UnencodableValueError",
     "__version__",
     "connect",
 ]
+__all__ += errors.__all__
 
 
 def __getattr__(name: str) -> Any:

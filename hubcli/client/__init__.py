@@ -2,30 +2,11 @@
 
 from __future__ import annotations
 
+from hubcli import errors as _errors
+from hubcli.errors import *  # noqa: F403  (the exception tree, listed in hubcli.errors)
+
 from .api import Hub, StreamCall, connect
 from .connection import ItemBatches
-from .errors import (
-    AuthenticationError,
-    ConnectError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EventBufferFullError,
-    FrameTooLargeError,
-    HandshakeError,
-    HubcliError,
-    HubError,
-    HubTimeoutError,
-    InvalidArgumentError,
-    InvalidURLError,
-    MessageTooLargeError,
-    NegotiateError,
-    ProtocolError,
-    ReconnectFailedError,
-    ServerTimeoutError,
-    StreamBufferFullError,
-    TlsError,
-    UnencodableValueError,
-)
 from .network import NetworkSettings, tls_context
 from .pushes import (
     ClientResult,
@@ -39,38 +20,19 @@ from .pushes import (
 from .reconnect import ReconnectPolicy
 
 __all__ = [
-    "HandshakeError",
-    "HubcliError",
-    "InvalidArgumentError",
-    "InvalidURLError",
-    "MessageTooLargeError",
-    "NegotiateError",
-    "ProtocolError",
-    "UnencodableValueError",
-    "AuthenticationError",
     "ClientResult",
-    "ConnectError",
-    "ConnectTimeoutError",
-    "ConnectionClosedError",
     "Event",
-    "EventBufferFullError",
     "EventStream",
-    "FrameTooLargeError",
     "Hub",
-    "HubError",
-    "HubTimeoutError",
     "ItemBatches",
-    "ServerTimeoutError",
     "Lifecycle",
     "NetworkSettings",
-    "ReconnectFailedError",
     "ReconnectPolicy",
     "Reconnected",
     "Reconnecting",
     "Registration",
-    "StreamBufferFullError",
     "StreamCall",
-    "TlsError",
     "connect",
     "tls_context",
 ]
+__all__ += _errors.__all__

@@ -1,50 +1,10 @@
 """The client's errors: hubcli's one exception tree (hubcli.errors), named here for
-the client's modules."""
+the client's modules. The names are listed once, in hubcli.errors."""
 
 from __future__ import annotations
 
-from hubcli.errors import (
-    AuthenticationError,
-    ConnectError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EventBufferFullError,
-    FrameTooLargeError,
-    HandshakeError,
-    HubcliError,
-    HubError,
-    HubTimeoutError,
-    InvalidArgumentError,
-    InvalidURLError,
-    MessageTooLargeError,
-    NegotiateError,
-    ProtocolError,
-    ReconnectFailedError,
-    ServerTimeoutError,
-    StreamBufferFullError,
-    TlsError,
-    UnencodableValueError,
-)
+from hubcli import errors
+from hubcli.errors import *  # noqa: F403  (re-exports the tree, listed in hubcli.errors)
 
-__all__ = [
-    "AuthenticationError",
-    "ConnectError",
-    "ConnectTimeoutError",
-    "ConnectionClosedError",
-    "EventBufferFullError",
-    "FrameTooLargeError",
-    "HandshakeError",
-    "HubError",
-    "HubTimeoutError",
-    "HubcliError",
-    "InvalidArgumentError",
-    "InvalidURLError",
-    "MessageTooLargeError",
-    "NegotiateError",
-    "ProtocolError",
-    "ReconnectFailedError",
-    "ServerTimeoutError",
-    "StreamBufferFullError",
-    "TlsError",
-    "UnencodableValueError",
-]
+__all__: list[str] = []
+__all__ += errors.__all__
