@@ -34,6 +34,8 @@ async def print_events(
 
     from hubcli.client import Event
 
+    from .startup import collect_after_reconnect
+
     remaining = count
     if remaining == 0:
         return
@@ -48,8 +50,10 @@ async def print_events(
                 if remaining == 0:
                     return
                 await output.lifecycle(item)
-                if after_reconnect is not None and type(item).__name__ == "Reconnected":
-                    await after_reconnect()
+                if type(item).__name__ == "Reconnected":
+                    collect_after_reconnect()
+                    if after_reconnect is not None:
+                        await after_reconnect()
             remaining = await _print_some(output, received[start:], remaining)
             if remaining == 0:
                 return

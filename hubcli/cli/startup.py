@@ -46,3 +46,12 @@ def resume_collector() -> None:
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_OBJECTS, middle, old)
     gc.enable()
+
+
+def collect_after_reconnect() -> None:
+    """A connection that was lost and replaced leaves cycles behind (its failure's
+    traceback holds its frames, which hold it). With young collections as rare as
+    YOUNG_OBJECTS makes them, a quiet `listen --reconnect` kept each one (~18 KB)
+    for hours: RSS grew 30.5 -> 33.7 MiB over 176 reconnects. Collect them now; a
+    reconnect is rare, and the heap left after `gc.freeze` is small."""
+    gc.collect()

@@ -4,6 +4,8 @@ against `hubcli serve` processes killed and started again on the same port."""
 from __future__ import annotations
 
 import json
+import os
+import select
 import signal
 import socket
 import subprocess
@@ -123,3 +125,42 @@ def test_reconnect_usage_errors(argv: list[str], message: str) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith(f"hubcli: error: {message}"), result.stderr
+
+
+def _resident_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_a_listen_that_keeps_reconnecting_does_not_grow(
+    start_hub_server: ServerFactory,
+) -> None:
+    """Each lost connection leaves cycles for the collector, which the CLI runs
+    rarely (startup.YOUNG_OBJECTS); without a collection after each reconnect, RSS
+    grew ~18 KB a reconnect (bench/soak_bench.py), over 1 MiB across these 60."""
+    hub = start_hub_server("--chaos", "--fault", "drop-transport=0.2")
+    listener = Listener("-J", "--reconnect-delays", "forever", hub.url, "Nothing")
+    assert listener.process.stdout is not None
+    fd = listener.process.stdout.fileno()
+    received = b""
+    samples: dict[int, int] = {}
+    deadline = time.monotonic() + 60
+    try:
+        while len(samples) < 2:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, samples
+            assert select.select([fd], [], [], remaining)[0], samples
+            chunk = os.read(fd, 65536)
+            assert chunk, listener.process.stderr
+            received += chunk
+            reconnects = received.count(b'"type":"reconnected"')
+            for mark in (10, 70):
+                if reconnects >= mark and mark not in samples:
+                    samples[mark] = _resident_kib(listener.process.pid)
+    finally:
+        listener.process.kill()
+        listener.process.communicate()
+    assert samples[70] - samples[10] < 600, samples

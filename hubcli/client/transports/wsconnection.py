@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 import trio
@@ -51,6 +52,18 @@ class WebSocketClosed(Exception):
         super().__init__(f"WebSocket closed ({code}: {reason})")
         self.code = code
         self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    code: int | None
+    reason: str
+
+    def error(self) -> WebSocketClosed:
+        return WebSocketClosed(self.code, self.reason)
+
+
+_ENDED: Final = _Close(None, "")
 
 
 class HandshakeRejected(Exception):
@@ -89,13 +102,24 @@ class WebSocketConnection:
         self._send_lock = trio.StrictFIFOLock()
         self._fragments: list[bytes | str] = []
         self._fragments_size = 0
-        self._closed: WebSocketClosed | None = None
+        # The Close as data, never as a kept exception: a raised exception holds
+        # its traceback, whose frames hold this connection, a cycle only the
+        # collector frees (about 18 KB a reconnect under the CLI's settings).
+        self._close: _Close | None = None
         self._close_received = trio.Event()
         self._reading = False
 
     @property
     def closed(self) -> WebSocketClosed | None:
-        return self._closed
+        return None if self._close is None else self._close.error()
+
+    def _closed_error(self) -> WebSocketClosed:
+        return (self._close or _ENDED).error()
+
+    def _closing(self, code: int | None, reason: str = "") -> None:
+        """Record why the connection closed, unless something did before."""
+        if self._close is None:
+            self._close = _Close(code, reason)
 
     # ------------------------------------------------------------------ sending
 
@@ -119,18 +143,18 @@ class WebSocketConnection:
                 with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
                     await self._await_close()
             self._lost()
-            raise self._closed or WebSocketClosed(None) from error
+            raise self._closed_error() from error
 
     async def send_message(self, message: bytes | str) -> None:
-        if self._closed is not None:
-            raise self._closed
+        if self._close is not None:
+            raise self._close.error()
         event: TextMessage | BytesMessage = (
             TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message)
         )
         try:
             data = self._protocol.send(event)
         except LocalProtocolError:
-            raise self._closed or WebSocketClosed(None) from None
+            raise self._closed_error() from None
         await self._send_bytes(data)
 
     # ---------------------------------------------------------------- receiving
@@ -142,8 +166,8 @@ class WebSocketConnection:
                 message = await self._handle(self._events.pop(0))
                 if message is not None:
                     return message
-            if self._closed is not None:
-                raise self._closed
+            if self._close is not None:
+                raise self._close.error()
             await self._read()
 
     async def _read(self) -> None:
@@ -169,7 +193,7 @@ class WebSocketConnection:
         if isinstance(event, Ping):
             await self._reply(event.response())
         elif isinstance(event, CloseConnection):
-            self._closed = self._closed or WebSocketClosed(event.code, event.reason or "")
+            self._closing(event.code, event.reason or "")
             self._close_received.set()
             if self._protocol.state is ConnectionState.REMOTE_CLOSING:
                 await self._reply(event.response())
@@ -200,12 +224,12 @@ class WebSocketConnection:
 
     async def _fail(self, code: int, reason: str) -> None:
         """Close from our side because of what the server sent; raises."""
-        self._closed = WebSocketClosed(code, reason)
+        self._close = _Close(code, reason)
         self._events.clear()
         with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
             await self._reply(CloseConnection(code=code, reason=reason))
         await trio.aclose_forcefully(self._stream)
-        raise self._closed
+        raise self._closed_error()
 
     async def _reply(self, event: Event) -> None:
         try:
@@ -216,8 +240,7 @@ class WebSocketConnection:
             await self._send_bytes(data, explain=False)
 
     def _lost(self) -> None:
-        if self._closed is None:
-            self._closed = WebSocketClosed(None)
+        self._closing(None)
         self._close_received.set()
 
     # ------------------------------------------------------------------ closing
@@ -227,8 +250,8 @@ class WebSocketConnection:
     ) -> None:
         """Close: send Close, wait up to `timeout` for the server's, then hang up."""
         try:
-            if self._closed is None and self._protocol.state is ConnectionState.OPEN:
-                self._closed = WebSocketClosed(code, "")
+            if self._close is None and self._protocol.state is ConnectionState.OPEN:
+                self._close = _Close(code, "")
                 with trio.move_on_after(timeout):
                     await self._reply(CloseConnection(code=code))
                     await self._await_close()
@@ -243,8 +266,7 @@ class WebSocketConnection:
         while not self._close_received.is_set():
             for event in self._events:
                 if isinstance(event, CloseConnection):
-                    if self._closed is None:
-                        self._closed = WebSocketClosed(event.code, event.reason or "")
+                    self._closing(event.code, event.reason or "")
                     self._close_received.set()
                     return
             if self._reading:
