@@ -206,7 +206,9 @@ class RawHub(RawHubBase):
         if query:
             target += separator + query
         async with open_websocket_url(
-            target, extra_headers=headers or [], max_message_size=max_message_size
+            target,
+            extra_headers=[(name.encode(), value.encode()) for name, value in headers or []],
+            max_message_size=max_message_size,
         ) as ws:
             hub = cls(ws, protocol_by_name(protocol), token)
             if handshake:
@@ -258,7 +260,9 @@ class RawHub(RawHubBase):
                 while True:
                     await self.ws.get_message()
             except ConnectionClosed as closed:
-                return closed.reason.code
+                reason = closed.reason
+        assert reason is not None
+        return reason.code
 
 
 class RawPollingHub(RawHubBase):

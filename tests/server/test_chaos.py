@@ -56,7 +56,7 @@ async def test_the_relay_carries_every_transport(start_hub: StartHub) -> None:
     hub = await start_hub(**CHAOS)
     assert hub.app.relay is not None
     for transport in ("websockets", "longpolling"):
-        async with raw_hub(hub.url, transport) as raw:  # type: ignore[arg-type]
+        async with raw_hub(hub.url, transport) as raw:
             assert (await raw.invoke("Echo", {"through": transport})).result == {
                 "through": transport
             }

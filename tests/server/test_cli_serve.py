@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -147,8 +148,9 @@ def test_non_finite_seconds_are_usage_errors(flag: str, value: str) -> None:
 @pytest.mark.parametrize("name", ["keepalive", "client_timeout", "disconnect_timeout"])
 def test_server_options_refuse_impossible_durations(name: str, value: float) -> None:
     # The library's way in gets the same protection as the command line's.
+    options: dict[str, Any] = {name: value}
     with pytest.raises(ValueError, match=f"^{name} must be a finite number of seconds"):
-        ServerOptions(port=0, **{name: value})
+        ServerOptions(port=0, **options)
 
 
 @pytest.mark.parametrize("flags", [[], ["--chaos"]])

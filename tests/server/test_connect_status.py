@@ -20,8 +20,9 @@ NO_CACHE = {
 
 async def ws_refusal(url: str, headers: list[tuple[str, str]] | None = None) -> httpx.Response:
     """The HTTP response that refused a WebSocket upgrade."""
+    encoded = [(name.encode(), value.encode()) for name, value in headers or []]
     with pytest.raises(WsHandshakeError) as refused:
-        async with open_websocket_url(ws_url(url), extra_headers=headers or []):
+        async with open_websocket_url(ws_url(url), extra_headers=encoded):
             pass
     rejection = refused.value
     return httpx.Response(

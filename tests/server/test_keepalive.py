@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trio
 
-from hubcli.protocol import Close, Completion, Ping, StreamInvocation, StreamItem
+from hubcli.protocol import Close, Completion, IncomingMessage, Ping, StreamInvocation, StreamItem
 from tests.server.conftest import StartHub
 from tests.server.rawclient import RawHub
 
@@ -26,7 +26,7 @@ async def test_pings_are_postponed_by_other_output(start_hub: StartHub) -> None:
     async with RawHub.connect(hub.url) as raw:
         # An item every 0.1 s leaves no 0.3 s gap for a ping.
         await raw.send(StreamInvocation("s", "Counter", [8, 100]))
-        received = []
+        received: list[IncomingMessage] = []
         while not received or not isinstance(received[-1], Completion):
             received.append(await raw.receive())
     assert received == [*(StreamItem("s", i) for i in range(8)), Completion.void("s")]

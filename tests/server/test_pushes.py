@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 import trio
 
-from hubcli.protocol import Completion, HubMessage, HubProtocol, Invocation, Ping, protocol_by_name
+from hubcli.protocol import (
+    Completion,
+    HubMessage,
+    HubProtocol,
+    IncomingMessage,
+    Invocation,
+    Ping,
+    protocol_by_name,
+)
 from hubcli.server.fanout import send_invocation
 from hubcli.server.pipes import BytePipe
 from hubcli.server.state import HubState
@@ -28,7 +36,7 @@ async def test_the_completion_comes_first_then_the_pushes_in_order(
 ) -> None:
     async with raw_hub(hub.url, transport, protocol=protocol) as raw:
         await raw.send(Invocation("Notify", ["Tick", 5, delay_ms], "n"))
-        received: list[HubMessage] = []
+        received: list[IncomingMessage] = []
         while len(received) < 6:
             message = await raw.receive()
             if not isinstance(message, Ping):
@@ -60,7 +68,9 @@ def _tasks_named(fragment: str) -> list[str]:
             for child in nursery.child_tasks:
                 yield from walk(child)
 
-    return [name for name in walk(trio.lowlevel.current_root_task()) if fragment in name]
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    return [name for name in walk(root) if fragment in name]
 
 
 async def test_the_burst_ends_with_the_connection(hub: Hub) -> None:
@@ -105,7 +115,7 @@ class PipeClient:
         self.pipe = BytePipe(pause_threshold)
         self.enqueued: list[bytes] = []
 
-    def enqueue(self, data: bytes) -> bool:
+    def enqueue(self, data: bytes, messages: int = 1) -> bool:
         self.enqueued.append(data)
         return self.pipe.write_nowait(data)
 

@@ -74,8 +74,8 @@ async def test_hypercorns_own_errors_carry_the_phrase(hub: Hub) -> None:
 async def test_adding_the_phrases_again_changes_nothing(hub: Hub) -> None:
     from hypercorn.protocol import h11 as hypercorn_h11
 
-    patched = hypercorn_h11.h11
+    patched = vars(hypercorn_h11)["h11"]
     reasons.add_reason_phrases()
     reasons.add_reason_phrases()
-    assert hypercorn_h11.h11 is patched
+    assert vars(hypercorn_h11)["h11"] is patched
     assert await status_line(hub, request("GET", "/nowhere")) == "HTTP/1.1 404 Not Found"

@@ -79,15 +79,15 @@ def test_progress_line_counts_sent_and_received() -> None:
 
 
 def test_progress_is_off_without_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(progress_module.os, "isatty", lambda fd: fd == 2)
+    monkeypatch.setattr(os, "isatty", lambda fd: fd == 2)
     assert progress_module.wanted(quiet=False, verbosity=0, output_on_stdout=True)
     assert not progress_module.wanted(quiet=True, verbosity=0, output_on_stdout=True)
     assert not progress_module.wanted(quiet=False, verbosity=1, output_on_stdout=True)
-    monkeypatch.setattr(progress_module.os, "isatty", lambda fd: True)
+    monkeypatch.setattr(os, "isatty", lambda fd: True)
     # stdout on the same terminal: the items themselves show the progress.
     assert not progress_module.wanted(quiet=False, verbosity=0, output_on_stdout=True)
     assert progress_module.wanted(quiet=False, verbosity=0, output_on_stdout=False)
-    monkeypatch.setattr(progress_module.os, "isatty", lambda fd: False)
+    monkeypatch.setattr(os, "isatty", lambda fd: False)
     assert not progress_module.wanted(quiet=False, verbosity=0, output_on_stdout=False)
 
 

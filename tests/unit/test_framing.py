@@ -6,6 +6,7 @@ import pytest
 
 from hubcli.protocol import (
     Completion,
+    HubMessage,
     Invocation,
     InvocationBindingFailure,
     JsonHubProtocol,
@@ -71,7 +72,7 @@ def test_handshake_response_that_is_a_hub_message() -> None:
 
 @pytest.mark.parametrize("protocol", [JSON, MSGPACK], ids=["json", "messagepack"])
 def test_batches_keep_order_across_invocations(protocol: JsonHubProtocol) -> None:
-    stream = [
+    stream: list[HubMessage] = [
         StreamItem("1", 0),
         StreamItem("1", 1),
         StreamItem("2", "a"),

@@ -11,6 +11,7 @@ from hubcli.protocol import (
     CancelInvocation,
     Close,
     Completion,
+    HubMessage,
     Invocation,
     InvocationBatch,
     Ping,
@@ -24,7 +25,7 @@ from hubcli.protocol.stateful import SEQUENCE_AHEAD, ReceiveLedger, ReplayBuffer
 
 
 def test_what_is_numbered() -> None:
-    numbered = [
+    numbered: list[HubMessage] = [
         Invocation("x", []),
         StreamItem("1", 0),
         Completion.void("1"),
