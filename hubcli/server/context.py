@@ -19,7 +19,7 @@ from hubcli.protocol import HubProtocol
 
 from .asgi import RequestInfo
 from .clients import CallerClients, GroupManager
-from .errors import HubMethodError
+from .errors import HubException
 from .options import ServerOptions
 from .state import HubState
 
@@ -63,8 +63,10 @@ class ConnectionHandle(Protocol):
         ...
 
 
-class UploadFailed(HubMethodError):
-    """The client ended its stream with an error (the real reader throws Exception)."""
+class UploadFailed(HubException):
+    """The client ended its stream with an error. The real server's reader throws a
+    HubException with the client's text (since ASP.NET Core 3; 2.2 threw a plain
+    Exception), so the text reaches the caller even without detailed errors."""
 
 
 class Upload:

@@ -163,15 +163,15 @@ async def test_upload_ended_with_an_error(start_hub: StartHub) -> None:
     plain, detailed = await start_hub(), await start_hub(detailed_errors=True)
     async with RawHub.connect(plain.url) as raw:
         completion = await upload(raw, "StreamingConcat", ["a"], error="client broke")
-        assert (
-            completion.error
-            == "An unexpected error occurred invoking 'StreamingConcat' on the server."
+        assert completion.error == (
+            "An unexpected error occurred invoking 'StreamingConcat' on the server. "
+            "HubException: client broke"
         )
     async with RawHub.connect(detailed.url) as raw:
         completion = await upload(raw, "StreamingConcat", ["a"], error="client broke")
         assert completion.error == (
             "An unexpected error occurred invoking 'StreamingConcat' on the server. "
-            "Exception: client broke"
+            "HubException: client broke"
         )
 
 
@@ -191,7 +191,12 @@ async def test_stream_echo_int_refuses_a_string_item(hub: Hub) -> None:
         await raw.send(StreamItem("0", 1), StreamItem("0", "two"))
         assert await raw.receive() == StreamItem("e", 1)
         completion = await raw.receive_completion("e")
-        assert completion.error == "An error occurred on the server while streaming results."
+        # The binding failure completes the method's reader with a HubException,
+        # as any client stream's error does, so its text comes back.
+        assert completion.error == (
+            "An error occurred on the server while streaming results. "
+            "HubException: Failed to bind Stream message."
+        )
 
 
 async def test_upload_ended_in_the_same_frame_as_its_invocation(hub: Hub) -> None:
@@ -201,7 +206,12 @@ async def test_upload_ended_in_the_same_frame_as_its_invocation(hub: Hub) -> Non
         assert await raw.receive_completion("up") == Completion.with_result("up", 0)
         await raw.send(StreamInvocation("e", "StreamEchoInt", [], ["0"]), StreamItem("0", "two"))
         completion = await raw.receive_completion("e")
-        assert completion.error == "An error occurred on the server while streaming results."
+        # The binding failure completes the method's reader with a HubException,
+        # as any client stream's error does, so its text comes back.
+        assert completion.error == (
+            "An error occurred on the server while streaming results. "
+            "HubException: Failed to bind Stream message."
+        )
 
 
 async def test_client_results(hub: Hub) -> None:
