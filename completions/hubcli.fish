@@ -106,6 +106,7 @@ complete -c hubcli -n '__fish_seen_subcommand_from serve' -l port -x -d 'TCP por
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l path -x -d 'URL path of the hub'
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l transports -x -d 'Transports to offer, comma-separated: websockets, sse, longpolling'
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l require-token -x -d 'Answer 401 to negotiate and connect requests without \'Authorization: Bearer TOKEN\' or \'?access_token=TOKEN\''
+complete -c hubcli -n '__fish_seen_subcommand_from serve' -l jwt-key -x -d 'Require a JWT signed HS256 with KEY (Authorization: Bearer, or ?access_token=); its sub or nameid claim is the user'
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l tls-cert -r -F -d 'PEM certificate: serve https:// and wss://'
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l tls-key -r -F -d 'PEM private key of --tls-cert'
 complete -c hubcli -n '__fish_seen_subcommand_from serve' -l tls-client-ca -r -F -d 'Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert)'

@@ -102,6 +102,16 @@ def serve(
             "'Authorization: Bearer TOKEN' or '?access_token=TOKEN'.",
         ),
     ] = None,
+    jwt_key: Annotated[
+        str | None,
+        typer.Option(
+            "--jwt-key",
+            metavar="KEY",
+            help="Require a JWT signed HS256 with KEY (Authorization: Bearer, or "
+            "?access_token=); its sub or nameid claim is the user. GET "
+            "/generateJwtToken?user=NAME&seconds=N mints one.",
+        ),
+    ] = None,
     tls_cert: Annotated[
         Path | None,
         typer.Option(
@@ -259,6 +269,11 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert", param_hint="--tls-client-ca")
+    if jwt_key is not None:
+        from hubcli.server.options import jwt_key_problem
+
+        if (problem := jwt_key_problem(jwt_key)) is not None:
+            raise typer.BadParameter(problem, param_hint="--jwt-key")
     cookie: tuple[str, str] | None = None
     if sticky_cookie is not None:
         name, separator, value = sticky_cookie.partition("=")
@@ -281,6 +296,7 @@ def serve(
         path=path,
         transports=_transports(transports),
         require_token=require_token,
+        jwt_key=jwt_key,
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,

@@ -1,9 +1,10 @@
 """The ASGI application: routes, authorization, and the state it owns.
 
 Routes under the hub path P (default /hub): `P/negotiate`, `P` (the transports),
-`P/redirect/negotiate` and `P/redirect/N/negotiate` (redirect chains). Anything
-else is 404. With a required token, every route answers 401 without it, as an
-[Authorize] hub does.
+`P/redirect/negotiate` and `P/redirect/N/negotiate` (redirect chains); with
+--jwt-key, also `GET /generateJwtToken` (bearer.py). Anything else is 404. With a
+required token or a JWT key, every hub route answers 401 without a valid token,
+as an [Authorize] hub does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import traceback
 import trio
 
 from .asgi import Receive, RequestInfo, Scope, Send, respond
+from .bearer import DEFAULT_LIFETIME_SECONDS, DEFAULT_USER, JwtBearer, Refusal
 from .chaos import Chaos, TcpRelay
 from .connections import ConnectionManager, HttpConnection
 from .endpoints import ConnectEndpoint
@@ -23,8 +25,12 @@ from .negotiate import NegotiateEndpoint
 from .options import ServerOptions
 from .session import HubSession
 from .state import HubState
+from .users import user_id_for
 
 log = logging.getLogger("hubcli.server")
+
+# Where the official functional tests' server mints its test tokens.
+MINT_PATH = "/generateJwtToken"
 
 
 class HubApp:
@@ -42,6 +48,7 @@ class HubApp:
         self._hub = hub or "/"
         self._negotiate_path = f"{hub}/negotiate"
         self._redirect = re.compile(re.escape(hub) + r"/redirect(?:/(\d+))?/negotiate")
+        self._bearer = None if options.jwt_key is None else JwtBearer(options.jwt_key)
 
     def attach(self, nursery: trio.Nursery) -> None:
         """Hubs of connections and their watchdogs run in `nursery` from now on."""
@@ -53,14 +60,38 @@ class HubApp:
         except Exception:
             log.error("connection %s failed:\n%s", connection.connection_id, traceback.format_exc())
 
-    def _authorized(self, request: RequestInfo) -> bool:
+    def _refusal(self, request: RequestInfo) -> Refusal | None:
+        """Why `request` may not reach the hub, or None."""
+        token = request.access_token()
+        if self._bearer is not None:
+            refusal = self._bearer.check(token)
+            if refusal is not None:
+                return refusal
         required = self.options.require_token
         if required is None:
-            return True
-        token = request.access_token()
-        return token is not None and (
+            return None
+        if token is not None and (
             token == required or self._negotiate.redirect_tokens.accepts(token)
-        )
+        ):
+            return None
+        return Refusal(401, "Bearer")
+
+    async def _mint(self, request: RequestInfo, send: Send) -> None:
+        """GET /generateJwtToken?user=NAME&seconds=N: a token this hub accepts."""
+        assert self._bearer is not None
+        if request.method != "GET":
+            await respond(send, 405, content_type="text/plain")
+            return
+        user = request.query_value("user") or DEFAULT_USER
+        try:
+            lifetime = float(request.query_value("seconds") or DEFAULT_LIFETIME_SECONDS)
+        except ValueError:
+            lifetime = -1.0
+        if not 0 < lifetime < 10 * 365 * 86400:
+            await respond(send, 400, b"seconds: a number of seconds > 0", content_type="text/plain")
+            return
+        token = self._bearer.mint(user, lifetime).encode()
+        await respond(send, 200, token, content_type="text/plain")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -73,19 +104,30 @@ class HubApp:
         websocket = request.is_websocket
         path = request.path.rstrip("/") or "/"
         redirect = self._redirect.fullmatch(path)
+        if path == MINT_PATH and self._bearer is not None and not websocket:
+            await self._mint(request, send)
+            return
         if path not in (self._hub, self._negotiate_path) and redirect is None:
             await respond(send, 404, websocket=websocket)
             return
-        if not self._authorized(request):
-            log.info("refused %s %s: no valid token", request.method, request.path)
-            await respond(send, 401, headers=[("www-authenticate", "Bearer")], websocket=websocket)
+        refusal = self._refusal(request)
+        if refusal is not None:
+            log.info("refused %s %s: %d", request.method, request.path, refusal.status)
+            challenge = (
+                [] if refusal.challenge is None else [("www-authenticate", refusal.challenge)]
+            )
+            await respond(send, refusal.status, headers=challenge, websocket=websocket)
             return
         if path == self._hub:
             await self._connect.handle(request, receive, send)
         elif websocket:
             await respond(send, 404, websocket=True)
         elif redirect is not None:
-            await self._negotiate.redirect(request, send, int(redirect.group(1) or 1))
+            token = None
+            if self._bearer is not None:
+                # The redirect hands out a token the target accepts: one for the same user.
+                token = self._bearer.mint(user_id_for(request) or DEFAULT_USER)
+            await self._negotiate.redirect(request, send, int(redirect.group(1) or 1), token)
         else:
             await self._negotiate.negotiate(request, send)
 

@@ -132,7 +132,11 @@ class NegotiateEndpoint:
             send, 200, encode_response(negotiation), content_type=JSON, headers=self._set_cookie
         )
 
-    async def redirect(self, request: RequestInfo, send: Send, hops: int) -> None:
+    async def redirect(
+        self, request: RequestInfo, send: Send, hops: int, token: str | None = None
+    ) -> None:
+        """Answer a redirect negotiate; `token` is the access token to hand out
+        (by default one of this server's own redirect tokens)."""
         if request.method != "POST":
             await respond(send, 405, content_type=TEXT_PLAIN)
             return
@@ -142,6 +146,6 @@ class NegotiateEndpoint:
             redirects = int(request.query_value("numRedirects") or "0") + 1
         except ValueError:
             redirects = 1
-        token = self.redirect_tokens.issue()
+        token = token or self.redirect_tokens.issue()
         url = f"{request.base_url()}{target}?numRedirects={redirects}"
         await respond(send, 200, encode_redirect(NegotiateRedirect(url, token)), content_type=JSON)

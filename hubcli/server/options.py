@@ -45,6 +45,8 @@ class ServerOptions:
     path: str = "/hub"
     transports: tuple[TransportName, ...] = ALL_TRANSPORTS
     require_token: str | None = None
+    # HS256 key: the hub then requires a JWT signed with it (bearer.py).
+    jwt_key: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
     # Test aids standing in for a deployment: client certificates required, a load
@@ -90,6 +92,8 @@ class ServerOptions:
                 raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value}")
         if self.stateful_reconnect_buffer_size < 0:
             raise ValueError("stateful_reconnect_buffer_size must be >= 0")
+        if self.jwt_key is not None and (problem := jwt_key_problem(self.jwt_key)) is not None:
+            raise ValueError(f"jwt_key: {problem}")
 
     @property
     def tls(self) -> bool:
@@ -99,3 +103,15 @@ class ServerOptions:
     def hub_path(self) -> str:
         """The path with one leading slash and no trailing one ("/" for the root)."""
         return "/" + self.path.strip("/")
+
+
+# ASP.NET Core's token handler refuses HS256 keys under 256 bits (IDX10720).
+MIN_JWT_KEY_BYTES = 32
+
+
+def jwt_key_problem(key: str) -> str | None:
+    """Why `key` cannot sign HS256 tokens, or None."""
+    size = len(key.encode("utf-8"))
+    if size < MIN_JWT_KEY_BYTES:
+        return f"an HS256 key needs at least {MIN_JWT_KEY_BYTES} bytes, not {size}"
+    return None

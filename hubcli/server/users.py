@@ -7,10 +7,11 @@ claims into that type. So for a JWT the user id is the first of `sub`, `nameid`
 or the long NameIdentifier claim, in the token's own order, and no id at all when
 it has none of them: the default provider does not fall back to a name claim.
 
-The hub validates no signature yet (a later --jwt-key adds that), so any JWT is
-believed. A token that is not a JWT stands for its user itself, as it would with
-an authentication handler that names users by their opaque tokens. No token: no
-user (null), as on an anonymous connection.
+Without --jwt-key the hub validates no signature, so any JWT is believed; with
+it, only tokens bearer.py verified get this far. A token that is not a JWT
+stands for its user itself, as it would with an authentication handler that
+names users by their opaque tokens. No token: no user (null), as on an
+anonymous connection.
 
 `user_id_for` is the one place that decides; replace it to change the rule.
 """
