@@ -2,7 +2,8 @@
 
 Routes under the hub path P (default /hub): `P/negotiate`, `P` (the transports),
 `P/redirect/negotiate` and `P/redirect/N/negotiate` (redirect chains); with
---jwt-key, also `GET /generateJwtToken` (bearer.py). Anything else is 404. With a
+--jwt-key, also `GET /generateJwtToken` (bearer.py); the HTTP API under `/api/`
+and `GET /clientresult/{id}` (restapi.py). Anything else is 404. With a
 required token or a JWT key, every hub route answers 401 without a valid token,
 as an [Authorize] hub does.
 """
@@ -23,6 +24,7 @@ from .endpoints import ConnectEndpoint
 from .methods import build_methods
 from .negotiate import NegotiateEndpoint
 from .options import ServerOptions
+from .restapi import RestApi
 from .session import HubSession
 from .state import HubState
 from .users import user_id_for
@@ -49,6 +51,8 @@ class HubApp:
         self._negotiate_path = f"{hub}/negotiate"
         self._redirect = re.compile(re.escape(hub) + r"/redirect(?:/(\d+))?/negotiate")
         self._bearer = None if options.jwt_key is None else JwtBearer(options.jwt_key)
+        hub_name = options.hub_path.rstrip("/").rsplit("/", 1)[-1] or "hub"
+        self.api = RestApi(self.state, hub_name, self._api_refusal)
 
     def attach(self, nursery: trio.Nursery) -> None:
         """Hubs of connections and their watchdogs run in `nursery` from now on."""
@@ -75,6 +79,16 @@ class HubApp:
         ):
             return None
         return Refusal(401, "Bearer")
+
+    def _api_refusal(self, request: RequestInfo) -> int | None:
+        """The HTTP API's status for a request without the credentials it needs:
+        a token signed with the JWT key (no user needed: the caller is a server),
+        or the required token."""
+        token = request.access_token()
+        if self._bearer is not None:
+            return None if token and isinstance(self._bearer.claims(token), dict) else 401
+        required = self.options.require_token
+        return None if required is None or token == required else 401
 
     async def _mint(self, request: RequestInfo, send: Send) -> None:
         """GET /generateJwtToken?user=NAME&seconds=N: a token this hub accepts."""
@@ -106,6 +120,9 @@ class HubApp:
         redirect = self._redirect.fullmatch(path)
         if path == MINT_PATH and self._bearer is not None and not websocket:
             await self._mint(request, send)
+            return
+        if not websocket and RestApi.handles(path):
+            await self.api.handle(request, receive, send)
             return
         if path not in (self._hub, self._negotiate_path) and redirect is None:
             await respond(send, 404, websocket=websocket)

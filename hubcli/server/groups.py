@@ -7,6 +7,7 @@ with it. Adding a member twice or removing a non-member changes nothing.
 
 from __future__ import annotations
 
+import math
 from typing import Generic, Protocol, TypeVar
 
 
@@ -61,3 +62,35 @@ class GroupRegistry(Generic[M]):
     def sizes(self) -> dict[str, int]:
         """Every group with its member count, by name."""
         return {name: len(members) for name, members in sorted(self._groups.items())}
+
+
+class UserGroups:
+    """Groups a user was added to as a user (the HTTP API, as Azure SignalR Service
+    keeps them): the user's connections join them, those that connect later too,
+    until the membership's deadline (trio clock; inf for none)."""
+
+    def __init__(self) -> None:
+        self._deadlines: dict[str, dict[str, float]] = {}
+
+    def add(self, user: str, group: str, deadline: float) -> None:
+        self._deadlines.setdefault(user, {})[group] = deadline
+
+    def remove(self, user: str, group: str) -> None:
+        groups = self._deadlines.get(user)
+        if groups is not None:
+            groups.pop(group, None)
+            if not groups:
+                del self._deadlines[user]
+
+    def forget(self, user: str) -> None:
+        self._deadlines.pop(user, None)
+
+    def has(self, user: str, group: str, now: float) -> bool:
+        return self._deadlines.get(user, {}).get(group, -math.inf) > now
+
+    def groups_of(self, user: str, now: float) -> list[str]:
+        """The user's current groups; expired memberships are dropped."""
+        groups = self._deadlines.get(user, {})
+        for group in [name for name, deadline in groups.items() if deadline <= now]:
+            self.remove(user, group)
+        return list(groups)

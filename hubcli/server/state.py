@@ -16,7 +16,7 @@ import trio
 from hubcli.protocol import HubProtocol
 
 from .clientresults import ClientResults
-from .groups import GroupRegistry
+from .groups import GroupRegistry, UserGroups
 
 
 class HubClient(Protocol):
@@ -40,11 +40,16 @@ class HubClient(Protocol):
         """Return once the connection's output is below its pause threshold."""
         ...
 
+    def request_close(self, error: str | None, allow_reconnect: bool) -> None:
+        """End the connection with a Close message carrying `error`."""
+        ...
+
 
 class HubState:
     def __init__(self) -> None:
         self.connections: dict[str, HubClient] = {}
         self.groups: GroupRegistry[HubClient] = GroupRegistry()
+        self.user_groups = UserGroups()
         self.results = ClientResults(self.changed)
         self.last_upload: dict[str, Any] | None = None
         # Server-to-client Invocations without an id, one per recipient.
@@ -69,6 +74,11 @@ class HubState:
 
     def connected(self, client: HubClient) -> None:
         self.connections[client.connection_id] = client
+        user = client.user_id
+        if user is not None:
+            # Groups the HTTP API added this user to take its new connections too.
+            for group in self.user_groups.groups_of(user, trio.current_time()):
+                self.groups.add(client, group)
         self.changed()
 
     def disconnected(self, client: HubClient) -> None:

@@ -122,6 +122,9 @@ class PipeClient:
     async def drained(self) -> None:
         await self.pipe.drained()
 
+    def request_close(self, error: str | None, allow_reconnect: bool) -> None:
+        self.pipe.complete()
+
 
 async def test_fan_out_encodes_once_per_protocol() -> None:
     json, msgpack = CountingProtocol("json"), CountingProtocol("messagepack")
