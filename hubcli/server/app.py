@@ -3,7 +3,8 @@
 Routes under the hub path P (default /hub): `P/negotiate`, `P` (the transports),
 `P/redirect/negotiate` and `P/redirect/N/negotiate` (redirect chains); with
 --jwt-key, also `GET /generateJwtToken` (bearer.py); the HTTP API under `/api/`
-and `GET /clientresult/{id}` (restapi.py). Anything else is 404. With a
+and `GET /clientresult/{id}` (restapi.py); `/echo` and `/echo/negotiate`, a raw
+echo connection (echo.py). Anything else is 404. With a
 required token or a JWT key, every hub route answers 401 without a valid token,
 as an [Authorize] hub does.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from dataclasses import replace
 
 import trio
 
@@ -20,7 +22,9 @@ from .asgi import Receive, RequestInfo, Scope, Send, respond
 from .bearer import DEFAULT_LIFETIME_SECONDS, DEFAULT_USER, JwtBearer, Refusal
 from .chaos import Chaos, TcpRelay
 from .connections import ConnectionManager, HttpConnection
+from .echo import ECHO_PATH, echo
 from .endpoints import ConnectEndpoint
+from .faults import Faults
 from .methods import build_methods
 from .negotiate import NegotiateEndpoint
 from .options import ServerOptions
@@ -33,6 +37,7 @@ log = logging.getLogger("hubcli.server")
 
 # Where the official functional tests' server mints its test tokens.
 MINT_PATH = "/generateJwtToken"
+ECHO_NEGOTIATE = f"{ECHO_PATH}/negotiate"
 
 
 class HubApp:
@@ -46,6 +51,11 @@ class HubApp:
         self.chaos = Chaos(self.relay, self.connections)
         self._negotiate = NegotiateEndpoint(self.connections, options)
         self._connect = ConnectEndpoint(self.connections, options)
+        # The raw echo connection (echo.py): no hub, so nothing to resume or break.
+        echo_options = replace(options, allow_stateful_reconnect=False, faults=Faults())
+        self.echo_connections = ConnectionManager(echo, options.disconnect_timeout)
+        self._echo_negotiate = NegotiateEndpoint(self.echo_connections, echo_options)
+        self._echo_connect = ConnectEndpoint(self.echo_connections, echo_options)
         hub = options.hub_path.rstrip("/")
         self._hub = hub or "/"
         self._negotiate_path = f"{hub}/negotiate"
@@ -57,6 +67,7 @@ class HubApp:
     def attach(self, nursery: trio.Nursery) -> None:
         """Hubs of connections and their watchdogs run in `nursery` from now on."""
         self.connections.attach(nursery)
+        self.echo_connections.attach(nursery)
 
     async def _run_hub(self, connection: HttpConnection) -> None:
         try:
@@ -124,6 +135,9 @@ class HubApp:
         if not websocket and RestApi.handles(path):
             await self.api.handle(request, receive, send)
             return
+        if path in (ECHO_PATH, ECHO_NEGOTIATE) and self._hub != ECHO_PATH:
+            await self._echo(path, request, receive, send)
+            return
         if path not in (self._hub, self._negotiate_path) and redirect is None:
             await respond(send, 404, websocket=websocket)
             return
@@ -147,6 +161,14 @@ class HubApp:
             await self._negotiate.redirect(request, send, int(redirect.group(1) or 1), token)
         else:
             await self._negotiate.negotiate(request, send)
+
+    async def _echo(self, path: str, request: RequestInfo, receive: Receive, send: Send) -> None:
+        if path == ECHO_PATH:
+            await self._echo_connect.handle(request, receive, send)
+        elif request.is_websocket:
+            await respond(send, 404, websocket=True)
+        else:
+            await self._echo_negotiate.negotiate(request, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

@@ -14,6 +14,8 @@ import { createHash } from "node:crypto";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+// Not in the package's index: the connection layer the hub client is built on.
+import { HttpConnection } from "@microsoft/signalr/dist/cjs/HttpConnection.js";
 
 const [openUrl, protectedUrl, token, chaosUrl] = process.argv.slice(2);
 if (!openUrl || !protectedUrl || !token || !chaosUrl) {
@@ -592,10 +594,44 @@ async function reconnectScenarios(combination) {
   }
 }
 
+// The raw echo connection beside the hub, through the official client's connection
+// layer (HttpConnection: negotiate and transports, no hub protocol).
+async function echoScenarios(transport) {
+  const echoUrl = new URL("/echo", openUrl).href;
+  const skips = transport === "WebSockets" ? [false, true] : [false];
+  for (const skipNegotiation of skips) {
+    const label = `echo ${transport}${skipNegotiation ? "/skipNegotiation" : ""}`;
+    await scenario(`${label}: what is sent comes back, and stop() closes cleanly`, async () => {
+      const connection = new HttpConnection(echoUrl, {
+        transport: HttpTransportType[transport],
+        skipNegotiation,
+        logger,
+      });
+      const received = [];
+      let arrived;
+      const echoed = new Promise((resolve) => (arrived = resolve));
+      connection.onreceive = (data) => {
+        received.push(data);
+        arrived();
+      };
+      const closed = new Promise((resolve) => (connection.onclose = resolve));
+      await connection.start(signalR.TransferFormat.Text);
+      await connection.send("message");
+      await withTimeout(echoed, SCENARIO_TIMEOUT_MS, "the echo");
+      deepStrictEqual(received, ["message"]);
+      await connection.stop();
+      strictEqual(await closed, undefined);
+    });
+  }
+}
+
 for (const combination of COMBINATIONS) {
   await hubScenarios(combination);
   await securityScenarios(combination);
   await reconnectScenarios(combination);
+}
+for (const transport of ["WebSockets", "ServerSentEvents", "LongPolling"]) {
+  await echoScenarios(transport);
 }
 await Promise.all(keepAliveScenarios.map((run) => run()));
 

@@ -27,8 +27,8 @@ TOKEN = "conformance-token"
 # 7 transport/protocol combinations x (18 hub scenarios + 2-4 security ones) + keep-alive
 # on the 5 that ping: 7 x 18 + 5 x 4 + 2 x 2 + 5; then reconnects: 3 stateful/chaos ones
 # on the 2 WebSockets combinations that negotiate, and Close{allowReconnect} on all 5
-# that negotiate.
-MIN_SCENARIOS = 155 + 2 * 3 + 5
+# that negotiate; then the raw echo connection through HttpConnection: 4.
+MIN_SCENARIOS = 155 + 2 * 3 + 5 + 4
 
 
 def _tool(name: str) -> str:
