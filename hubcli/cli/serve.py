@@ -140,6 +140,15 @@ def serve(
             "does not know the connection (404).",
         ),
     ] = None,
+    set_cookie: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set-cookie",
+            metavar="COOKIE",
+            help="Add 'Set-Cookie: COOKIE' to every negotiate answer (repeatable), "
+            "e.g. 'session=abc; Path=/' or an expired one to check clients drop it.",
+        ),
+    ] = None,
     break_websockets: Annotated[
         bool,
         typer.Option(
@@ -282,6 +291,11 @@ def serve(
         cookie = (name.strip(), value.strip())
     from hubcli.server import ServerOptions, UrlNotWritten, run_server
     from hubcli.server.faults import parse_faults
+    from hubcli.server.options import cookie_problem
+
+    for value in set_cookie or ():
+        if (problem := cookie_problem(value)) is not None:
+            raise typer.BadParameter(problem, param_hint="--set-cookie")
 
     try:
         faults = parse_faults(fault or [])
@@ -301,6 +315,7 @@ def serve(
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
         sticky_cookie=cookie,
+        negotiate_cookies=tuple(set_cookie or ()),
         break_websockets=break_websockets,
         keepalive=keepalive,
         client_timeout=client_timeout,

@@ -102,6 +102,7 @@ class NegotiateEndpoint:
         self._set_cookie = (
             [] if cookie is None else [("set-cookie", f"{cookie[0]}={cookie[1]}; Path=/; HttpOnly")]
         )
+        self._set_cookie += [("set-cookie", value) for value in options.negotiate_cookies]
 
     async def negotiate(self, request: RequestInfo, send: Send) -> None:
         if request.method != "POST":

@@ -53,6 +53,8 @@ class ServerOptions:
     # balancer's sticky-session cookie, a proxy that blocks WebSocket upgrades.
     tls_client_ca: str | None = None
     sticky_cookie: tuple[str, str] | None = None
+    # Set-Cookie values every negotiate answer carries (besides the sticky cookie).
+    negotiate_cookies: tuple[str, ...] = ()
     break_websockets: bool = False
     # HubOptions defaults of ASP.NET Core SignalR.
     keepalive: float = 15.0
@@ -94,6 +96,9 @@ class ServerOptions:
             raise ValueError("stateful_reconnect_buffer_size must be >= 0")
         if self.jwt_key is not None and (problem := jwt_key_problem(self.jwt_key)) is not None:
             raise ValueError(f"jwt_key: {problem}")
+        for cookie in self.negotiate_cookies:
+            if (problem := cookie_problem(cookie)) is not None:
+                raise ValueError(f"negotiate_cookies: {problem}")
 
     @property
     def tls(self) -> bool:
@@ -114,4 +119,16 @@ def jwt_key_problem(key: str) -> str | None:
     size = len(key.encode("utf-8"))
     if size < MIN_JWT_KEY_BYTES:
         return f"an HS256 key needs at least {MIN_JWT_KEY_BYTES} bytes, not {size}"
+    return None
+
+
+def cookie_problem(cookie: str) -> str | None:
+    """Why `cookie` cannot be a Set-Cookie header's value, or None."""
+    name, separator, _ = cookie.partition("=")
+    if not separator or not name.strip():
+        return f"expected NAME=VALUE[; ATTRIBUTES], not {cookie!r}"
+    if any(ord(character) < 0x20 and character != "\t" for character in cookie):
+        return "a header value holds no control characters"
+    if not cookie.isascii():
+        return "a header value is ASCII"
     return None
