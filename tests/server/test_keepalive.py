@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import trio
 
-from hubcli.protocol import Close, Completion, IncomingMessage, Ping, StreamInvocation, StreamItem
+from hubcli.protocol import (
+    Close,
+    Completion,
+    IncomingMessage,
+    Invocation,
+    Ping,
+    StreamInvocation,
+    StreamItem,
+)
 from tests.server.conftest import StartHub
 from tests.server.rawclient import RawHub
 
@@ -42,6 +50,22 @@ async def test_client_silent_after_a_ping_is_dropped(start_hub: StartHub) -> Non
     # HubConnectionContext's client timeout: an error, and allowReconnect (not Abort()).
     assert received[-1] == Close("Connection closed with an error.", allow_reconnect=True)
     assert set(received[:-1]) == {Ping()}
+    assert 0.35 <= elapsed < 4
+
+
+async def test_the_client_timeout_does_not_wait_for_a_later_ping(start_hub: StartHub) -> None:
+    # The server's own pings are far apart: the timeout must be watched on its own,
+    # though receiving no longer wakes the watcher for every frame.
+    hub = await start_hub(keepalive=30, client_timeout=0.4)
+    async with RawHub.connect(hub.url) as raw:
+        # The invocation's dispatch lets the watcher run while it goes on, when the
+        # client timeout is paused; it must look again once the dispatch is over.
+        await raw.send(Ping(), Invocation("Echo", ["x"], "1"))
+        start = trio.current_time()
+        received = await raw.receive_all()
+        elapsed = trio.current_time() - start
+    assert received[0] == Completion.with_result("1", "x")
+    assert received[-1] == Close("Connection closed with an error.", allow_reconnect=True)
     assert 0.35 <= elapsed < 4
 
 
