@@ -12,6 +12,8 @@ what was encoded before the connection came:
 - wsproto: `WSConnection(SERVER)` straight on a trio stream, `receive_some(65536)`;
 - frames: a hand-written frame reader on a trio stream (wsproto only for the
   handshake), to show what wsproto's own frame parsing costs;
+- frames+parse: the same, each payload also parsed into hub messages by hubcli's own
+  JSON parser (hubcli.protocol): a floor for the whole upload on that stack;
 - hubcli: `hubcli serve` itself, doing the real SignalR work.
 
 Receive: a client in this process (a blocking socket writing frames masked in advance,
@@ -49,7 +51,7 @@ from typing import Any
 from client_bench import checkout_env, compile_hubcli, start_server
 
 SCRIPT = Path(__file__).resolve()
-FLOOR_STACKS = ("hypercorn", "trio-websocket", "wsproto", "frames")
+FLOOR_STACKS = ("hypercorn", "trio-websocket", "wsproto", "frames", "frames+parse")
 ALL_STACKS = (*FLOOR_STACKS, "hubcli")
 BATCH = 2048  # items per frame, as FastStream sends them
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -263,13 +265,20 @@ def server_frame(payload: bytes, opcode: int = 1) -> bytes:
     return header + payload
 
 
-async def frames_connection(stream: Any) -> None:
-    """wsproto for the handshake only, then frames read by hand: each unmasked (as a
-    real server must), counted, control frames answered."""
+async def frames_connection(stream: Any, *, parse: bool = False) -> None:
+    """wsproto for the handshake only, then frames read by hand: each unmasked and each
+    text frame checked to be UTF-8 (as a real server must), counted, control frames
+    answered. Fragmented messages are counted per frame: enough for a floor. With
+    `parse`, each payload also goes through hubcli's own JSON hub message parser and
+    the messages are counted: what is left of a whole upload without hubcli's tasks,
+    pipes and dispatch."""
     import trio
     from wsproto import ConnectionType, WSConnection
     from wsproto.events import AcceptConnection, Request
 
+    from hubcli.protocol import JsonHubProtocol
+
+    parser = JsonHubProtocol().parser()
     ws = WSConnection(ConnectionType.SERVER)
     buffer = b""
     try:
@@ -319,7 +328,9 @@ async def frames_connection(stream: Any) -> None:
                 if opcode == 9:
                     await stream.send_all(server_frame(payload, 10))
                 elif first & 0x80 and opcode in (0, 1, 2):
-                    received += 1
+                    if opcode == 1:
+                        payload.decode()  # text must be UTF-8, as wsproto checks too
+                    received += len(parser.feed(payload)) if parse else 1
                     if received == count and kind == "recv":
                         await stream.send_all(server_frame(b"done"))
             buffer = buffer[position:]
@@ -340,6 +351,7 @@ def run_floor_server(stack: str, items: int) -> None:
         "trio-websocket": serve_trio_websocket,
         "wsproto": partial(serve_wsproto, wsproto_connection),
         "frames": partial(serve_wsproto, frames_connection),
+        "frames+parse": partial(serve_wsproto, partial(frames_connection, parse=True)),
     }
     trio.run(servers[stack])
 
