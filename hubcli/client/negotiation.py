@@ -1,6 +1,6 @@
 """Negotiate over HTTP: follow redirects, list the transports worth trying.
 
-The POST is one HTTP/1.1 request on h11 over the stream `streams.open_stream` gives
+The POST is one HTTP/1.1 request on h11 over the stream `network_streams.open_stream` gives
 (direct or through the proxy's tunnel, TLS from the connection's one context). h11
 is already loaded for the WebSocket upgrade (wsproto speaks HTTP through it), so
 negotiating costs a round trip and nothing at start-up; httpx, the first choice,
@@ -27,7 +27,7 @@ from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError, TlsError
 from .network import HttpState, display_url, header_value_problem, http_url
-from .streams import (
+from .network_streams import (
     forwards,
     host_and_port,
     open_stream,

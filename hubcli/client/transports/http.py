@@ -22,7 +22,7 @@ import trio
 
 from hubcli.client.errors import AuthenticationError, ConnectError
 from hubcli.client.network import HttpState, display_url
-from hubcli.client.streams import host_and_port, ssl_cause, tls_failure
+from hubcli.client.network_streams import host_and_port, ssl_cause, tls_failure
 
 from .base import TransportClosed
 

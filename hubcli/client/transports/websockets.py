@@ -1,5 +1,5 @@
 """The WebSocket transport, on our wsproto connection (wsconnection.py) over a stream
-from `streams.open_stream`.
+from `network_streams.open_stream`.
 
 The stream comes from hubcli's own opener (direct or through the proxy's CONNECT
 tunnel, TLS from the connection's context). Text frames carry the JSON protocol and
@@ -25,7 +25,7 @@ from hubcli.client.errors import (
     FrameTooLargeError,
 )
 from hubcli.client.network import HttpState, display_url
-from hubcli.client.streams import host_and_port, is_secure, open_stream
+from hubcli.client.network_streams import host_and_port, is_secure, open_stream
 
 from .base import TransportClosed
 from .wsconnection import (
