@@ -122,17 +122,34 @@ async def refusal(what: str, response: httpx.Response, url: str) -> ConnectError
     return status_failure(what, response, url, text)
 
 
-def request_failure(error: httpx.HTTPError, url: str) -> ConnectError:
-    """An httpx error while starting a transport, as one line naming the cause."""
+def request_failure(error: httpx.HTTPError, url: str, proxy: str | None = None) -> ConnectError:
+    """An httpx error before a response, as one line naming the cause.
+
+    `proxy` is the proxy the request went through, if any: a failure to connect
+    is then the proxy's.
+    """
     cause = ssl_cause(error)
     if cause is not None:
         return tls_failure(cause, *host_and_port(url))
     if isinstance(error, httpx.ProxyError):
+        if proxy is not None and "407" in str(error):
+            return proxy_refused(proxy)
         return ConnectError(f"could not connect to {display_url(url)} through the proxy: {error}")
+    if proxy is not None and isinstance(error, httpx.ConnectError):
+        detail = _os_detail(error) or str(error) or type(error).__name__
+        return ConnectError(f"could not connect to the proxy {display_url(proxy)}: {detail}")
     if isinstance(error, httpx.TimeoutException):
         return ConnectError(f"could not connect to {display_url(url)}: timed out")
     detail = _os_detail(error) or str(error) or type(error).__name__
     return ConnectError(f"could not connect to {display_url(url)}: {detail}")
+
+
+def proxy_refused(proxy: str) -> AuthenticationError:
+    return AuthenticationError(
+        f"the proxy {display_url(proxy)} requires authentication (407 Proxy Authentication "
+        "Required)",
+        407,
+    )
 
 
 def lost(error: httpx.HTTPError) -> TransportClosed:
