@@ -108,7 +108,7 @@ async def _post(url: str, state: HttpState) -> _Response:
     # pays for it.
     import httpx
 
-    from .transports.http import http_client, proxy_refused, request_failure
+    from .transports.http import http_client, proxy_refused, request_failure, send_following
 
     timeout = state.settings.request_timeout
     proxy = state.settings.proxy_for(url)
@@ -118,7 +118,7 @@ async def _post(url: str, state: HttpState) -> _Response:
                 "POST", url, headers={"X-Requested-With": "XMLHttpRequest"}
             )
             try:
-                response = await client.send(request, stream=True)
+                response = await send_following(client, request, state, stream=True)
                 try:
                     if proxy is not None and response.status_code == 407:
                         raise proxy_refused(proxy)
