@@ -3,7 +3,8 @@
     python -m tests.transports.redirector TARGET [--status 307] [--loop]
 
 Prints its base URL (http://127.0.0.1:PORT) as the first stdout line, then one JSON
-line per request it answers: method, path, and the Authorization and Cookie headers.
+line per request it answers: method, path, the Authorization and Cookie headers,
+and every header as received.
 Every request, WebSocket upgrades included, is answered with a redirect: a path
 /hop/N/REST goes to /hop/N-1/REST on the redirector itself (same origin), and
 /hop/0/REST to TARGET/REST, the query kept. With --loop, /hop/N/REST always goes
@@ -33,6 +34,7 @@ class Redirector(BaseHTTPRequestHandler):
             "path": self.path,
             "authorization": self.headers.get("Authorization"),
             "cookie": self.headers.get("Cookie"),
+            "headers": [[name.lower(), value] for name, value in self.headers.items()],
         }
         print(json.dumps(record), flush=True)
         _, first, hops, rest = [*self.path.split("/", 3), "", "", ""][:4]

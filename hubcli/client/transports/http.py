@@ -114,6 +114,21 @@ def _next_request(
     return client.build_request(method, url, headers=headers, content=content or None)
 
 
+def _use_user_headers(request: httpx.Request, state: HttpState, *, same_origin: bool) -> None:
+    """The user's headers in place of those of the same name that httpx and hubcli
+    set (Host, Accept, Content-Type, ...); an empty one removes its name. Off the
+    first origin, the user's Authorization and Cookie are dropped instead."""
+    user = state.user_headers()
+    names = {name.lower() for name, _ in user}
+    kept = [(name, value) for name, value in request.headers.multi_items() if name not in names]
+    added = [
+        (name, value)
+        for name, value in user
+        if value and (same_origin or name.lower() not in _CREDENTIAL_HEADERS)
+    ]
+    request.headers = httpx.Headers([*kept, *added])
+
+
 async def send_following(
     client: httpx.AsyncClient, request: httpx.Request, state: HttpState, *, stream: bool = False
 ) -> httpx.Response:
@@ -129,10 +144,7 @@ async def send_following(
     first_url = str(request.url)
     for _ in range(MAX_REDIRECTS + 1):
         same_origin = _origin(request.url) == origin
-        if not same_origin:
-            for name in _CREDENTIAL_HEADERS:
-                if any(key.lower() == name for key, _ in state.settings.headers):
-                    request.headers.pop(name, None)
+        _use_user_headers(request, state, same_origin=same_origin)
         if same_origin:
             response = await client.send(request, stream=stream)
         else:

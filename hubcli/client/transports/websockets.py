@@ -137,7 +137,7 @@ async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSo
     if parts.scheme.lower() not in ("ws", "wss") or not parts.hostname:
         raise ConnectError(f"invalid WebSocket URL {display_url(url)}")
     headers: list[tuple[str, str]] = http.headers()
-    cookie = http.cookie_header(url)
+    cookie = None if http.overrides("cookie") else http.cookie_header(url)
     if cookie:
         headers.append(("Cookie", cookie))
     proxy = http.settings.proxy_for(url)
@@ -148,7 +148,9 @@ async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSo
     )
     host, port = host_and_port(url)
     default_port = 443 if is_secure(url) else 80
-    host_header = parts.netloc.rpartition("@")[2] if port != default_port else host
+    host_header = http.host_header() or (
+        parts.netloc.rpartition("@")[2] if port != default_port else host
+    )
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         return await connect(
