@@ -76,19 +76,63 @@ def tls_context(
 ) -> ssl.SSLContext:
     """A client TLS context: the system trust store, or `cafile` instead of it.
 
-    `certfile`/`keyfile` are a client certificate; `insecure` turns verification
-    off (the certificate and the host name are no longer checked). Raises OSError
-    or ssl.SSLError when a file cannot be used.
+    `certfile`/`keyfile` are a client certificate, PEM, the key unencrypted;
+    `insecure` turns verification off (the certificate and the host name are no
+    longer checked). Raises OSError or ssl.SSLError when a file cannot be used,
+    InvalidArgumentError when the certificate or its key is not what it should be.
     """
     context = ssl.create_default_context(cafile=cafile)
     if certfile is not None:
-        context.load_cert_chain(certfile, keyfile)
+        _load_client_certificate(context, certfile, keyfile)
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     # HTTP/1.1 only: WebSockets over HTTP/2 is not what SignalR servers speak.
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> str:
+    # Without a callback OpenSSL would prompt on the terminal, in the middle of a pipeline.
+    raise _EncryptedKey
+
+
+_PEM_PEEK: Final = 1024 * 1024
+
+
+def _pem_labels(path: str) -> str:
+    with open(path, "rb") as file:
+        return file.read(_PEM_PEEK).decode("latin-1")
+
+
+def _load_client_certificate(context: ssl.SSLContext, certfile: str, keyfile: str | None) -> None:
+    key_source = keyfile or certfile
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_password)
+    except _EncryptedKey:
+        raise InvalidArgumentError(
+            f"the private key in {key_source} is encrypted; hubcli reads unencrypted keys "
+            "only (openssl pkey -in KEY -out PLAIN writes one)"
+        ) from None
+    except ssl.SSLError as error:
+        # OpenSSL's "[SSL] PEM lib" does not say which file, nor what is wrong with it.
+        if "KEY_VALUES_MISMATCH" in str(error):
+            reason = f"the private key in {key_source} does not belong to the certificate"
+        elif "BEGIN CERTIFICATE" not in _pem_labels(certfile):
+            reason = f"{certfile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        elif "PRIVATE KEY-----" not in _pem_labels(key_source):
+            reason = (
+                f"{key_source} holds no PEM private key"
+                if keyfile
+                else f"{certfile} holds no private key: give its key with --key"
+            )
+        else:
+            reason = f"OpenSSL cannot read it: {error.reason or error}"
+        raise InvalidArgumentError(reason) from None
 
 
 def environment_proxies() -> tuple[tuple[str, str], ...]:

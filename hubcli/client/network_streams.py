@@ -63,6 +63,12 @@ def tls_failure(error: BaseException, host: str, port: int) -> ConnectError:
         return TlsError(
             f"TLS handshake with {where} failed: the server requires a client certificate"
         )
+    if "WRONG_VERSION_NUMBER" in str(reason).upper():
+        # What OpenSSL makes of an answer in plain HTTP.
+        return TlsError(
+            f"TLS handshake with {where} failed: the server does not speak TLS there "
+            f"({reason}); is the URL http:// or ws://?"
+        )
     return TlsError(f"TLS handshake with {where} failed: {reason}")
 
 
