@@ -102,7 +102,7 @@ def test_a_websocket_upgrade_is_not_redirected(
     redirector = start_redirector(_base(shared_hub_server))
     result = run("invoke", "-t", "websockets", f"{redirector.url}/hop/0/hub", "Add", "2", "3")
     assert result.returncode == 4
-    assert "(HTTP 307)" in result.stderr
+    assert "(HTTP 307); a WebSocket upgrade is not redirected" in result.stderr
     assert result.stderr.count("\n") == 1
 
 

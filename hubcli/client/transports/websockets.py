@@ -127,6 +127,12 @@ def _refused(error: HandshakeRejected, url: str) -> ConnectError:
     )
     if error.status_code in (401, 403):
         return AuthenticationError(message, error.status_code)
+    if 300 <= error.status_code < 400:
+        # As in the official clients and browsers: only the HTTP requests follow it.
+        message += (
+            "; a WebSocket upgrade is not redirected (SSE and Long Polling follow "
+            "redirects: -t auto goes on to them)"
+        )
     return ConnectError(message)
 
 
