@@ -100,6 +100,12 @@ def server_limit_hint(closed_with: str, largest_sent: int) -> str | None:
     )
 
 
+def insecure_unused(url: str) -> str:
+    """The warning for -k on a URL without TLS."""
+    scheme = url.partition("://")[0].lower()
+    return f"hubcli: warning: --insecure has no effect: a {scheme}:// URL does not use TLS"
+
+
 def auth_hint(status: int, *, header: bool, token: bool) -> str:
     """What to do about a 401 or 403, given the credentials that went: an
     Authorization header (-H, which wins over a token) or a bearer token."""
@@ -114,4 +120,10 @@ def auth_hint(status: int, *, header: bool, token: bool) -> str:
         )
     if status == 403:
         return f"the hub took {sent} but does not let it in: check its permissions"
+    if header:
+        # The header wins over a token: a user who also gave --token may not know.
+        return (
+            f"the hub refused {sent}: check its value and that it has not expired; for a "
+            "bearer token, drop the header and use --token, --token-file or HUBCLI_TOKEN"
+        )
     return f"the hub refused {sent}: check its value and that it has not expired"

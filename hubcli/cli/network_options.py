@@ -23,7 +23,7 @@ from hubcli.client.network import (
     tls_context,
 )
 
-from .errors import UsageError, cannot_read
+from .errors import UsageError, cannot_read, insecure_unused
 
 if TYPE_CHECKING:
     from http.cookiejar import Cookie
@@ -163,5 +163,8 @@ def network_settings(
         )
     except ValueError as error:  # a cookie from a cookie file that cannot be sent
         raise UsageError(str(error)) from None
-    warnings = (INSECURE_WARNING,) if flags.insecure else ()
+    warnings: tuple[str, ...] = ()
+    if flags.insecure:
+        secure = url.lower().startswith(("https://", "wss://"))
+        warnings = (INSECURE_WARNING if secure else insecure_unused(url),)
     return settings, warnings

@@ -400,29 +400,12 @@ def parse_header(text: str) -> tuple[str, str]:
 
 
 def _check_url(url: str) -> None:
-    from urllib.parse import urlsplit
+    from hubcli.client.arguments import check_hub_url
 
-    hint = "use http://, https://, ws:// or wss://"
     try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
+        check_hub_url(url)
     except ValueError as error:
-        reason = str(error)
-        raise UsageError(f"invalid hub URL {url!r}: {reason[:1].lower()}{reason[1:]}") from None
-    if parts.scheme.lower() not in ("http", "https", "ws", "wss"):
-        raise UsageError(f"invalid hub URL {url!r}", hint=hint)
-    if not parts.hostname:
-        raise UsageError(f"invalid hub URL {url!r}: no host", hint=hint)
-    from hubcli.protocol.negotiate import nameable_host, wire_url
-
-    if not nameable_host(parts.hostname):
-        raise UsageError(
-            f"invalid hub URL {url!r}: the host has an empty label or one over 63 characters"
-        )
-    try:
-        wire_url(url)
-    except ValueError as error:
-        raise UsageError(f"invalid hub URL {url!r}: {error}") from None
+        raise UsageError(str(error)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,19 +508,20 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
     """Check the flags against each other and turn them into settings."""
     _check_url(url)
     transports = _transports(flags.transport)
-    skip_negotiation = flags.skip_negotiation
-    direct = url.lower().startswith(("ws://", "wss://"))
-    if (skip_negotiation or direct) and not set(transports) <= {"auto", "websockets"}:
-        what = "--skip-negotiation" if skip_negotiation else "a ws:// URL (no negotiate)"
-        raise UsageError(f"{what} works only with the WebSockets transport")
+    from hubcli.client.arguments import skips_negotiation
+
+    try:
+        skip_negotiation = skips_negotiation(url, flags.skip_negotiation, transports)
+    except ValueError as error:
+        message = str(error)
+        if flags.skip_negotiation:
+            message = "--skip-negotiation works only with the WebSockets transport"
+        raise UsageError(message) from None
     if flags.protocol is ProtocolName.messagepack and transports == ("sse",):
         raise UsageError(
             "MessagePack cannot go over Server-Sent Events, which carry text only",
             hint="use -p json, or -t websockets or -t longpolling",
         )
-    if direct:
-        # negotiate is HTTP; a ws:// URL can only mean a direct WebSocket.
-        skip_negotiation = True
     if flags.stateful_reconnect and (
         skip_negotiation or not set(transports) & {"auto", "websockets"}
     ):

@@ -40,12 +40,16 @@ from hubcli._defaults import (
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.messages import Completion, CompletionKind
-from hubcli.protocol.negotiate import wire_url
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
-from .arguments import check_count, check_hub_url, check_seconds
+from .arguments import (
+    check_count,
+    check_hub_url,
+    check_seconds,
+    skips_negotiation,
+)
 from .connection import DEFAULT_STREAM_BUFFER_LIMIT, Call, HubConnection
-from .errors import HubError, InvalidArgumentError, InvalidURLError
+from .errors import HubError, InvalidArgumentError
 from .hubparts import HubParts
 from .links import LinkSpec, keep_linked
 from .network import (
@@ -69,9 +73,6 @@ TRANSPORT_CHOICES: Final[dict[str, tuple[str, ...]]] = {
     "serversentevents": (SERVER_SENT_EVENTS,),
     "longpolling": (LONG_POLLING,),
 }
-SKIP_NEGOTIATION_ERROR: Final = (
-    "Negotiation can only be skipped when using the WebSocket transport directly."
-)
 
 
 class Default(enum.Enum):
@@ -439,12 +440,7 @@ async def connect(
     """
     if protocol not in PROTOCOL_NAMES:
         raise InvalidArgumentError(f"unknown protocol {protocol!r}; use json or messagepack")
-    check_hub_url(url)
-    try:
-        # Spaces and non-ASCII characters percent-encoded, as browsers send them.
-        url = wire_url(url)
-    except ValueError as error:
-        raise InvalidURLError(f"invalid hub URL {url!r}: {error}") from None
+    url = check_hub_url(url)
     for name, value in (
         ("handshake_timeout", handshake_timeout),
         ("connect_timeout", connect_timeout),
@@ -458,8 +454,7 @@ async def connect(
     check_count("stateful_buffer_size", stateful_buffer_size, least=1)
     check_count("connect_retries", connect_retries, least=0)
     wanted = transport_names(transport)
-    if skip_negotiation and not _words(transport) <= {"auto", "websockets"}:
-        raise InvalidArgumentError(SKIP_NEGOTIATION_ERROR)
+    skip_negotiation = skips_negotiation(url, skip_negotiation, _words(transport))
     hub_protocol = protocol_by_name(protocol)
     pushes = Pushes()
     if handlers:

@@ -5,20 +5,24 @@ hang, or an error from deep inside trio."""
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
+from typing import Final
 from urllib.parse import urlsplit
 
-from hubcli.protocol.negotiate import nameable_host
+from hubcli.protocol.negotiate import nameable_host, wire_url
 
 from .errors import InvalidArgumentError, InvalidURLError
 from .network import display_url
 
 
-def check_hub_url(url: str) -> None:
-    """InvalidURLError unless `url` is an absolute http(s):// or ws(s):// URL with a
-    usable host and port."""
-    shown = display_url(url) if "://" in url else url
+def check_hub_url(url: str) -> str:
+    """`url` as it goes on the wire (spaces and non-ASCII characters percent-encoded,
+    as browsers send them); InvalidURLError unless it is an absolute http(s):// or
+    ws(s):// URL with a usable host and port. The CLI checks its URL argument here."""
+    shown = url
     try:
         parts = urlsplit(url)
+        shown = display_url(url) if "://" in url else url  # no credentials, no query
         parts.port  # noqa: B018 - raises ValueError for a port out of range
     except ValueError as error:
         reason = str(error)
@@ -35,6 +39,27 @@ def check_hub_url(url: str) -> None:
         raise InvalidURLError(
             f"invalid hub URL {shown!r}: the host has an empty label or one over 63 characters"
         )
+    try:
+        return wire_url(url)
+    except ValueError as error:
+        raise InvalidURLError(f"invalid hub URL {shown!r}: {error}") from None
+
+
+SKIP_NEGOTIATION_ERROR: Final = (
+    "Negotiation can only be skipped when using the WebSocket transport directly."
+)
+DIRECT_URL_ERROR: Final = "a ws:// or wss:// URL (no negotiate) works only with WebSockets"
+
+
+def skips_negotiation(url: str, skip_negotiation: bool, transports: Collection[str]) -> bool:
+    """Whether a connection to `url` opens a WebSocket without negotiating: when asked
+    to, or for a ws:// or wss:// URL (negotiate is HTTP, so such a URL can only mean
+    a direct WebSocket). Either way WebSockets is the only transport `transports`
+    (lower-case names, "auto" included) may allow: InvalidArgumentError otherwise."""
+    direct = urlsplit(url).scheme.lower() in ("ws", "wss")
+    if (skip_negotiation or direct) and not set(transports) <= {"auto", "websockets"}:
+        raise InvalidArgumentError(SKIP_NEGOTIATION_ERROR if skip_negotiation else DIRECT_URL_ERROR)
+    return skip_negotiation or direct
 
 
 def check_seconds(name: str, value: float | None, *, zero_allowed: bool = True) -> None:

@@ -1,24 +1,18 @@
 """Negotiate over HTTP: follow redirects, list the transports worth trying.
 
-The POST is one HTTP/1.1 request on h11 over the stream `streams.open_stream` gives
-(direct or through the proxy's tunnel, TLS from the connection's one context). h11
-is already loaded for the WebSocket upgrade (wsproto speaks HTTP through it), so
-negotiating costs a round trip and nothing at start-up; httpx, the first choice,
-took about 60 ms of imports and client set-up per run, a quarter of a whole
-`hubcli invoke`. httpx is still what Server-Sent Events and Long Polling run on,
-imported only when one of them is chosen.
+The POST goes through the same httpx client set-up as Server-Sent Events and Long
+Polling (transports/http.py): one HTTP path, so proxies, TLS, cookies, tokens,
+headers, timeouts and redirects behave alike for every request hubcli makes.
 """
 
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-import h11
 import trio
 
 from hubcli.protocol import negotiate as wire
@@ -27,14 +21,7 @@ from hubcli.protocol.errors import NegotiateError
 
 from .errors import AuthenticationError, ConnectError, TlsError
 from .network import HttpState, display_url, header_value_problem, http_url
-from .streams import (
-    forwards,
-    host_and_port,
-    open_stream,
-    proxy_authorization,
-    ssl_cause,
-    tls_failure,
-)
+from .network_streams import ssl_cause
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -91,14 +78,6 @@ def _http_failure(status_code: int, reason: str) -> ConnectError:
     return ConnectError(message)
 
 
-def _proxy_refused(proxy: str) -> AuthenticationError:
-    return AuthenticationError(
-        f"the proxy {display_url(proxy)} requires authentication (407 Proxy Authentication "
-        "Required)",
-        407,
-    )
-
-
 def _was_reset(error: BaseException) -> bool:
     current: BaseException | None = error
     while current is not None:
@@ -121,88 +100,53 @@ def _closed_without_answer(url: str) -> ConnectError:
 class _Response:
     status_code: int
     reason: str
-    headers: tuple[tuple[str, str], ...]
     body: bytes
 
 
-async def _exchange(
-    stream: trio.abc.Stream, url: str, headers: Sequence[tuple[str, str]], *, absolute: bool
-) -> _Response:
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    if absolute:  # to a forwarding proxy
-        target = parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment="").geturl()
-    connection = h11.Connection(h11.CLIENT)
-    request = h11.Request(
-        method="POST",
-        target=target,
-        headers=[("Host", parts.netloc.rpartition("@")[2]), ("Content-Length", "0"), *headers],
-    )
-    await stream.send_all(connection.send(request) + connection.send(h11.EndOfMessage()))
-    status_code, reason, body = 0, "", bytearray()
-    response_headers: tuple[tuple[str, str], ...] = ()
-    while True:
-        event = connection.next_event()
-        if event is h11.NEED_DATA:
-            data = bytes(await stream.receive_some(64 * 1024))
-            if not data and status_code == 0:
-                raise _closed_without_answer(url)
-            connection.receive_data(data)
-        elif isinstance(event, h11.Response):
-            status_code, reason = event.status_code, event.reason.decode("latin-1")
-            response_headers = tuple(
-                (name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers
-            )
-        elif isinstance(event, h11.Data):
-            body += event.data
-            if len(body) > MAX_RESPONSE_BYTES:
-                raise ConnectError("negotiate failed: the response is implausibly large")
-        elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-            return _Response(status_code, reason, response_headers, bytes(body))
-
-
 async def _post(url: str, state: HttpState) -> _Response:
-    headers = state.headers()
-    cookie = state.cookie_header(url)
-    if cookie:
-        headers.append(("Cookie", cookie))
-    headers.append(("X-Requested-With", "XMLHttpRequest"))
+    # httpx is imported here, not at start-up: a run that skips negotiation never
+    # pays for it.
+    import httpx
+
+    from .transports.http import http_client, proxy_refused, request_failure, send_following
+
     timeout = state.settings.request_timeout
     proxy = state.settings.proxy_for(url)
-    if proxy is not None:
-        logger.info("negotiate: through the proxy %s", urlsplit(proxy).netloc.rpartition("@")[2])
-    absolute = forwards(url, proxy)
-    if absolute:
-        assert proxy is not None
-        credentials = proxy_authorization(proxy)
-        if credentials is not None:
-            headers.append(credentials)
     with trio.move_on_after(timeout):
-        context = state.ssl_context() if urlsplit(url).scheme.lower() == "https" else None
-        stream = await open_stream(url, proxy=proxy, ssl_context=context, tunnel=False)
-        try:
-            response = await _exchange(stream, url, headers, absolute=absolute)
-            if absolute and response.status_code == 407:
-                raise _proxy_refused(proxy or "")
-            return response
-        except h11.RemoteProtocolError as error:
-            raise ConnectError(
-                f"negotiate failed: invalid HTTP response from {display_url(url)}: {error}"
-            ) from None
-        except (trio.BrokenResourceError, ssl.SSLError, OSError) as error:
-            cause = ssl_cause(error)
-            if cause is not None:
-                raise tls_failure(cause, *host_and_port(url)) from None
-            if _was_reset(error):
-                # Hanging up on a request not yet read makes the kernel send a reset:
-                # the same refusal as a plain close.
-                raise _closed_without_answer(url) from None
-            raise ConnectError(
-                f"could not connect to {display_url(url)}: {error.__cause__ or error}"
-            ) from None
-        finally:
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
+        async with http_client(state, url, timeout) as client:
+            request = client.build_request(
+                "POST", url, headers={"X-Requested-With": "XMLHttpRequest"}
+            )
+            try:
+                response = await send_following(client, request, state, stream=True)
+                try:
+                    if proxy is not None and response.status_code == 407:
+                        raise proxy_refused(proxy)
+                    body = bytearray()
+                    async for chunk in response.aiter_bytes():
+                        body += chunk
+                        if len(body) > MAX_RESPONSE_BYTES:
+                            raise ConnectError(
+                                "negotiate failed: the response is implausibly large"
+                            )
+                    return _Response(response.status_code, response.reason_phrase, bytes(body))
+                finally:
+                    with trio.CancelScope(shield=True):
+                        await response.aclose()
+            except httpx.TimeoutException:
+                pass
+            except httpx.RemoteProtocolError as error:
+                if "without sending a response" in str(error):
+                    raise _closed_without_answer(url) from None
+                raise ConnectError(
+                    f"negotiate failed: invalid HTTP response from {display_url(url)}: {error}"
+                ) from None
+            except httpx.HTTPError as error:
+                if ssl_cause(error) is None and _was_reset(error):
+                    # Hanging up on a request not yet read makes the kernel send a reset:
+                    # the same refusal as a plain close.
+                    raise _closed_without_answer(url) from None
+                raise request_failure(error, url, proxy) from None
     raise ConnectError(f"negotiate timed out after {timeout:g} s: POST {display_url(url)}")
 
 
@@ -219,7 +163,6 @@ async def negotiate(url: str, state: HttpState, *, stateful_reconnect: bool = Fa
         request_url = wire.negotiate_url(url, stateful_reconnect=stateful_reconnect)
         logger.info("negotiate: POST %s", request_url)
         response = await _post(request_url, state)
-        state.store_cookies(request_url, response.headers)
         if response.status_code != 200:
             raise _http_failure(response.status_code, response.reason)
         try:

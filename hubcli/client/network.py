@@ -18,7 +18,7 @@ import inspect
 import os
 import re
 import ssl
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 from urllib.parse import urlsplit
@@ -37,6 +37,20 @@ AccessToken = str | TokenFactory | None
 USER_AGENT: Final = f"hubcli/{__version__}"
 _HEADER_NAME: Final = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _HEADER_VALUE: Final = re.compile(r"[\t\x20-\x7e]*")  # visible ASCII, space and tab
+# Written by the HTTP and WebSocket libraries from the request itself.
+_FRAMING_HEADERS: Final = frozenset(
+    {
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "expect",
+    }
+)
 DEFAULT_REQUEST_TIMEOUT: Final = 100.0  # the official clients' HTTP timeout
 _HTTP_SCHEMES: Final = {"ws": "http", "wss": "https", "http": "http", "https": "https"}
 
@@ -62,19 +76,63 @@ def tls_context(
 ) -> ssl.SSLContext:
     """A client TLS context: the system trust store, or `cafile` instead of it.
 
-    `certfile`/`keyfile` are a client certificate; `insecure` turns verification
-    off (the certificate and the host name are no longer checked). Raises OSError
-    or ssl.SSLError when a file cannot be used.
+    `certfile`/`keyfile` are a client certificate, PEM, the key unencrypted;
+    `insecure` turns verification off (the certificate and the host name are no
+    longer checked). Raises OSError or ssl.SSLError when a file cannot be used,
+    InvalidArgumentError when the certificate or its key is not what it should be.
     """
     context = ssl.create_default_context(cafile=cafile)
     if certfile is not None:
-        context.load_cert_chain(certfile, keyfile)
+        _load_client_certificate(context, certfile, keyfile)
     if insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     # HTTP/1.1 only: WebSockets over HTTP/2 is not what SignalR servers speak.
     context.set_alpn_protocols(["http/1.1"])
     return context
+
+
+class _EncryptedKey(Exception):
+    pass
+
+
+def _no_password() -> str:
+    # Without a callback OpenSSL would prompt on the terminal, in the middle of a pipeline.
+    raise _EncryptedKey
+
+
+_PEM_PEEK: Final = 1024 * 1024
+
+
+def _pem_labels(path: str) -> str:
+    with open(path, "rb") as file:
+        return file.read(_PEM_PEEK).decode("latin-1")
+
+
+def _load_client_certificate(context: ssl.SSLContext, certfile: str, keyfile: str | None) -> None:
+    key_source = keyfile or certfile
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_password)
+    except _EncryptedKey:
+        raise InvalidArgumentError(
+            f"the private key in {key_source} is encrypted; hubcli reads unencrypted keys "
+            "only (openssl pkey -in KEY -out PLAIN writes one)"
+        ) from None
+    except ssl.SSLError as error:
+        # OpenSSL's "[SSL] PEM lib" does not say which file, nor what is wrong with it.
+        if "KEY_VALUES_MISMATCH" in str(error):
+            reason = f"the private key in {key_source} does not belong to the certificate"
+        elif "BEGIN CERTIFICATE" not in _pem_labels(certfile):
+            reason = f"{certfile} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        elif "PRIVATE KEY-----" not in _pem_labels(key_source):
+            reason = (
+                f"{key_source} holds no PEM private key"
+                if keyfile
+                else f"{certfile} holds no private key: give its key with --key"
+            )
+        else:
+            reason = f"OpenSSL cannot read it: {error.reason or error}"
+        raise InvalidArgumentError(reason) from None
 
 
 def environment_proxies() -> tuple[tuple[str, str], ...]:
@@ -112,6 +170,25 @@ def header_name_problem(name: str) -> str | None:
     """Why `name` cannot be an HTTP header's name, or None if it can."""
     if _HEADER_NAME.fullmatch(name) is None:
         return "not a valid header name"
+    return None
+
+
+def header_refusal(name: str, value: str) -> str | None:
+    """Why a user's header `name: value` cannot be sent as the user means it, or None.
+
+    The HTTP and WebSocket libraries write the message's framing and the WebSocket
+    handshake from the request itself: a header of the user's there would
+    contradict them on the wire. An empty value removes a header hubcli sets,
+    which HTTP/1.1 does not allow for Host.
+    """
+    lower = name.lower()
+    if lower in _FRAMING_HEADERS or lower.startswith("sec-websocket-"):
+        return (
+            "it is part of the HTTP framing or of the WebSocket handshake, which hubcli "
+            "writes itself"
+        )
+    if lower == "host" and not value:
+        return "HTTP/1.1 requests must carry one; give -H 'Host: NAME' to replace it"
     return None
 
 
@@ -172,6 +249,11 @@ class NetworkSettings:
             problem = header_name_problem(name) or header_value_problem(value)
             if problem is not None:
                 raise InvalidArgumentError(f"invalid header {name!r}: {problem}")
+            refusal = header_refusal(name, value)
+            if refusal is not None:
+                raise InvalidArgumentError(f"the header {name!r} cannot be sent: {refusal}")
+        if sum(name.lower() == "host" for name, _ in self.headers) > 1:
+            raise InvalidArgumentError("the header 'Host' cannot be sent: it is given twice")
         cookies = [*self.cookies, *((c.name, c.value or "") for c in self.cookie_jar_entries)]
         for name, value in cookies:
             problem = header_value_problem(f"{name}={value}")
@@ -271,15 +353,31 @@ class HttpState:
             return False
         return self._redirect_token is not None or not self._user_authorization()
 
-    def headers(self, *, bearer: bool = True) -> list[tuple[str, str]]:
-        """The user's headers, the User-Agent, and the bearer token where it applies."""
-        headers = [
+    def user_headers(self) -> list[tuple[str, str]]:
+        """The user's headers, to replace those of the same name hubcli sets itself;
+        an empty value removes one. A redirect's token replaces an explicit
+        Authorization header."""
+        return [
             (name, value)
             for name, value in self.settings.headers
-            # A redirect's token replaces even an explicit Authorization header.
             if not (self._redirect_token is not None and name.lower() == "authorization")
         ]
-        if not any(name.lower() == "user-agent" for name, _ in headers):
+
+    def overrides(self, name: str) -> bool:
+        """Whether the user's headers set or remove `name`."""
+        return any(key.lower() == name.lower() for key, _ in self.user_headers())
+
+    def host_header(self) -> str | None:
+        """The user's Host header, if one replaces the URL's host."""
+        return next((v for k, v in self.user_headers() if k.lower() == "host"), None)
+
+    def headers(self, *, bearer: bool = True) -> list[tuple[str, str]]:
+        """The headers to add to a request: the user's (Host and removals aside), the
+        User-Agent, and the bearer token where it applies."""
+        headers = [
+            (name, value) for name, value in self.user_headers() if value and name.lower() != "host"
+        ]
+        if not self.overrides("user-agent"):
             headers.append(("User-Agent", USER_AGENT))
         if bearer and self.sends_bearer():
             headers.append(("Authorization", f"Bearer {self._token}"))
@@ -326,33 +424,6 @@ class HttpState:
         request = Request(http_url(url))
         self.cookie_jar().add_cookie_header(request)
         return request.get_header("Cookie")
-
-    def store_cookies(self, url: str, headers: Sequence[tuple[str, str]]) -> None:
-        """Keep what Set-Cookie headers of a response to `url` ask for."""
-        set_cookie = [value for name, value in headers if name.lower() == "set-cookie"]
-        if not set_cookie:
-            return
-        from urllib.request import Request
-
-        self.cookie_jar().extract_cookies(_Response(set_cookie), Request(http_url(url)))  # type: ignore[arg-type]
-
-
-class _Headers:
-    def __init__(self, set_cookie: list[str]) -> None:
-        self._set_cookie = set_cookie
-
-    def get_all(self, name: str, default: list[str]) -> list[str]:
-        return self._set_cookie if name.lower() == "set-cookie" else default
-
-
-class _Response:
-    """Just enough of a urllib response for CookieJar.extract_cookies."""
-
-    def __init__(self, set_cookie: list[str]) -> None:
-        self._headers = _Headers(set_cookie)
-
-    def info(self) -> _Headers:
-        return self._headers
 
 
 def _cookie_domain(url: str) -> str:

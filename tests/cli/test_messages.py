@@ -26,7 +26,8 @@ REFUSED_TOKEN = (
 )
 REFUSED_HEADER = (
     "the hub refused the -H 'Authorization: ...' header: "
-    "check its value and that it has not expired"
+    "check its value and that it has not expired; for a bearer token, drop the header "
+    "and use --token, --token-file or HUBCLI_TOKEN"
 )
 
 

@@ -11,11 +11,12 @@ import pytest
 from hubcli.cli.app import COMMAND_MODULES
 from hubcli.cli.startup import YOUNG_OBJECTS
 
-# Modules a JSON `invoke` over WebSockets has no use for.
+# Modules a JSON `invoke` over WebSockets has no use for. (httpx it uses: negotiate
+# is an httpx request like every other HTTP request; see tests/transports/test_commands.py
+# for a run without negotiate, which loads none of it.)
 UNUSED_BY_INVOKE = (
     "hubcli.server",
     "hypercorn",
-    "httpx",
     "msgpack",
     "hubcli.protocol.msgpack_protocol",
     "hubcli.cli.serve",

@@ -79,7 +79,8 @@ def test_bare_hubcli_prints_help_on_stderr_with_the_usage_status() -> None:
         ),
         (
             ["invoke", "ftp://h/hub", "M"],
-            "hubcli: error: invalid hub URL 'ftp://h/hub' (use http://, https://, ws:// or wss://)",
+            "hubcli: error: invalid hub URL 'ftp://h/hub': the scheme must be http, https, ws "
+            "or wss",
         ),
         (
             ["invoke", "--strict-json", "http://h/hub", "Echo", "hello"],

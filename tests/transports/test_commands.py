@@ -159,19 +159,34 @@ def test_skip_negotiation_is_websockets_only(shared_hub_server: str) -> None:
     assert ok.stdout == "3\n", ok.stderr
 
 
-def test_websocket_runs_do_not_import_httpx(shared_hub_server: str) -> None:
+def _loaded_http_modules(argv: Sequence[str]) -> tuple[str, str]:
+    """stdout of `hubcli *argv` run in-process, and which HTTP modules it loaded."""
     probe = (
         "import runpy, sys\n"
-        f"sys.argv = ['hubcli', 'invoke', {shared_hub_server!r}, 'Add', '1', '2']\n"
+        f"sys.argv = ['hubcli', *{list(argv)!r}]\n"
         "try:\n"
         "    runpy.run_module('hubcli', run_name='__main__')\n"
         "except SystemExit:\n"
         "    pass\n"
-        "print(sorted(m for m in ('httpx', 'httpcore', 'anyio') if m in sys.modules),"
+        "print(sorted(m for m in ('httpx', 'httpcore', 'h11') if m in sys.modules),"
         " file=sys.stderr)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
     )
-    assert result.stdout == "3\n", result.stderr
-    assert result.stderr.strip() == "[]"
+    return result.stdout, result.stderr.strip().splitlines()[-1]
+
+
+def test_negotiate_goes_through_httpx_and_skipping_it_loads_no_httpx(
+    shared_hub_server: str,
+) -> None:
+    # One HTTP path: negotiate is an httpx request like those of SSE and Long Polling.
+    stdout, loaded = _loaded_http_modules(["invoke", shared_hub_server, "Add", "1", "2"])
+    assert stdout == "3\n"
+    assert loaded == "['h11', 'httpcore', 'httpx']"
+    # A run without any HTTP request does not pay for httpx's imports.
+    stdout, loaded = _loaded_http_modules(
+        ["invoke", "--skip-negotiation", "-t", "websockets", shared_hub_server, "Add", "1", "2"]
+    )
+    assert stdout == "3\n"
+    assert loaded == "['h11']"

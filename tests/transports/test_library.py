@@ -11,6 +11,7 @@ import trio
 
 import hubcli
 from hubcli.client import ItemBatches, ServerTimeoutError, links
+from tests.cli.hubcli_process import run
 from tests.serverproc import HubServer
 
 ServerFactory = Callable[..., HubServer]
@@ -108,3 +109,42 @@ async def test_network_settings_at_once(shared_hub_server: str) -> None:
     with pytest.raises(ValueError, match="not both"):
         async with hubcli.connect(shared_hub_server, network=settings, proxy="http://p:1"):
             pass
+
+
+async def test_a_ws_url_means_a_websocket_without_negotiate_as_in_the_cli(
+    shared_hub_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    ws_url = "ws" + shared_hub_server[len("http") :]
+    with caplog.at_level(logging.INFO, logger="hubcli"):
+        async with hubcli.connect(ws_url) as hub:
+            assert await hub.invoke("Add", 2, 3) == 5
+    assert "negotiation skipped" in caplog.text
+    assert "negotiate: POST" not in caplog.text
+    with pytest.raises(hubcli.InvalidArgumentError) as refused:
+        async with hubcli.connect(ws_url, transport="sse"):
+            pass
+    # The CLI applies the same rule, in the same words.
+    result = run("invoke", "-t", "sse", ws_url, "Add", "2", "3")
+    assert (result.returncode, result.stderr) == (2, f"hubcli: error: {refused.value}\n")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://h:99999/hub",
+        "http://[::1/hub",
+        "http://a..b/hub",
+        f"http://{'x' * 64}.example/hub",
+        "ftp://h/hub",
+        "http:///hub",
+        "http://user:secret@h:0x1/hub",
+        "http://h/hub\r\nX: 1",
+    ],
+)
+async def test_the_cli_checks_a_hub_url_with_the_librarys_rule(url: str) -> None:
+    with pytest.raises(hubcli.InvalidURLError) as refused:
+        async with hubcli.connect(url):
+            pass
+    result = run("invoke", url, "Add", "2", "3")
+    assert (result.returncode, result.stderr) == (2, f"hubcli: error: {refused.value}\n")
+    assert "secret" not in result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,60 @@ async def test_library_tls(tls_hub: HubServer, tls_files: TlsFiles) -> None:
     with pytest.raises(TlsError, match="certificate verification failed"):
         async with hubcli.connect(tls_hub.url, transport="longpolling", skip_negotiation=False):
             pass
+
+
+def test_insecure_on_a_url_without_tls_warns_that_it_does_nothing(shared_hub_server: str) -> None:
+    for url in (shared_hub_server, "ws" + shared_hub_server[len("http") :]):
+        result = run("invoke", "-k", url, "Add", "1", "2")
+        assert result.stdout == "3\n", result.stderr
+        scheme = url.partition("://")[0]
+        assert result.stderr == (
+            f"hubcli: warning: --insecure has no effect: a {scheme}:// URL does not use TLS\n"
+        )
+
+
+def test_https_to_a_plain_http_port_asks_whether_it_is_http(shared_hub_server: str) -> None:
+    result = run("invoke", "https" + shared_hub_server[len("http") :], "Add", "1", "2")
+    assert result.returncode == 4
+    assert "the server does not speak TLS there (WRONG_VERSION_NUMBER)" in result.stderr
+    assert "is the URL http:// or ws://?" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_a_client_certificate_that_cannot_be_used_says_why(
+    tls_hub: HubServer, tls_files: TlsFiles, tmp_path: Path
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    key = serialization.load_pem_private_key(tls_files.server_key.read_bytes(), None)
+    encrypted = tmp_path / "encrypted.pem"
+    encrypted.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    cert, client_key = str(tls_files.client_cert), str(tls_files.client_key)
+    cases = [
+        (["--cert", str(junk)], f"{junk} holds no PEM certificate"),
+        (["--cert", cert], f"{cert} holds no private key: give its key with --key"),
+        (["--cert", cert, "--key", str(junk)], f"{junk} holds no PEM private key"),
+        (
+            ["--cert", cert, "--key", str(tls_files.server_key)],
+            f"the private key in {tls_files.server_key} does not belong to the certificate",
+        ),
+        (
+            ["--cert", str(tls_files.server_cert), "--key", str(encrypted)],
+            f"the private key in {encrypted} is encrypted",
+        ),
+    ]
+    assert client_key  # the good pair works: test_client_certificate
+    for flags, reason in cases:
+        result = run("invoke", *flags, tls_hub.url, "Add")
+        assert result.returncode == 2, (flags, result.stderr)
+        assert reason in result.stderr, result.stderr
+        assert "PEM lib" not in result.stderr
+        assert result.stderr.count("\n") == 1

@@ -75,3 +75,11 @@ def test_no_two_classes_of_the_library_and_the_server_share_a_name() -> None:
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
                 where.setdefault(node.name, []).append(str(path.relative_to(PACKAGE)))
     assert {name: found for name, found in where.items() if len(found) > 1} == {}
+
+
+def test_module_names_do_not_borrow_the_hubs_words() -> None:
+    # "streams" in a SignalR client means hub streams (StreamCall); the byte streams
+    # to a host live in network_streams.py.
+    client = PACKAGE / "client"
+    assert not (client / "streams.py").exists()
+    assert (client / "network_streams.py").exists()

@@ -22,7 +22,7 @@ import trio
 
 from hubcli.client.errors import AuthenticationError, ConnectError
 from hubcli.client.network import HttpState, display_url
-from hubcli.client.streams import host_and_port, ssl_cause, tls_failure
+from hubcli.client.network_streams import host_and_port, ssl_cause, tls_failure
 
 from .base import TransportClosed
 
@@ -31,6 +31,11 @@ logger: Final = logging.getLogger("hubcli")
 TEXT_CONTENT_TYPE: Final = "text/plain;charset=UTF-8"
 BINARY_CONTENT_TYPE: Final = "application/octet-stream"
 REFUSAL_BYTES: Final = 4096
+REDIRECT_STATUSES: Final = frozenset({301, 302, 303, 307, 308})
+# The fetch standard's limit, which the official clients' HTTP requests inherit.
+MAX_REDIRECTS: Final = 20
+# What the user's own headers may carry that belongs to the first origin only.
+_CREDENTIAL_HEADERS: Final = ("authorization", "cookie")
 
 
 class _Bearer(httpx.Auth):
@@ -86,6 +91,92 @@ def http_client(state: HttpState, url: str, timeout: float | None) -> httpx.Asyn
     )
 
 
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _next_request(
+    client: httpx.AsyncClient, request: httpx.Request, response: httpx.Response
+) -> httpx.Request:
+    """The request a redirect asks for, as fetch makes it: 303 (and 301/302 after a
+    POST) turns into a GET without a body; 307 and 308 repeat the method and body."""
+    url = request.url.join(response.headers["Location"])
+    method, content = request.method, request.content
+    if (response.status_code == 303 and method != "HEAD") or (
+        response.status_code in (301, 302) and method == "POST"
+    ):
+        method, content = "GET", b""
+    dropped = {"host", "cookie", "authorization", "content-length", "transfer-encoding"}
+    if method == "GET":
+        dropped.add("content-type")
+    headers = [(name, value) for name, value in request.headers.items() if name not in dropped]
+    # Built again by the client: its headers and the cookies the jar holds for `url`.
+    return client.build_request(method, url, headers=headers, content=content or None)
+
+
+def _use_user_headers(request: httpx.Request, state: HttpState, *, same_origin: bool) -> None:
+    """The user's headers in place of those of the same name that httpx and hubcli
+    set (Host, Accept, Content-Type, ...); an empty one removes its name. Off the
+    first origin, the user's Authorization and Cookie are dropped instead."""
+    user = state.user_headers()
+    names = {name.lower() for name, _ in user}
+    kept = [(name, value) for name, value in request.headers.multi_items() if name not in names]
+    added = [
+        (name, value)
+        for name, value in user
+        if value and (same_origin or name.lower() not in _CREDENTIAL_HEADERS)
+    ]
+    request.headers = httpx.Headers([*kept, *added])
+
+
+async def send_following(
+    client: httpx.AsyncClient, request: httpx.Request, state: HttpState, *, stream: bool = False
+) -> httpx.Response:
+    """`client.send(request)`, following HTTP redirects where the official clients'
+    requests do (their fetch follows them), at most MAX_REDIRECTS times.
+
+    Credentials go to the first request's origin only, as curl sends them: the
+    bearer token, and Authorization and Cookie headers of the user's own. Cookies
+    the jar holds for another host still go there, as a browser sends them.
+    ConnectError past the limit.
+    """
+    origin = _origin(request.url)
+    first_url = str(request.url)
+    for _ in range(MAX_REDIRECTS + 1):
+        same_origin = _origin(request.url) == origin
+        _use_user_headers(request, state, same_origin=same_origin)
+        if same_origin:
+            response = await client.send(request, stream=stream)
+        else:
+            response = await client.send(request, stream=stream, auth=None)
+        if response.status_code not in REDIRECT_STATUSES or "Location" not in response.headers:
+            return response
+        await response.aclose()
+        try:
+            following = _next_request(client, request, response)
+        except httpx.InvalidURL as error:
+            raise ConnectError(
+                f"{request.method} {display_url(str(request.url))} was redirected to an "
+                f"invalid URL: {error}"
+            ) from None
+        logger.info(
+            "%s %s: HTTP %d, to %s",
+            request.method,
+            display_url(str(request.url)),
+            response.status_code,
+            display_url(str(following.url)),
+        )
+        if following.url.scheme not in ("http", "https"):
+            raise ConnectError(
+                f"{request.method} {display_url(first_url)} was redirected to "
+                f"{display_url(str(following.url))}, which is not an http(s) URL"
+            )
+        request = following
+    raise ConnectError(
+        f"{request.method} {display_url(first_url)} was redirected more than {MAX_REDIRECTS} times"
+    )
+
+
 def status_failure(
     what: str, response: httpx.Response, url: str, body: str | None = None
 ) -> ConnectError:
@@ -122,17 +213,34 @@ async def refusal(what: str, response: httpx.Response, url: str) -> ConnectError
     return status_failure(what, response, url, text)
 
 
-def request_failure(error: httpx.HTTPError, url: str) -> ConnectError:
-    """An httpx error while starting a transport, as one line naming the cause."""
+def request_failure(error: httpx.HTTPError, url: str, proxy: str | None = None) -> ConnectError:
+    """An httpx error before a response, as one line naming the cause.
+
+    `proxy` is the proxy the request went through, if any: a failure to connect
+    is then the proxy's.
+    """
     cause = ssl_cause(error)
     if cause is not None:
         return tls_failure(cause, *host_and_port(url))
     if isinstance(error, httpx.ProxyError):
+        if proxy is not None and "407" in str(error):
+            return proxy_refused(proxy)
         return ConnectError(f"could not connect to {display_url(url)} through the proxy: {error}")
+    if proxy is not None and isinstance(error, httpx.ConnectError):
+        detail = _os_detail(error) or str(error) or type(error).__name__
+        return ConnectError(f"could not connect to the proxy {display_url(proxy)}: {detail}")
     if isinstance(error, httpx.TimeoutException):
         return ConnectError(f"could not connect to {display_url(url)}: timed out")
     detail = _os_detail(error) or str(error) or type(error).__name__
     return ConnectError(f"could not connect to {display_url(url)}: {detail}")
+
+
+def proxy_refused(proxy: str) -> AuthenticationError:
+    return AuthenticationError(
+        f"the proxy {display_url(proxy)} requires authentication (407 Proxy Authentication "
+        "Required)",
+        407,
+    )
 
 
 def lost(error: httpx.HTTPError) -> TransportClosed:
@@ -172,9 +280,16 @@ class PostQueue:
     """
 
     def __init__(
-        self, client: httpx.AsyncClient, url: str, *, binary: bool, transport: str
+        self,
+        client: httpx.AsyncClient,
+        http: HttpState,
+        url: str,
+        *,
+        binary: bool,
+        transport: str,
     ) -> None:
         self._client = client
+        self._http = http
         self._url = url
         self._content_type = BINARY_CONTENT_TYPE if binary else TEXT_CONTENT_TYPE
         self._transport = transport
@@ -229,9 +344,10 @@ class PostQueue:
 
     async def _post(self, body: bytes) -> None:
         try:
-            response = await self._client.post(
-                self._url, content=body, headers={"Content-Type": self._content_type}
+            request = self._client.build_request(
+                "POST", self._url, content=body, headers={"Content-Type": self._content_type}
             )
+            response = await send_following(self._client, request, self._http)
         except httpx.HTTPError as error:
             raise lost(error) from None
         if not response.is_success:

@@ -26,7 +26,14 @@ from hubcli.client.errors import ConnectError
 from hubcli.client.network import HttpState
 
 from .base import TransportClosed, background_tasks
-from .http import PostQueue, http_client, lost, request_failure, status_failure
+from .http import (
+    PostQueue,
+    http_client,
+    lost,
+    request_failure,
+    send_following,
+    status_failure,
+)
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -45,6 +52,7 @@ class LongPollingTransport:
         self,
         *,
         client: httpx.AsyncClient,
+        http: HttpState,
         url: str,
         data: trio.MemoryReceiveChannel[bytes],
         posts: PostQueue,
@@ -53,6 +61,7 @@ class LongPollingTransport:
         close_timeout: float,
     ) -> None:
         self._client = client
+        self._http = http
         self._url = url
         self._data = data
         self._posts = posts
@@ -60,6 +69,7 @@ class LongPollingTransport:
         self._ended = ended
         self._close_timeout = close_timeout
         self._closed = False
+        self._close_done = trio.Event()
 
     async def send(self, data: bytes) -> None:
         await self._posts.send(data)
@@ -74,20 +84,31 @@ class LongPollingTransport:
         raise ConnectError("only a WebSocket can be reopened on the same connection")
 
     async def aclose(self) -> None:
-        """Stop polling, then DELETE the connection (a 404 means it is gone already)."""
+        """Stop polling, then DELETE the connection (a 404 means it is gone already).
+
+        A second caller waits for the first one's DELETE: the HTTP client must outlive
+        it, redirects and all.
+        """
         if self._closed:
+            await self._close_done.wait()
             return
         self._closed = True
-        self._posts.close(TransportClosed("the Long Polling connection is closed"))
-        self._polling.cancel()
-        with trio.move_on_after(self._close_timeout), suppress(httpx.HTTPError):
-            response = await self._client.delete(self._url)
-            logger.debug("DELETE answered %d", response.status_code)
+        try:
+            self._posts.close(TransportClosed("the Long Polling connection is closed"))
+            self._polling.cancel()
+            with trio.move_on_after(self._close_timeout), suppress(httpx.HTTPError):
+                request = self._client.build_request("DELETE", self._url)
+                response = await send_following(self._client, request, self._http)
+                logger.debug("DELETE answered %d", response.status_code)
+        finally:
+            self._close_done.set()
 
 
 async def _poll(
     client: httpx.AsyncClient,
+    http: HttpState,
     url: str,
+    *,
     timeout: float,
     data: trio.MemorySendChannel[bytes],
     ended: list[TransportClosed],
@@ -95,7 +116,11 @@ async def _poll(
     async with data:
         while True:
             try:
-                response = await client.get(poll_url(url), timeout=timeout)
+                response = await send_following(
+                    client,
+                    client.build_request("GET", poll_url(url), timeout=timeout),
+                    http,
+                )
             except httpx.TimeoutException:
                 logger.debug("poll timed out: polling again")
                 continue
@@ -127,7 +152,8 @@ async def open_longpolling_transport(
     timeout = http.settings.request_timeout
     async with http_client(http, url, timeout=timeout) as client:
         try:
-            first = await client.get(poll_url(url))
+            request = client.build_request("GET", poll_url(url))
+            first = await send_following(client, request, http)
         except httpx.HTTPError as error:
             raise request_failure(error, url) from None
         if first.status_code != 200:
@@ -135,7 +161,7 @@ async def open_longpolling_transport(
         logger.info("Long Polling: connected")
         data_in, data_out = trio.open_memory_channel[bytes](0)
         ended: list[TransportClosed] = []
-        posts = PostQueue(client, url, binary=binary, transport="Long Polling")
+        posts = PostQueue(client, http, url, binary=binary, transport="Long Polling")
         async with background_tasks() as nursery:
             # Shielded, and stopped by `aclose` alone: when the caller is cancelled
             # (Ctrl-C), its clean-up still waits for the server's answers to come in.
@@ -143,11 +169,12 @@ async def open_longpolling_transport(
 
             async def poll() -> None:
                 with polling:
-                    await _poll(client, url, timeout, data_in, ended)
+                    await _poll(client, http, url, timeout=timeout, data=data_in, ended=ended)
 
             nursery.start_soon(poll)
             transport = LongPollingTransport(
                 client=client,
+                http=http,
                 url=url,
                 data=data_out,
                 posts=posts,

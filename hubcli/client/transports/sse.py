@@ -22,7 +22,7 @@ from hubcli.client.network import HttpState
 from hubcli.protocol.sse import EventStreamParser
 
 from .base import TransportClosed, background_tasks
-from .http import PostQueue, http_client, lost, refusal, request_failure
+from .http import PostQueue, http_client, lost, refusal, request_failure, send_following
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -101,7 +101,7 @@ async def open_sse_transport(
             timeout=httpx.Timeout(http.settings.request_timeout, read=None),
         )
         try:
-            response = await client.send(request, stream=True)
+            response = await send_following(client, request, http, stream=True)
         except httpx.HTTPError as error:
             raise request_failure(error, url) from None
         try:
@@ -110,7 +110,7 @@ async def open_sse_transport(
             logger.info("Server-Sent Events: connected")
             events_in, events_out = trio.open_memory_channel[bytes](0)
             ended: list[TransportClosed] = []
-            posts = PostQueue(client, url, binary=False, transport="Server-Sent Events")
+            posts = PostQueue(client, http, url, binary=False, transport="Server-Sent Events")
             # Shielded: cancelling the caller (Ctrl-C) must not drop the event stream,
             # for the server ends an SSE connection with its GET, and the clean-up
             # (CancelInvocation, Close) still has to reach the hub. `aclose` stops it.

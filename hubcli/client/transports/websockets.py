@@ -1,5 +1,5 @@
 """The WebSocket transport, on our wsproto connection (wsconnection.py) over a stream
-from `streams.open_stream`.
+from `network_streams.open_stream`.
 
 The stream comes from hubcli's own opener (direct or through the proxy's CONNECT
 tunnel, TLS from the connection's context). Text frames carry the JSON protocol and
@@ -25,7 +25,7 @@ from hubcli.client.errors import (
     FrameTooLargeError,
 )
 from hubcli.client.network import HttpState, display_url
-from hubcli.client.streams import host_and_port, is_secure, open_stream
+from hubcli.client.network_streams import host_and_port, is_secure, open_stream
 
 from .base import TransportClosed
 from .wsconnection import (
@@ -127,6 +127,12 @@ def _refused(error: HandshakeRejected, url: str) -> ConnectError:
     )
     if error.status_code in (401, 403):
         return AuthenticationError(message, error.status_code)
+    if 300 <= error.status_code < 400:
+        # As in the official clients and browsers: only the HTTP requests follow it.
+        message += (
+            "; a WebSocket upgrade is not redirected (SSE and Long Polling follow "
+            "redirects: -t auto goes on to them)"
+        )
     return ConnectError(message)
 
 
@@ -137,7 +143,7 @@ async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSo
     if parts.scheme.lower() not in ("ws", "wss") or not parts.hostname:
         raise ConnectError(f"invalid WebSocket URL {display_url(url)}")
     headers: list[tuple[str, str]] = http.headers()
-    cookie = http.cookie_header(url)
+    cookie = None if http.overrides("cookie") else http.cookie_header(url)
     if cookie:
         headers.append(("Cookie", cookie))
     proxy = http.settings.proxy_for(url)
@@ -148,7 +154,9 @@ async def _open_connection(url: str, http: HttpState, frame_limit: int) -> WebSo
     )
     host, port = host_and_port(url)
     default_port = 443 if is_secure(url) else 80
-    host_header = parts.netloc.rpartition("@")[2] if port != default_port else host
+    host_header = http.host_header() or (
+        parts.netloc.rpartition("@")[2] if port != default_port else host
+    )
     resource = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         return await connect(

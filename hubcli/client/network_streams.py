@@ -1,9 +1,10 @@
-"""A byte stream to a URL's host: direct or through a proxy's CONNECT tunnel, TLS on top.
+"""A byte stream to a URL's host for the WebSocket: direct or through a proxy's
+CONNECT tunnel, TLS on top.
 
-Negotiate (h11) and the WebSocket (wsproto) both start from here, so they
-reach the server the same way: through the same proxy decision, with the same TLS
-context. A tunnel is used for plain http:// too, because a WebSocket upgrade does
-not survive a forwarding proxy; CONNECT is what every proxy offers for that.
+HTTP requests (negotiate, SSE, Long Polling) go through httpx instead; both take
+the same proxy decision and the same TLS context from the connection's HttpState.
+A tunnel is used for plain ws:// too, because a WebSocket upgrade does not survive
+a forwarding proxy; CONNECT is what every proxy offers for that.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def tls_failure(error: BaseException, host: str, port: int) -> ConnectError:
     if "CERTIFICATE_REQUIRED" in str(reason).upper() or "certificate required" in str(error):
         return TlsError(
             f"TLS handshake with {where} failed: the server requires a client certificate"
+        )
+    if "WRONG_VERSION_NUMBER" in str(reason).upper():
+        # What OpenSSL makes of an answer in plain HTTP.
+        return TlsError(
+            f"TLS handshake with {where} failed: the server does not speak TLS there "
+            f"({reason}); is the URL http:// or ws://?"
         )
     return TlsError(f"TLS handshake with {where} failed: {reason}")
 
@@ -133,30 +140,18 @@ async def _open_tcp(host: str, port: int, url: str, proxy: str | None) -> trio.S
 Stream = trio.SocketStream | trio.SSLStream[trio.SocketStream]
 
 
-def forwards(url: str, proxy: str | None) -> bool:
-    """Whether `open_stream(url, proxy=proxy, tunnel=False)` gives a stream to the proxy
-    itself, for requests in absolute form: plain http:// through a proxy."""
-    return proxy is not None and urlsplit(url).scheme.lower() == "http"
+async def open_stream(url: str, *, proxy: str | None, ssl_context: ssl.SSLContext | None) -> Stream:
+    """A connected stream to the host of `url` (TLS for wss), for the WebSocket.
 
-
-async def open_stream(
-    url: str, *, proxy: str | None, ssl_context: ssl.SSLContext | None, tunnel: bool = True
-) -> Stream:
-    """A connected stream to the host of `url` (TLS for https and wss).
-
-    Through a proxy that is a CONNECT tunnel; with `tunnel=False`, a plain http://
-    URL gets a stream to the proxy instead (see `forwards`), because many proxies
-    allow CONNECT to port 443 only, and a plain HTTP request (negotiate) needs no
-    tunnel. `ssl_context` is required for https/wss URLs. ConnectError (TlsError
-    for TLS, AuthenticationError for a proxy's 407) when the host cannot be reached.
+    Through a proxy that is a CONNECT tunnel. `ssl_context` is required for wss
+    URLs. ConnectError (TlsError for TLS, AuthenticationError for a proxy's 407)
+    when the host cannot be reached.
     """
     host, port = host_and_port(url)
     if not host:
         raise ConnectError(f"invalid URL {display_url(url)}: no host")
     tcp = await _open_tcp(host, port, url, proxy)
     stream: Stream = tcp
-    if not tunnel and forwards(url, proxy):
-        return stream
     try:
         if proxy is not None:
             try:
