@@ -96,3 +96,19 @@ def start_hub_server(*flags: str) -> HubServer:
             f"{server.stderr_text() if not stderr_file.closed else ''}"
         )
     return server
+
+
+def serve_refusal(*flags: str) -> str:
+    """Run `hubcli serve --port 0 FLAGS...`, which must refuse them as a usage error
+    (exit 2, nothing on stdout, one line on stderr); that line."""
+    done = subprocess.run(
+        hubcli_command("serve", "--port", "0", *flags),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 2, done
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    return line

@@ -4,7 +4,6 @@ every transport request; `GET /generateJwtToken` mints tokens for tests."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import httpx
@@ -15,7 +14,7 @@ import hubcli
 from hubcli.client import AuthenticationError
 from hubcli.server import ServerOptions
 from tests.server.conftest import Hub, StartHub
-from tests.serverproc import hubcli_command, start_hub_server
+from tests.serverproc import serve_refusal, start_hub_server
 
 KEY = "the hub's secret, 32 bytes or longer"
 TRANSPORTS = ["websockets", "serversentevents", "longpolling"]
@@ -157,16 +156,7 @@ def test_the_command_line_flag() -> None:
 
 def test_a_key_too_short_for_hs256_is_a_usage_error() -> None:
     # ASP.NET Core refuses HS256 keys under 256 bits; so does hubcli serve.
-    done = subprocess.run(
-        hubcli_command("serve", "--port", "0", "--jwt-key", "short"),
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert done.returncode == 2
-    assert done.stdout == ""
-    [line] = done.stderr.splitlines()
+    line = serve_refusal("--jwt-key", "short")
     assert line.startswith("hubcli: error: invalid value for --jwt-key: an HS256 key needs"), line
     with pytest.raises(ValueError, match=r"^jwt_key: an HS256 key needs at least 32 bytes"):
         ServerOptions(port=0, jwt_key="short")
