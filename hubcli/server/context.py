@@ -8,7 +8,7 @@ one go.
 
 from __future__ import annotations
 
-import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -70,34 +70,66 @@ class UploadFailed(HubException):
 
 
 class Upload:
-    """One client-to-server stream: items in order until the client completes it."""
+    """One client-to-server stream: items in order until the client completes it.
+
+    A bounded buffer, as the real server's per-stream channel: a full buffer stops
+    the connection reading, which is the backpressure on the uploader. Not a trio
+    memory channel: its receive is a checkpoint per item, a scheduler round for
+    each of an upload's items; here the reader takes what is buffered in one go
+    and checkpoints once per wait.
+    """
 
     def __init__(self, capacity: int) -> None:
-        # A bounded channel, as the real server's per-stream buffer: a full buffer
-        # stops the connection reading, which is the backpressure on the uploader.
-        self._send, self._receive = trio.open_memory_channel[Any](capacity)
+        self._buffer: deque[Any] = deque()
+        self._capacity = max(capacity, 1)
         self._error: str | None = None
+        self._changed = trio.Event()
+        self._reader_done = False
         self.completed = False
 
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
     async def put(self, item: Any) -> None:
-        if self.completed:
+        """Buffer `item`, waiting while the buffer is full; an item the method no
+        longer reads (it returned, or the client completed) goes nowhere."""
+        while len(self._buffer) >= self._capacity:
+            if self.completed or self._reader_done:
+                return
+            await self._changed.wait()
+        if self.completed or self._reader_done:
             return
-        # The method may have stopped reading: the item then goes nowhere.
-        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-            await self._send.send(item)
+        self._buffer.append(item)
+        if len(self._buffer) == 1:
+            self._wake()
 
     def complete(self, error: str | None = None) -> None:
         if not self.completed:
             self.completed = True
             self._error = error
-            self._send.close()
+            self._wake()
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._items()
 
     async def _items(self) -> AsyncIterator[Any]:
-        async for item in self._receive:
-            yield item
+        buffer = self._buffer
+        try:
+            while True:
+                if buffer:
+                    full = len(buffer) >= self._capacity
+                    item = buffer.popleft()
+                    if full:
+                        self._wake()  # the connection may read again
+                    yield item
+                elif self.completed:
+                    break
+                else:
+                    await self._changed.wait()
+        finally:
+            self._reader_done = True
+            self._wake()
         if self._error is not None:
             raise UploadFailed(self._error)
 
