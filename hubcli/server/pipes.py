@@ -26,6 +26,10 @@ class BytePipe:
     def buffered(self) -> int:
         return len(self._buffer)
 
+    @property
+    def over_threshold(self) -> bool:
+        return len(self._buffer) > self._pause_threshold
+
     def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()

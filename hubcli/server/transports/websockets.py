@@ -51,7 +51,11 @@ async def _receive_inbound(receive: Receive, connection: HttpConnection) -> None
             data = message.get("bytes")
             if data is None:
                 data = (message.get("text") or "").encode("utf-8", "surrogatepass")
-            await connection.inbound.write(data)
+            # No checkpoint of its own per frame (receive() is one): waiting only
+            # when the hub is behind saves a scheduler round for every frame.
+            inbound = connection.inbound
+            if inbound.write_nowait(data) and inbound.over_threshold:
+                await inbound.drained()
         elif kind == "websocket.disconnect":
             return
 
