@@ -40,6 +40,7 @@ from hubcli._defaults import (
 from hubcli._groups import sole_exception
 from hubcli.protocol import PROTOCOL_NAMES, protocol_by_name
 from hubcli.protocol.messages import Completion, CompletionKind
+from hubcli.protocol.negotiate import transport_named
 from hubcli.protocol.stateful import DEFAULT_BUFFER_SIZE
 
 from .arguments import (
@@ -65,14 +66,8 @@ from .transports import LONG_POLLING, SERVER_SENT_EVENTS, WEBSOCKETS
 
 logger: Final = logging.getLogger("hubcli")
 
-# What a user may name, and the transports (as negotiate spells them) each allows.
-TRANSPORT_CHOICES: Final[dict[str, tuple[str, ...]]] = {
-    "auto": (WEBSOCKETS, SERVER_SENT_EVENTS, LONG_POLLING),
-    "websockets": (WEBSOCKETS,),
-    "sse": (SERVER_SENT_EVENTS,),
-    "serversentevents": (SERVER_SENT_EVENTS,),
-    "longpolling": (LONG_POLLING,),
-}
+# Every transport, in the order -t auto tries them (as negotiate spells them).
+AUTO: Final = (WEBSOCKETS, SERVER_SENT_EVENTS, LONG_POLLING)
 
 
 class Default(enum.Enum):
@@ -101,11 +96,13 @@ def transport_names(choice: str | Sequence[str]) -> tuple[str, ...]:
             key = word.strip().lower()
             if not key:
                 continue
-            if key not in TRANSPORT_CHOICES:
+            named = transport_named(key)
+            if key != "auto" and named is None:
                 raise InvalidArgumentError(
                     f"unknown transport {word.strip()!r}; use auto, websockets, sse or longpolling"
                 )
-            names.extend(name for name in TRANSPORT_CHOICES[key] if name not in names)
+            chosen = AUTO if named is None else (named.value,)
+            names.extend(name for name in chosen if name not in names)
     if not names:
         raise InvalidArgumentError("no transport given; use auto, websockets, sse or longpolling")
     return tuple(names)

@@ -31,6 +31,22 @@ class TransportName(enum.Enum):
     LONG_POLLING = "LongPolling"
 
 
+# What people call the transports (any case): the short words hubcli's command line
+# shows, and negotiate's own spellings. The one place a transport's name is read.
+TRANSPORT_WORDS: Final = ("websockets", "sse", "longpolling")
+_TRANSPORTS_BY_WORD: Final = {
+    "websockets": TransportName.WEBSOCKETS,
+    "sse": TransportName.SERVER_SENT_EVENTS,
+    "serversentevents": TransportName.SERVER_SENT_EVENTS,
+    "longpolling": TransportName.LONG_POLLING,
+}
+
+
+def transport_named(word: str) -> TransportName | None:
+    """The transport `word` names, or None."""
+    return _TRANSPORTS_BY_WORD.get(word.strip().lower())
+
+
 @dataclass(frozen=True, slots=True)
 class AvailableTransport:
     transport: str

@@ -1,7 +1,7 @@
 """The three transports behind one interface (`base.Transport`), opened by name.
 
 Server-Sent Events and Long Polling run on httpx, imported only when one of them is
-opened: the WebSocket path, the default, never loads it.
+opened (or negotiate runs): a WebSocket without negotiate never loads it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from contextlib import AbstractAsyncContextManager
 from typing import Final
 
 from hubcli.client.network import HttpState
+from hubcli.protocol.negotiate import TransportName
 
 from .base import Transport, TransportClosed
 
-WEBSOCKETS: Final = "WebSockets"
-SERVER_SENT_EVENTS: Final = "ServerSentEvents"
-LONG_POLLING: Final = "LongPolling"
+# As negotiate spells them (the protocol core's TransportName).
+WEBSOCKETS: Final = TransportName.WEBSOCKETS.value
+SERVER_SENT_EVENTS: Final = TransportName.SERVER_SENT_EVENTS.value
+LONG_POLLING: Final = TransportName.LONG_POLLING.value
 
 __all__ = [
     "LONG_POLLING",
