@@ -119,12 +119,14 @@ def _read_terminal(controller: int) -> bytes:
 
 
 def _run_with_terminal_stderr(
-    args: list[str], stdin_lines: list[bytes] | None = None
+    args: list[str], stdin_lines: list[bytes] | None = None, *, close_stdin_after: bytes = b""
 ) -> tuple[int, bytes, bytes]:
     """Run hubcli with stderr on a terminal and stdout on a pipe: (status, stdout, tty).
 
-    stdin_lines go one every 50 ms, like a slow producer; the terminal and stdout
-    are drained all along, so hubcli never waits on them.
+    stdin_lines go one every 50 ms, like a slow producer; stdin is closed after the
+    last once the terminal shows `close_stdin_after` (so a loaded machine's slow
+    start cannot let the upload end before anything is drawn). The terminal and
+    stdout are drained all along, so hubcli never waits on them.
     """
     with _terminal() as (controller, terminal):
         process = subprocess.Popen(
@@ -144,7 +146,7 @@ def _run_with_terminal_stderr(
                 if pending:
                     process.stdin.write(pending.pop(0))
                     process.stdin.flush()
-                else:
+                elif close_stdin_after in outputs[controller]:
                     process.stdin.close()
                     process.stdin = None
             readable, _, _ = select.select(list(open_fds), [], [], 0.05)
@@ -179,7 +181,9 @@ def test_stream_progress_on_a_terminal_stderr(shared_hub_server: str) -> None:
 def test_upload_progress_counts_sent_items(shared_hub_server: str) -> None:
     lines = [b"%d\n" % i for i in range(20)]
     status, stdout, terminal = _run_with_terminal_stderr(
-        ["upload", "--json", shared_hub_server, "UploadSum"], lines
+        ["upload", "--json", shared_hub_server, "UploadSum"],
+        lines,
+        close_stdin_after=b"hubcli: sent ",
     )
     assert status == 0, terminal
     assert stdout == b"190\n"
