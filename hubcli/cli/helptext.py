@@ -8,9 +8,8 @@ start-up by every command module: it holds strings only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from typer._click import Context, HelpFormatter
 from typer.core import TyperCommand, TyperGroup
 
 from .exit_codes import EXIT_CODE_MEANINGS, ExitCode
@@ -191,7 +190,7 @@ def epilog(command: str | None = None) -> str:
     )
 
 
-def _write_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
+def _write_epilog(epilog: str | None, formatter: Any) -> None:
     # click indents an epilog; hubcli's are sections of their own ("Examples:",
     # "Exit status:"), so they start in the column of "Options:".
     if epilog:
@@ -199,22 +198,27 @@ def _write_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
         formatter.write_text(epilog)
 
 
+# The overrides below take click's Context and HelpFormatter, which typer vendors
+# without exporting them: `Any` keeps them compatible with the methods they
+# override, and only their documented methods are called.
+
+
 class Command(TyperCommand):
     """A subcommand whose epilog reads as sections of its help."""
 
-    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
         # typer writes required arguments as {URL}; usage lines say URL everywhere else.
         return [
             piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
             for piece in super().collect_usage_pieces(ctx)
         ]
 
-    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
         _write_epilog(self.epilog, formatter)
 
 
 class Group(TyperGroup):
     """The root command, with the same epilog layout as `Command`."""
 
-    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
         _write_epilog(self.epilog, formatter)

@@ -88,9 +88,6 @@ _WORD_CHOICES: Final = re.compile(r"^[a-z][a-z0-9-]*(\|[a-z][a-z0-9-]*)+$")
 
 
 def _option_doc(param: Any, ctx: Any) -> OptionDoc | None:
-    from typer._click.types import File
-    from typer.models import TyperPath
-
     record = param.get_help_record(ctx)
     if record is None or param.hidden:
         return None
@@ -111,8 +108,8 @@ def _option_doc(param: Any, ctx: Any) -> OptionDoc | None:
         metavar=metavar,
         help=record[1],
         choices=choices,
-        files=not flag
-        and (isinstance(param.type, TyperPath | File) or "FILE" in (metavar or "").split("|")),
+        # Every option that takes a path says so in its metavar.
+        files=not flag and "FILE" in (metavar or "").split("|"),
         repeatable=bool(param.multiple or param.count),
     )
 

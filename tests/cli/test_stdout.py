@@ -28,6 +28,7 @@ PRINTING = {
     "help": "--help",
     "command help": "invoke --help",
     "version": "--version",
+    "list methods": "serve --list-methods",
 }
 
 
@@ -44,6 +45,16 @@ def test_every_command_into_a_closed_pipe_exits_0(shared_hub_server: str, comman
     line = command.format(url=shared_hub_server)
     result = pipeline(f"printf 'a\\n' | hubcli {line} | head -c0")
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("command", PRINTING.values(), ids=PRINTING.keys())
+def test_every_command_with_stdout_closed_exits_2(shared_hub_server: str, command: str) -> None:
+    line = command.format(url=shared_hub_server)
+    result = pipeline(f"printf 'a\\n' | hubcli {line} >&-")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "hubcli: error: cannot write to stdout: it is closed" + HINT,
+    )
 
 
 def test_serve_into_a_full_disk_or_a_closed_pipe_exits_2() -> None:
