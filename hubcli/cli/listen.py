@@ -7,17 +7,42 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+
 from .errors import UsageError
 from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
     CONNECTION,
+    DEFAULT_CONNECT_TIMEOUT,
     OUTPUT,
+    CacertOption,
+    CertOption,
     ConnectionFlags,
     ConnectionSettings,
+    ConnectRetriesOption,
+    ConnectTimeoutOption,
+    CookieOption,
+    HeaderOption,
+    IdleTimeoutOption,
+    InsecureOption,
+    KeepaliveOption,
+    KeyOption,
+    MaxMessageSizeOption,
+    MaxTimeOption,
     OutputSettings,
+    ProtocolName,
+    ProtocolOption,
+    ProxyOption,
+    SkipNegotiationOption,
+    StatefulReconnectOption,
     StrictJsonOption,
+    TokenFileOption,
+    TokenInQueryOption,
+    TokenOption,
+    TransportOption,
     UrlArg,
+    VerboseOption,
     connection_settings,
     finite_seconds,
 )
@@ -164,7 +189,28 @@ def listen_command(
     reply_timeout: ReplyTimeoutOption = DEFAULT_REPLY_TIMEOUT,
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
-    flags: ConnectionFlags,
+    # The connection options, the same in every client command (ConnectionFlags):
+    protocol: ProtocolOption = ProtocolName.json,
+    transport: TransportOption = None,
+    skip_negotiation: SkipNegotiationOption = False,
+    header: HeaderOption = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
+    token_in_query: TokenInQueryOption = False,
+    cookie: CookieOption = None,
+    cacert: CacertOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    connect_timeout: ConnectTimeoutOption = DEFAULT_CONNECT_TIMEOUT,
+    max_time: MaxTimeOption = None,
+    idle_timeout: IdleTimeoutOption = None,
+    keepalive: KeepaliveOption = DEFAULT_KEEPALIVE_SECONDS,
+    max_message_size: MaxMessageSizeOption = DEFAULT_MAX_MESSAGE_SIZE,
+    connect_retries: ConnectRetriesOption = 0,
+    stateful_reconnect: StatefulReconnectOption = False,
+    verbose: VerboseOption = 0,
 ) -> None:
     """Print each invocation the hub sends this client, as one JSON line:
     {"target":"Name","arguments":[...]}, as it arrives.
@@ -178,6 +224,7 @@ def listen_command(
     event received. --reconnect connects again when the connection is lost (a
     line on stderr for each step; -J records too) and runs the --calls again.
     """
+    flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         from .calls import parse_calls

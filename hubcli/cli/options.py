@@ -7,12 +7,10 @@ and the connection machinery is imported only once a command runs.
 from __future__ import annotations
 
 import enum
-import functools
-import inspect
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
@@ -451,61 +449,11 @@ class ConnectionFlags:
     stateful_reconnect: bool = False
     verbose: int = 0
 
-
-_FLAG_ANNOTATIONS: Final[dict[str, Any]] = {
-    "protocol": ProtocolOption,
-    "transport": TransportOption,
-    "skip_negotiation": SkipNegotiationOption,
-    "header": HeaderOption,
-    "token": TokenOption,
-    "token_file": TokenFileOption,
-    "token_in_query": TokenInQueryOption,
-    "cookie": CookieOption,
-    "cacert": CacertOption,
-    "cert": CertOption,
-    "key": KeyOption,
-    "insecure": InsecureOption,
-    "proxy": ProxyOption,
-    "connect_timeout": ConnectTimeoutOption,
-    "max_time": MaxTimeOption,
-    "idle_timeout": IdleTimeoutOption,
-    "keepalive": KeepaliveOption,
-    "max_message_size": MaxMessageSizeOption,
-    "connect_retries": ConnectRetriesOption,
-    "stateful_reconnect": StatefulReconnectOption,
-    "verbose": VerboseOption,
-}
-
-
-def with_connection_flags(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command every connection option, collected into `flags: ConnectionFlags`.
-
-    The options are declared once here instead of in each command's signature;
-    typer reads the signature this builds.
-    """
-    signature = inspect.signature(command, eval_str=True)
-    own = [parameter for name, parameter in signature.parameters.items() if name != "flags"]
-    defaults = ConnectionFlags()
-    added = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=getattr(defaults, name),
-            annotation=annotation,
-        )
-        for name, annotation in _FLAG_ANNOTATIONS.items()
-    ]
-
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> None:
-        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FLAG_ANNOTATIONS})
-        command(**kwargs, flags=flags)
-
-    parameters = own + added
-    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    del wrapper.__wrapped__
-    return wrapper
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> ConnectionFlags:
+        """The connection options among a command's parameters: each client
+        command lists them all in its signature and passes its `locals()`."""
+        return cls(**{field.name: params[field.name] for field in fields(cls)})
 
 
 def _transports(values: list[str] | None) -> tuple[str, ...]:
