@@ -24,9 +24,12 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
 
-CONNECTION: Final = "Connection"
+# The sections of a command's --help, for rich_help_panel (helptext.Command).
+ARGUMENTS: Final = "Hub arguments"
 OUTPUT: Final = "Output"
-ARGUMENTS: Final = "Arguments"
+CONNECTION: Final = "Connection"
+HTTP: Final = "HTTP and TLS"
+LIMITS: Final = "Limits"
 
 
 class ProtocolName(enum.StrEnum):
@@ -147,7 +150,7 @@ HeaderOption = Annotated[
         "--header",
         metavar="'NAME: VALUE'",
         help="Extra HTTP header (repeatable).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 TokenOption = Annotated[
@@ -157,7 +160,7 @@ TokenOption = Annotated[
         metavar="TOKEN",
         show_default=False,
         help="Bearer token [env: HUBCLI_TOKEN] (an explicit -H 'Authorization: ...' wins).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 TokenFileOption = Annotated[
@@ -167,7 +170,7 @@ TokenFileOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Read the bearer token from FILE, afresh at each connect.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 TokenInQueryOption = Annotated[
@@ -175,7 +178,7 @@ TokenInQueryOption = Annotated[
     typer.Option(
         "--token-in-query",
         help="Also send the token as access_token= in the transport URL.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 CookieOption = Annotated[
@@ -186,7 +189,7 @@ CookieOption = Annotated[
         metavar="'NAME=VALUE; ...'|FILE",
         show_default=False,
         help="Cookies to send, or a Netscape cookie file (repeatable).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 CacertOption = Annotated[
@@ -196,7 +199,7 @@ CacertOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Trust the CA certificates in FILE (PEM) instead of the system store.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 CertOption = Annotated[
@@ -206,7 +209,7 @@ CertOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Client certificate (PEM; with its key unless --key).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 KeyOption = Annotated[
@@ -216,7 +219,7 @@ KeyOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Private key of --cert (PEM).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 InsecureOption = Annotated[
@@ -225,7 +228,7 @@ InsecureOption = Annotated[
         "-k",
         "--insecure",
         help="Do not verify the server's TLS certificate.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 ProxyOption = Annotated[
@@ -235,7 +238,7 @@ ProxyOption = Annotated[
         metavar="URL",
         show_default=False,
         help="HTTP proxy for every request [env: HTTPS_PROXY, HTTP_PROXY, NO_PROXY]; '' for none.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 ConnectTimeoutOption = Annotated[
@@ -246,7 +249,7 @@ ConnectTimeoutOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="Limit on negotiate + transport + handshake.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 MaxTimeOption = Annotated[
@@ -258,7 +261,7 @@ MaxTimeOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="Limit on the whole run, from process start (exit 124).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 IdleTimeoutOption = Annotated[
@@ -270,7 +273,7 @@ IdleTimeoutOption = Annotated[
         callback=finite_seconds,
         help="Give up after this long without a message from the server (exit 124; "
         "default 30, but none over Long Polling unless given; 0: never).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 KeepaliveOption = Annotated[
@@ -281,7 +284,7 @@ KeepaliveOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="Ping after this long without sending (0: never).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 MaxMessageSizeOption = Annotated[
@@ -294,7 +297,7 @@ MaxMessageSizeOption = Annotated[
             "Largest hub message accepted from the server (exit 6 beyond), "
             "and largest stdin record upload sends (exit 2 beyond)."
         ),
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 
@@ -330,9 +333,7 @@ def verbose_option(help_text: str, panel: str | None = None) -> Any:
 
 VerboseOption = Annotated[
     int,
-    verbose_option(
-        "-v: connection events; -vv: every frame (tokens redacted). On stderr.", CONNECTION
-    ),
+    verbose_option("-v: connection events; -vv: every frame (tokens redacted). On stderr.", OUTPUT),
 ]
 
 

@@ -14,6 +14,7 @@ from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
     DEFAULT_CONNECT_TIMEOUT,
+    OUTPUT,
     ArgsOption,
     CacertOption,
     CertOption,
@@ -75,7 +76,11 @@ NullOption = Annotated[
 ]
 StreamBackOption = Annotated[
     bool,
-    typer.Option("--stream", help="The method streams back: print its items as they arrive."),
+    typer.Option(
+        "--stream",
+        help="The method streams back: print its items as they arrive.",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 
 
