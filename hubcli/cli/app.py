@@ -27,7 +27,8 @@ Calls hub methods from shells and CI scripts: stdout carries data only, one
 compact JSON value per line; a failure is one line on stderr (hubcli: error: ...)
 and an exit status that says what went wrong. Options may stand anywhere before
 --. 'hubcli COMMAND --help' shows a command's options, examples and exit statuses;
-'man hubcli' shows everything."""
+'man hubcli' shows everything. Every SECONDS option takes a decimal number; 0
+means no limit (as in curl)."""
 
 app = typer.Typer(
     name="hubcli",

@@ -125,7 +125,7 @@ ReplyTimeoutOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="A --reply-exec COMMAND that has not answered by then is killed, and the "
-        "hub gets an error.",
+        "hub gets an error (0: none).",
         rich_help_panel=REPLIES,
     ),
 ]
@@ -249,7 +249,9 @@ def listen_command(
             logging.getLogger("hubcli").info(
                 "listen %s", ", ".join(wanted) if wanted else "(every target)"
             )
-            handlers = reply_handlers(reply_list, reply_timeout, session.output.formatter)
+            handlers = reply_handlers(
+                reply_list, reply_timeout or math.inf, session.output.formatter
+            )
             async with session.connect(handlers=handlers, reconnect=policy) as hub:
                 # Subscribed before the calls: what they make the hub send is kept.
                 events = hub.events(*wanted, lifecycle=True)

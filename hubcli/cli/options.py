@@ -43,7 +43,8 @@ TRANSPORT_FLAG_NAMES: Final = ("auto", "websockets", "sse", "longpolling")
 def finite_seconds(value: float | None) -> float | None:
     """Callback of every SECONDS option: click's range check lets nan through
     (every comparison with it is false) and inf passes a lower bound; trio then
-    refuses a nan deadline half-way through, and inf is no time limit at all."""
+    refuses a nan deadline half-way through, and inf is no time limit at all.
+    That is what 0 means for every SECONDS option, as in curl (ROOT_HELP says so)."""
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"{value} is not a finite number of seconds")
     return value
@@ -248,7 +249,7 @@ ConnectTimeoutOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="Limit on negotiate + transport + handshake.",
+        help="Limit on negotiate + transport + handshake (0: none).",
         rich_help_panel=LIMITS,
     ),
 ]
@@ -260,7 +261,7 @@ MaxTimeOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="Limit on the whole run, from process start (exit 124).",
+        help="Limit on the whole run, from process start (exit 124; 0: none).",
         rich_help_panel=LIMITS,
     ),
 ]
@@ -505,7 +506,7 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
         network=network,
         warnings=warnings,
         connect_timeout=flags.connect_timeout or None,
-        max_time=flags.max_time,
+        max_time=flags.max_time or None,
         idle_timeout=flags.idle_timeout,
         keepalive=flags.keepalive,
         max_message_size=flags.max_message_size,

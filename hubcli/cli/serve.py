@@ -6,6 +6,7 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -142,30 +143,30 @@ def serve(
         float,
         typer.Option(
             "--keepalive",
-            min=0.001,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Ping after this long without sending.",
+            help="Ping after this long without sending (0: never).",
         ),
     ] = 15.0,
     client_timeout: Annotated[
         float,
         typer.Option(
             "--client-timeout",
-            min=0.001,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Drop a client (once it has pinged) after this long without a message.",
+            help="Drop a client (once it has pinged) after this long without a message (0: never).",
         ),
     ] = 30.0,
     handshake_timeout: Annotated[
         float,
         typer.Option(
             "--handshake-timeout",
-            min=0.001,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Time allowed for the handshake.",
+            help="Time allowed for the handshake (0: no limit).",
         ),
     ] = 15.0,
     max_message_size: Annotated[
@@ -194,21 +195,22 @@ def serve(
         float,
         typer.Option(
             "--long-poll-timeout",
-            min=0.001,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="A long poll without data answers 200 empty after this long.",
+            help="A long poll without data answers 200 empty after this long (0: it waits "
+            "for data).",
         ),
     ] = 90.0,
     disconnect_timeout: Annotated[
         float,
         typer.Option(
             "--disconnect-timeout",
-            min=0.001,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
             help="Drop a negotiated or long polling connection unused for this long, "
-            "and a stateful one whose WebSocket was lost and not resumed.",
+            "and a stateful one whose WebSocket was lost and not resumed (0: never).",
         ),
     ] = 15.0,
     allow_stateful_reconnect: Annotated[
@@ -286,14 +288,15 @@ def serve(
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
         sticky_cookie=cookie,
         break_websockets=break_websockets,
-        keepalive=keepalive,
-        client_timeout=client_timeout,
-        handshake_timeout=handshake_timeout,
+        # The server takes every limit as a number of seconds: 0's "no limit" is inf.
+        keepalive=keepalive or math.inf,
+        client_timeout=client_timeout or math.inf,
+        handshake_timeout=handshake_timeout or math.inf,
         max_message_size=max_message_size or None,
         detailed_errors=detailed_errors,
         stream_delay_ms=stream_delay_ms,
-        long_poll_timeout=long_poll_timeout,
-        disconnect_timeout=disconnect_timeout,
+        long_poll_timeout=long_poll_timeout or math.inf,
+        disconnect_timeout=disconnect_timeout or math.inf,
         allow_stateful_reconnect=allow_stateful_reconnect,
         stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
         chaos=chaos,
