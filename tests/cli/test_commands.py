@@ -41,6 +41,34 @@ def test_strict_json_refuses_text(shared_hub_server: str) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+# Valid JSON, but no value holds the number: it must not go as the string "1e400".
+@pytest.mark.parametrize(
+    ("argv", "stdin", "where"),
+    [
+        (["invoke", "{url}", "Echo", "1e400"], None, "argument 1"),
+        (["invoke", "--strict-json", "{url}", "Echo", "--", "-1e400"], None, "argument 1"),
+        (["invoke", "{url}", "Echo", "2", '{"a": [1E999]}'], None, "argument 2"),
+        (["send", "{url}", "Echo", "1" + "0" * 5000], None, "argument 1"),
+        (["invoke", "--args", "[1e400]", "{url}", "Echo"], None, "--args"),
+        (["invoke", "--args", "@{file}", "{url}", "Echo"], None, "--args"),
+        (["invoke", "--args", "@-", "{url}", "Echo"], "[-1e400]", "--args"),
+        (["upload", "--json", "{url}", "UploadSum"], "1\n1e400\n", "stdin line 2"),
+        (["listen", "--call", "Echo 1e400", "{url}"], None, "argument 1"),
+        (["listen", "--reply", "X=1e400", "{url}"], None, "argument 1"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(
+    shared_hub_server: str, tmp_path: Path, argv: list[str], stdin: str | None, where: str
+) -> None:
+    file = tmp_path / "args.json"
+    file.write_text("[1, 1e400]")
+    line = [word.replace("{url}", shared_hub_server).replace("{file}", str(file)) for word in argv]
+    result = run(*line, stdin=stdin)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    [error] = result.stderr.splitlines()
+    assert error.startswith(f"hubcli: error: {where} holds a number out of range: "), error
+
+
 def test_args_option_file_and_stdin(shared_hub_server: str, tmp_path: Path) -> None:
     assert run("invoke", shared_hub_server, "Add", "--args", "[2, 3]").stdout == "5\n"
     args_file = tmp_path / "args.json"
