@@ -9,6 +9,7 @@ import typer
 
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
+from .combinations import check_combinations
 from .errors import UsageError
 from .launch import Body, client_command, launch
 from .options import (
@@ -177,6 +178,7 @@ def reconnect_policy(reconnect: bool, delays: str | None) -> ReconnectPolicy | N
     "listen", short_help="Print what the hub invokes on this client, one JSON line each."
 )
 def listen_command(
+    ctx: typer.Context,
     url: UrlArg,
     targets: TargetArgs = None,
     *,
@@ -230,6 +232,7 @@ def listen_command(
         from .calls import parse_calls
         from .replies import parse_replies
 
+        check_combinations("listen", ctx)
         settings = connection_settings(url, flags)
         hub_calls = parse_calls(calls, strict=strict_json)
         reply_list = parse_replies(replies, reply_commands, strict=strict_json)

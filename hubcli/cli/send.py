@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import typer
+
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
 from .arguments import describe_arguments, parse_arguments
+from .combinations import check_combinations
 from .launch import Body, client_command, launch
 from .options import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
 
 @client_command("send")
 def send_command(
+    ctx: typer.Context,
     url: UrlArg,
     method: MethodArg,
     args: HubArgs = None,
@@ -86,6 +90,7 @@ def send_command(
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings | None]:
+        check_combinations("send", ctx)
         settings = connection_settings(url, flags)
         values, _ = parse_arguments(args, args_json, strict=strict_json)
 

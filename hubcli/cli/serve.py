@@ -73,6 +73,7 @@ def _transports(value: str) -> tuple[TransportName, ...]:
     epilog=epilog("serve"),
 )
 def serve(
+    ctx: typer.Context,
     *,
     host: Annotated[
         str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
@@ -252,6 +253,14 @@ def serve(
     ] = False,
     verbose: Annotated[int, verbose_option("Log connection events (-vv: debug) on stderr.")] = 0,
 ) -> None:
+    from .combinations import check_combinations
+    from .errors import UsageError, report
+
+    try:
+        check_combinations("serve", ctx)
+    except UsageError as error:
+        report(str(error), error.hint)
+        raise typer.Exit(ExitCode.USAGE) from None
     if list_methods:
         from hubcli.server.methods import describe_methods
 
@@ -303,7 +312,6 @@ def serve(
         faults=faults,
         verbose=verbose,
     )
-    from .errors import report
     from .startup import resume_collector
 
     resume_collector()

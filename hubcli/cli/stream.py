@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import typer
+
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
 from .arguments import describe_arguments, parse_arguments
+from .combinations import check_combinations
 from .launch import Body, client_command, launch
 from .options import (
     DEFAULT_CONNECT_TIMEOUT,
@@ -91,6 +94,7 @@ async def print_stream(
 
 @client_command("stream", short_help="Call a streaming METHOD; print each item as one JSON line.")
 def stream_command(
+    ctx: typer.Context,
     url: UrlArg,
     method: MethodArg,
     args: HubArgs = None,
@@ -137,6 +141,7 @@ def stream_command(
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        check_combinations("stream", ctx)
         settings = connection_settings(url, flags)
         values, _ = parse_arguments(args, args_json, strict=strict_json)
 

@@ -9,6 +9,7 @@ import typer
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
 from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
+from .combinations import check_combinations
 from .invoke import print_result
 from .launch import Body, client_command, launch
 from .options import (
@@ -86,6 +87,7 @@ StreamBackOption = Annotated[
 
 @client_command("upload", short_help="Send stdin to METHOD as a stream, one item per line.")
 def upload_command(
+    ctx: typer.Context,
     url: UrlArg,
     method: MethodArg,
     args: HubArgs = None,
@@ -137,6 +139,7 @@ def upload_command(
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        check_combinations("upload", ctx)
         settings = connection_settings(url, flags)
         values, position = parse_arguments(args, args_json, strict=strict_json, upload=True)
         from .stdin import check_stdin
