@@ -38,6 +38,12 @@ class ProtocolName(enum.StrEnum):
 
 
 TRANSPORT_FLAG_NAMES: Final = ("auto", "websockets", "sse", "longpolling")
+# Every choice is case-insensitive (-p MessagePack, -t SSE); a transport may also
+# go by its name in negotiate and the official clients (HttpTransportType).
+TRANSPORT_SPELLINGS: Final = {
+    **{name: name for name in TRANSPORT_FLAG_NAMES},
+    "serversentevents": "sse",
+}
 
 
 def finite_seconds(value: float | None) -> float | None:
@@ -122,7 +128,9 @@ CountOption = Annotated[
 ]
 ProtocolOption = Annotated[
     ProtocolName,
-    typer.Option("-p", "--protocol", help="Hub protocol.", rich_help_panel=CONNECTION),
+    typer.Option(
+        "-p", "--protocol", case_sensitive=False, help="Hub protocol.", rich_help_panel=CONNECTION
+    ),
 ]
 TransportOption = Annotated[
     list[str] | None,
@@ -459,9 +467,8 @@ class ConnectionFlags:
 
 
 def _transports(values: list[str] | None) -> tuple[str, ...]:
-    names = tuple(
-        word.strip().lower() for value in values or ("auto",) for word in value.split(",")
-    )
+    words = (word.strip().lower() for value in values or ("auto",) for word in value.split(","))
+    names = tuple(TRANSPORT_SPELLINGS.get(word, word) for word in words)
     unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
     if unknown or not any(names):
         raise UsageError(

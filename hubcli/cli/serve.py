@@ -52,7 +52,10 @@ connection's TCP connection is cut)."""
 def _transports(value: str) -> tuple[TransportName, ...]:
     from hubcli.server.options import TRANSPORT_FLAG_NAMES, TransportName
 
-    names = [part.strip().lower() for part in value.split(",") if part.strip()]
+    from .options import TRANSPORT_SPELLINGS
+
+    words = [part.strip().lower() for part in value.split(",") if part.strip()]
+    names = [TRANSPORT_SPELLINGS.get(word, word) for word in words]
     unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
     if unknown or not names:
         raise typer.BadParameter(
