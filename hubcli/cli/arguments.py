@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 import math
 import sys
-from pathlib import Path
 from typing import Any, Final
 
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.errors import ProtocolError
 
-from .errors import UsageError, cannot_read
+from .errors import UsageError
 
 STDIN_PLACEHOLDER: Final = "@stdin"
 logger: Final = logging.getLogger("hubcli")
@@ -83,15 +82,14 @@ def _parse_literal(text: str, *, strict: bool, position: int) -> Any:
 
 
 def _read_args_source(source: str, *, stdin_taken: bool) -> str:
+    from .files import ARGS_FILE_LIMIT, read_text
+
     if source == "@-":
         if stdin_taken:
             raise UsageError("--args @- cannot be used here: stdin carries the upload")
-        return sys.stdin.read()
+        return read_text("--args @-", 0, ARGS_FILE_LIMIT)
     if source.startswith("@"):
-        try:
-            return Path(source[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(cannot_read(f"--args {source}", error)) from None
+        return read_text(f"--args {source}", source[1:], ARGS_FILE_LIMIT)
     return source
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from hubcli.client.network import (
@@ -46,11 +45,9 @@ def _reason(error: BaseException) -> str:
 
 def read_token_file(path: str) -> str:
     """The token in `path`, surrounding whitespace (the trailing newline) stripped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(cannot_read(f"--token-file {path}", _reason(error))) from None
-    token = text.strip()
+    from .files import TOKEN_FILE_LIMIT, read_text
+
+    token = read_text(f"--token-file {path}", path, TOKEN_FILE_LIMIT).strip()
     if not token:
         raise UsageError(f"--token-file {path} is empty")
     return _sendable(token, f"the token in --token-file {path}")
@@ -83,6 +80,9 @@ def _cookies(values: list[str]) -> tuple[tuple[tuple[str, str], ...], tuple[Cook
             except ValueError as error:
                 raise UsageError(str(error), hint="use -b 'name=value; other=value'") from None
             continue
+        from .files import COOKIE_FILE_LIMIT, check_regular
+
+        check_regular(f"the cookie file {value}", value, COOKIE_FILE_LIMIT)
         try:
             entries.extend(load_cookie_file(value))
         except OSError as error:
@@ -96,9 +96,11 @@ def _ssl_context(url: str, flags: ConnectionFlags) -> ssl.SSLContext | None:
     configured = flags.cacert or flags.cert or flags.insecure
     if not configured and not url.lower().startswith(("https://", "wss://")):
         return None  # made on first use, should a redirect lead to https
+    from .files import TLS_FILE_LIMIT, check_regular
+
     for flag, path in (("--cacert", flags.cacert), ("--cert", flags.cert), ("--key", flags.key)):
-        if path is not None and not Path(path).is_file():
-            raise UsageError(f"cannot read {flag} {path}: no such file")
+        if path is not None:
+            check_regular(f"{flag} {path}", path, TLS_FILE_LIMIT)
     try:
         return tls_context(flags.cacert, flags.cert, flags.key, insecure=flags.insecure)
     except (OSError, ssl.SSLError, ValueError) as error:

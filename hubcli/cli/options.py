@@ -62,8 +62,20 @@ UrlArg = Annotated[
         metavar="URL", help="Hub URL, e.g. http://127.0.0.1:5000/hub.", show_default=False
     ),
 ]
+
+
+def method_name(value: str) -> str:
+    """Callback of METHOD: no hub has a method without a name."""
+    if not value.strip():
+        raise typer.BadParameter("the method name is empty")
+    return value
+
+
 MethodArg = Annotated[
-    str, typer.Argument(metavar="METHOD", help="Hub method name.", show_default=False)
+    str,
+    typer.Argument(
+        metavar="METHOD", help="Hub method name.", show_default=False, callback=method_name
+    ),
 ]
 HubArgs = Annotated[
     list[str] | None,
@@ -79,7 +91,8 @@ ArgsOption = Annotated[
     typer.Option(
         "--args",
         metavar="JSON|@FILE|@-",
-        help="The whole argument array, verbatim (instead of ARGs).",
+        help="The whole argument array, verbatim (instead of ARGs; a FILE or stdin of up "
+        "to 16 MiB).",
         rich_help_panel=ARGUMENTS,
     ),
 ]
@@ -178,7 +191,7 @@ TokenFileOption = Annotated[
         "--token-file",
         metavar="FILE",
         show_default=False,
-        help="Read the bearer token from FILE, afresh at each connect.",
+        help="Read the bearer token from FILE (up to 1 MiB), afresh at each connect.",
         rich_help_panel=HTTP,
     ),
 ]
@@ -197,7 +210,7 @@ CookieOption = Annotated[
         "--cookie",
         metavar="'NAME=VALUE; ...'|FILE",
         show_default=False,
-        help="Cookies to send, or a Netscape cookie file (repeatable).",
+        help="Cookies to send, or a Netscape cookie file of up to 1 MiB (repeatable).",
         rich_help_panel=HTTP,
     ),
 ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from .app import app
+from .errors import UsageError
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
 from .options import finite_seconds, verbose_option
@@ -65,6 +66,37 @@ def _transports(value: str) -> tuple[TransportName, ...]:
     chosen = {TRANSPORT_FLAG_NAMES[name] for name in names}
     # Negotiate lists transports in the server's fixed order, whatever the flag's.
     return tuple(t for t in TransportName if t in chosen)
+
+
+def _check_tls_files(cert: Path, key: Path, client_ca: Path | None) -> None:
+    """The TLS files load, checked before serving: what is wrong with them is bad
+    input (exit 2), not a port that cannot be listened on."""
+    import ssl
+
+    from .files import TLS_FILE_LIMIT, check_regular
+
+    named = [("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)]
+    for flag, path in named:
+        if path is not None:
+            check_regular(f"{flag} {path}", str(path), TLS_FILE_LIMIT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+    except (OSError, ssl.SSLError) as error:
+        files = " ".join(f"{flag} {path}" for flag, path in named if path is not None)
+        if isinstance(error, ssl.SSLError):
+            # OpenSSL's "[SSL] PEM lib (_ssl.c:3905)" says only that loading failed.
+            reason = "not a PEM certificate with its private key"
+            if error.reason and error.reason != "PEM_LIB":
+                reason = str(error.reason)
+        else:
+            reason = error.strerror or str(error)
+        raise UsageError(
+            f"cannot use {files}: {reason}",
+            hint="PEM files: the certificate, its private key, and a CA bundle",
+        ) from None
 
 
 @app.command(
@@ -257,7 +289,7 @@ def serve(
     verbose: Annotated[int, verbose_option("Log connection events (-vv: debug) on stderr.")] = 0,
 ) -> None:
     from .combinations import check_combinations
-    from .errors import UsageError, report
+    from .errors import report
 
     try:
         check_combinations("serve", ctx)
@@ -273,6 +305,12 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert", param_hint="--tls-client-ca")
+    if tls_cert is not None and tls_key is not None:
+        try:
+            _check_tls_files(tls_cert, tls_key, tls_client_ca)
+        except UsageError as error:
+            report(str(error), error.hint)
+            raise typer.Exit(ExitCode.USAGE) from None
     cookie: tuple[str, str] | None = None
     if sticky_cookie is not None:
         name, separator, value = sticky_cookie.partition("=")
