@@ -145,10 +145,11 @@ def network_settings(
     if flags.token_file is not None:
         read_token_file(flags.token_file)  # unreadable: exit 2 now, not mid-connect
         token = token_file_reader(flags.token_file)
-    elif flags.token:
-        token = _sendable(flags.token, "--token")
+    elif flags.token and flags.token.strip():
+        # Stripped as a token file's is: "Bearer " and a blank is no header to send.
+        token = _sendable(flags.token.strip(), "--token")
     else:
-        token = _sendable(environ.get("HUBCLI_TOKEN") or "", "HUBCLI_TOKEN") or None
+        token = _sendable((environ.get("HUBCLI_TOKEN") or "").strip(), "HUBCLI_TOKEN") or None
     cookies, cookie_entries = _cookies(flags.cookie or [])
     proxy, environment = _proxies(flags)
     headers = tuple(parse_header(text) for text in flags.header or ())
