@@ -50,6 +50,14 @@ drop-transport[=SECONDS] (with --chaos: every SECONDS, default 5, each
 connection's TCP connection is cut)."""
 
 
+# The sections of serve --help (helptext.Command shows rich_help_panel).
+HUB = "Hub"
+TLS = "TLS"
+LIMITS = "Limits"
+STATEFUL = "Stateful reconnect"
+TEST_AIDS = "Test aids"
+
+
 def _transports(value: str) -> tuple[TransportName, ...]:
     from hubcli.server.options import TRANSPORT_FLAG_NAMES, TransportName
 
@@ -111,21 +119,31 @@ def serve(
     ctx: typer.Context,
     *,
     host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+        str,
+        typer.Option(
+            "--host", rich_help_panel=HUB, metavar="ADDRESS", help="Address to listen on."
+        ),
     ] = "127.0.0.1",
     port: Annotated[
         int,
         typer.Option(
-            "--port", min=0, max=65535, metavar="PORT", help="TCP port; 0 picks a free one."
+            "--port",
+            rich_help_panel=HUB,
+            min=0,
+            max=65535,
+            metavar="PORT",
+            help="TCP port; 0 picks a free one.",
         ),
     ] = 5000,
     path: Annotated[
-        str, typer.Option("--path", metavar="PATH", help="URL path of the hub.")
+        str,
+        typer.Option("--path", rich_help_panel=HUB, metavar="PATH", help="URL path of the hub."),
     ] = "/hub",
     transports: Annotated[
         str,
         typer.Option(
             "--transports",
+            rich_help_panel=HUB,
             metavar="LIST",
             help="Transports to offer, comma-separated: websockets, sse, longpolling.",
         ),
@@ -134,6 +152,7 @@ def serve(
         str | None,
         typer.Option(
             "--require-token",
+            rich_help_panel=HUB,
             metavar="TOKEN",
             help="Answer 401 to negotiate and connect requests without "
             "'Authorization: Bearer TOKEN' or '?access_token=TOKEN'.",
@@ -142,17 +161,23 @@ def serve(
     tls_cert: Annotated[
         Path | None,
         typer.Option(
-            "--tls-cert", metavar="FILE", help="PEM certificate: serve https:// and wss://."
+            "--tls-cert",
+            rich_help_panel=TLS,
+            metavar="FILE",
+            help="PEM certificate: serve https:// and wss://.",
         ),
     ] = None,
     tls_key: Annotated[
         Path | None,
-        typer.Option("--tls-key", metavar="FILE", help="PEM private key of --tls-cert."),
+        typer.Option(
+            "--tls-key", rich_help_panel=TLS, metavar="FILE", help="PEM private key of --tls-cert."
+        ),
     ] = None,
     tls_client_ca: Annotated[
         Path | None,
         typer.Option(
             "--tls-client-ca",
+            rich_help_panel=TLS,
             metavar="FILE",
             help="Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert).",
         ),
@@ -161,6 +186,7 @@ def serve(
         str | None,
         typer.Option(
             "--sticky-cookie",
+            rich_help_panel=TEST_AIDS,
             metavar="NAME=VALUE",
             help="Act like a load balancer with sticky sessions: negotiate sets this "
             "cookie, and a transport request without it is answered as by a node that "
@@ -171,6 +197,7 @@ def serve(
         bool,
         typer.Option(
             "--break-websockets",
+            rich_help_panel=TEST_AIDS,
             help="Test aid: offer WebSockets but refuse every upgrade (503), like a "
             "proxy that blocks them, so clients must fall back.",
         ),
@@ -179,6 +206,7 @@ def serve(
         float,
         typer.Option(
             "--keepalive",
+            rich_help_panel=LIMITS,
             min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
@@ -189,6 +217,7 @@ def serve(
         float,
         typer.Option(
             "--client-timeout",
+            rich_help_panel=LIMITS,
             min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
@@ -199,6 +228,7 @@ def serve(
         float,
         typer.Option(
             "--handshake-timeout",
+            rich_help_panel=LIMITS,
             min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
@@ -209,6 +239,7 @@ def serve(
         int,
         typer.Option(
             "--max-message-size",
+            rich_help_panel=LIMITS,
             min=0,
             metavar="BYTES",
             help="Largest incoming hub message (handshake included); 0: no limit.",
@@ -218,19 +249,25 @@ def serve(
         bool,
         typer.Option(
             "--detailed-errors",
+            rich_help_panel=TEST_AIDS,
             help="Add exception type and message to error texts (EnableDetailedErrors).",
         ),
     ] = False,
     stream_delay_ms: Annotated[
         int,
         typer.Option(
-            "--stream-delay-ms", min=0, metavar="MS", help="Pause between TriggerStream items."
+            "--stream-delay-ms",
+            rich_help_panel=TEST_AIDS,
+            min=0,
+            metavar="MS",
+            help="Pause between TriggerStream items.",
         ),
     ] = 250,
     long_poll_timeout: Annotated[
         float,
         typer.Option(
             "--long-poll-timeout",
+            rich_help_panel=LIMITS,
             min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
@@ -242,6 +279,7 @@ def serve(
         float,
         typer.Option(
             "--disconnect-timeout",
+            rich_help_panel=LIMITS,
             min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
@@ -253,6 +291,7 @@ def serve(
         bool,
         typer.Option(
             "--allow-stateful-reconnect",
+            rich_help_panel=STATEFUL,
             help="Grant stateful reconnect to clients that ask for it (AllowStatefulReconnects).",
         ),
     ] = False,
@@ -260,6 +299,7 @@ def serve(
         int,
         typer.Option(
             "--stateful-reconnect-buffer-size",
+            rich_help_panel=STATEFUL,
             min=0,
             metavar="BYTES",
             help="Unacknowledged bytes kept per stateful connection before writes "
@@ -270,6 +310,7 @@ def serve(
         bool,
         typer.Option(
             "--chaos",
+            rich_help_panel=TEST_AIDS,
             help="Relay every TCP connection, so DropTransport, DropConnection and "
             "ResumableCounter can reset the caller's connection.",
         ),
@@ -278,6 +319,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--fault",
+            rich_help_panel=TEST_AIDS,
             metavar="NAME[=SECONDS]",
             help="Make every connection meet this fault (repeatable); the names are listed above.",
         ),

@@ -190,3 +190,13 @@ def test_help_into_a_closed_pipe_is_a_success(args: str) -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_serve_options_stand_under_their_panels() -> None:
+    sections = _sections(_run("serve", "--help").stdout)
+    assert "--host" in sections["Hub"]
+    assert "--tls-cert" in sections["TLS"]
+    assert "--keepalive" in sections["Limits"]
+    assert "--chaos" in sections["Test aids"]
+    assert "--allow-stateful-reconnect" in sections["Stateful reconnect"]
+    assert sections["Options"] == ["--list-methods", "-v", "-h"]
