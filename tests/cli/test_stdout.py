@@ -57,6 +57,25 @@ def test_every_command_with_stdout_closed_exits_2(shared_hub_server: str, comman
     )
 
 
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [
+        ("--version >&-", 2),
+        ("invoke --help >&-", 2),
+        ("invoke --bogus", 2),
+        ("invoke {url} Echo 1 >&-", 2),
+        ("invoke {url} Echo 1 > /dev/null", 0),
+    ],
+)
+def test_a_closed_stderr_changes_no_exit_status(
+    shared_hub_server: str, line: str, status: int
+) -> None:
+    # Nowhere to say what went wrong: the status says it alone (it was 1 when
+    # stdout was closed too, from writing the message to a missing stderr).
+    result = pipeline(f"hubcli {line.format(url=shared_hub_server)} 2>&-")
+    assert result.returncode == status
+
+
 def test_serve_into_a_full_disk_or_a_closed_pipe_exits_2() -> None:
     # serve's one output is the URL a script needs: without it the hub is of no use.
     for redirect in ("> /dev/full", "| head -c0"):
