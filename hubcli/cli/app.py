@@ -125,10 +125,32 @@ def _point_stdout_at_devnull() -> None:
         os.close(devnull)
 
 
+def _utf8_argv(argv: list[str]) -> list[str]:
+    """The command line as UTF-8 text, whatever the locale: Python decodes argv
+    with the locale's encoding, so under LC_ALL=C (without UTF-8 mode) an 'é'
+    became two lone surrogates, and went to the hub as such."""
+    return [os.fsencode(word).decode("utf-8", "surrogateescape") for word in argv]
+
+
+def _not_utf8(argv: list[str]) -> int | None:
+    """The position of the first word that is not UTF-8 (bytes Python kept as
+    lone surrogates), if any."""
+    for position, word in enumerate(argv[1:], start=1):
+        if any("\udc80" <= char <= "\udcff" for char in word):
+            return position
+    return None
+
+
 def _run_app() -> None:
-    _register_commands(sys.argv[1:])
     from .errors import StdoutUnwritable, report
     from .exit_codes import ExitCode
+
+    sys.argv = _utf8_argv(sys.argv)
+    position = _not_utf8(sys.argv)
+    if position is not None:
+        report(f"word {position} of the command line is not UTF-8 text")
+        sys.exit(ExitCode.USAGE)
+    _register_commands(sys.argv[1:])
     from .stdout_text import TextStdout
 
     if not sys.argv[1:]:

@@ -314,3 +314,29 @@ def test_verbose_output_redacts_secrets() -> None:
     assert redact("GET /hub?id=abc123&access_token=xyz") == "GET /hub?id=***&access_token=***"
     assert redact("Authorization: Bearer eyJ.abc") == "Authorization: Bearer ***"
     assert redact('{"accessToken":"t0k","url":"x"}') == '{"accessToken":"***","url":"x"}'
+
+
+def test_the_command_line_is_utf8_whatever_the_locale(shared_hub_server: str) -> None:
+    # Under LC_ALL=C without UTF-8 mode Python decodes argv as ASCII: an 'é' went
+    # to the hub as two lone surrogates.
+    ascii_locale = {"LC_ALL": "C", "PYTHONUTF8": "0"}
+    result = run("invoke", shared_hub_server, "Echo", '"é"', env=ascii_locale)
+    assert (result.returncode, result.stdout) == (0, '"é"\n'), result.stderr
+
+
+@pytest.mark.parametrize("locale", [{}, {"LC_ALL": "C", "PYTHONUTF8": "0"}])
+def test_a_word_that_is_not_utf8_is_a_usage_error(
+    shared_hub_server: str, locale: dict[str, str]
+) -> None:
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [*HUBCLI, "invoke", shared_hub_server, "Echo", b"\xff"],
+        capture_output=True,
+        env={**os.environ, **locale},
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr == b"hubcli: error: word 4 of the command line is not UTF-8 text\n"
