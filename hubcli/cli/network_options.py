@@ -116,18 +116,32 @@ def _ssl_context(url: str, flags: ConnectionFlags) -> ssl.SSLContext | None:
         raise UsageError(f"cannot use {files}: {_reason(error)}") from None
 
 
+def _usable_proxy(url: str) -> str:
+    """check_proxy_url, and a host a resolver can be asked for (no empty label,
+    none over 63 characters, no bytes that are not UTF-8): such a host failed
+    only when connecting, as an internal error."""
+    from urllib.parse import urlsplit
+
+    from hubcli.protocol.negotiate import nameable_host
+
+    checked = check_proxy_url(url)
+    if not nameable_host(urlsplit(checked).hostname or ""):
+        raise ValueError(f"invalid proxy {url!r}: the host is not a name a resolver can look up")
+    return checked
+
+
 def _proxies(flags: ConnectionFlags) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     if flags.proxy is not None and not flags.proxy.strip():
         return None, ()  # --proxy '': no proxy at all, whatever the environment says
     try:
-        explicit = None if flags.proxy is None else check_proxy_url(flags.proxy.strip())
+        explicit = None if flags.proxy is None else _usable_proxy(flags.proxy.strip())
     except ValueError as error:
         raise UsageError(f"--proxy: {error}") from None
     found = environment_proxies()
     for scheme, proxy in found:
         if explicit is None and scheme in ("http", "https"):
             try:
-                check_proxy_url(proxy)
+                _usable_proxy(proxy)
             except ValueError as error:
                 raise UsageError(f"{scheme.upper()}_PROXY: {error}") from None
     return explicit, found

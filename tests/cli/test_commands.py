@@ -340,3 +340,21 @@ def test_a_word_that_is_not_utf8_is_a_usage_error(
     )
     assert (done.returncode, done.stdout) == (2, b"")
     assert done.stderr == b"hubcli: error: word 4 of the command line is not UTF-8 text\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "said"),
+    [
+        (["--proxy", "http://a..b:8080"], {}, "--proxy: invalid proxy 'http://a..b:8080'"),
+        (["--proxy", "http://" + "x" * 64], {}, "--proxy: invalid proxy"),
+        ([], {"HTTP_PROXY": "http://a..b"}, "HTTP_PROXY: invalid proxy 'http://a..b'"),
+    ],
+)
+def test_a_proxy_host_no_resolver_can_look_up_is_a_usage_error(
+    flags: list[str], env: dict[str, str], said: str
+) -> None:
+    # It failed when connecting, as an internal error (idna codec).
+    result = run("invoke", *flags, "http://127.0.0.1:9/hub", "Echo", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"hubcli: error: {said}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1
