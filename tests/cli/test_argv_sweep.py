@@ -133,12 +133,13 @@ METHODS: Final = (
     "",
     "ThrowHubException",
 )
+# "\udcff" reaches the process as the byte 0xff: a value that is not UTF-8.
 ENVIRONMENT: Final[dict[str, tuple[str, ...]]] = {
-    "HUBCLI_TOKEN": ("t", "", " ", "a\tb", "é"),
-    "HTTP_PROXY": ("", "http://127.0.0.1:9", "x", "http://[::1"),
-    "NO_PROXY": ("*", "127.0.0.1", ""),
-    "COLUMNS": ("0", "-5", "x", "1000"),
-    "SSL_CERT_FILE": ("/", "/nonexistent"),
+    "HUBCLI_TOKEN": ("t", "", " ", "a\tb", "é", "\udcff"),
+    "HTTP_PROXY": ("", "http://127.0.0.1:9", "x", "http://[::1", "http://\udcff", "http://a..b"),
+    "NO_PROXY": ("*", "127.0.0.1", "", "\udcff"),
+    "COLUMNS": ("0", "-5", "x", "1000", "\udcff"),
+    "SSL_CERT_FILE": ("/", "/nonexistent", "\udcff"),
 }
 STDINS: Final = (
     b"",
