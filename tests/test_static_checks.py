@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,16 @@ def test_ruff_format() -> None:
 def test_mypy_strict() -> None:
     result = _run("mypy", "--strict", "hubcli")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_private_module_of_a_library_is_imported() -> None:
+    # typer vendors click as typer._click and exports only part of it: what hubcli
+    # needs it reaches through typer's public names and click's documented methods.
+    private = re.compile(r"^\s*(?:from|import)\s+(?!hubcli\b)[A-Za-z]\w*(?:\.\w+)*\._", re.M)
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group().strip()}"
+        for folder in ("hubcli", "tests", "bench")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        for match in private.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, found

@@ -7,10 +7,12 @@ imports (the server, HTTP machinery) happen inside the commands, not here, so
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
-from typing import Final
+from typing import Final, Protocol, cast
 
 import typer
 
@@ -25,14 +27,14 @@ Calls hub methods from shells and CI scripts: stdout carries data only, one
 compact JSON value per line; a failure is one line on stderr (hubcli: error: ...)
 and an exit status that says what went wrong. Options may stand anywhere before
 --. 'hubcli COMMAND --help' shows a command's options, examples and exit statuses;
-'man hubcli' shows everything."""
+'man hubcli' shows everything. Every SECONDS option takes a decimal number; 0
+means no limit (as in curl)."""
 
 app = typer.Typer(
     name="hubcli",
     help=ROOT_HELP,
     epilog=epilog(),
     cls=Group,
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -86,56 +88,104 @@ def main() -> None:
         _run_app()
 
 
-def _raised_by_echo(error: BaseException) -> bool:
-    """Whether `error` came from click's echo, which writes typer's help and
-    hubcli's --version to stdout: no command was running."""
-    from traceback import walk_tb
+class _ClickError(Protocol):
+    """What click's exceptions share (ClickException's documented interface).
 
-    return any(
-        frame.f_code.co_name == "echo" and "_click" in frame.f_code.co_filename
-        for frame, _ in walk_tb(error.__traceback__)
-    )
+    typer exports only BadParameter among them, and re-raises them all from
+    `app(standalone_mode=False)`: every one is about the command line (an unknown
+    option, a missing argument, a value of the wrong type)."""
+
+    exit_code: int
+
+    def format_message(self) -> str: ...
+
+
+def _as_click_error(error: BaseException) -> _ClickError | None:
+    if isinstance(getattr(error, "exit_code", None), int) and callable(
+        getattr(error, "format_message", None)
+    ):
+        return cast(_ClickError, error)
+    return None
+
+
+def _print_root_help() -> None:
+    """A bare `hubcli` asks for help rather than fails, but no command ran: the
+    help goes to stderr with the usage status, as jq and grpcurl do."""
+    group = typer.main.get_command(app)
+    ctx = typer.Context(group, info_name="hubcli", **group.context_settings)
+    sys.stderr.write(group.get_help(ctx) + "\n")
+
+
+def _point_stdout_at_devnull() -> None:
+    # What stdout could not take stays buffered; the interpreter's flush at exit
+    # would fail on it again, with a second message.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    if devnull != 1:  # 1 itself when stdout was closed
+        os.dup2(devnull, 1)
+        os.close(devnull)
+
+
+def _utf8_argv(argv: list[str]) -> list[str]:
+    """The command line as UTF-8 text, whatever the locale: Python decodes argv
+    with the locale's encoding, so under LC_ALL=C (without UTF-8 mode) an 'é'
+    became two lone surrogates, and went to the hub as such."""
+    return [os.fsencode(word).decode("utf-8", "surrogateescape") for word in argv]
+
+
+def _not_utf8(argv: list[str]) -> int | None:
+    """The position of the first word that is not UTF-8 (bytes Python kept as
+    lone surrogates), if any."""
+    for position, word in enumerate(argv[1:], start=1):
+        if any("\udc80" <= char <= "\udcff" for char in word):
+            return position
+    return None
 
 
 def _run_app() -> None:
-    _register_commands(sys.argv[1:])
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
-    from typer._click.utils import PacifyFlushWrapper
-    from typer.exceptions import Abort
-
     from .errors import StdoutUnwritable, report
     from .exit_codes import ExitCode
 
+    sys.argv = _utf8_argv(sys.argv)
+    position = _not_utf8(sys.argv)
+    if position is not None:
+        report(f"word {position} of the command line is not UTF-8 text")
+        sys.exit(ExitCode.USAGE)
+    _register_commands(sys.argv[1:])
+    from .stdout_text import TextStdout
+
+    if not sys.argv[1:]:
+        _print_root_help()
+        sys.exit(ExitCode.USAGE)
+    stdout = TextStdout(sys.stdout)
+    sys.stdout = stdout
     try:
         # Not standalone: typer's usage errors are several lines; hubcli's are one.
         status = app(prog_name="hubcli", standalone_mode=False)
-    except NoArgsIsHelpError as error:
-        # A bare `hubcli` asks for help rather than fails, but no command ran: the
-        # help goes to stderr with the usage status, as jq and grpcurl do.
-        sys.stderr.write(error.ctx.get_help() + "\n" if error.ctx else ROOT_HELP + "\n")
-        sys.exit(ExitCode.USAGE)
-    except UsageError as error:
-        command = error.ctx.command_path if error.ctx is not None else "hubcli"
-        report(_as_clause(error.format_message()), f"see '{command} --help'")
-        sys.exit(error.exit_code)
-    except ClickException as error:
-        report(_as_clause(error.format_message()))
-        sys.exit(error.exit_code)
-    except Abort:
+    except typer.Abort:
+        # typer's answer to EOF at a prompt; hubcli has no prompts.
         report("aborted")
-        sys.exit(ExitCode.INTERNAL_ERROR)
-    except SystemExit as exit_:
-        # typer ends --help or --version text that met a closed stdout (`| true`)
-        # with 1, after wrapping stdout; hubcli's rule for a reader gone is 0.
-        if exit_.code == 1 and isinstance(sys.stdout, PacifyFlushWrapper):
+        sys.exit(ExitCode.USAGE)
+    except SystemExit:
+        failure = stdout.failure
+        if failure is not None and failure.errno == errno.EPIPE:
+            # typer ends --help or --version text that met a closed pipe (`| true`)
+            # with 1; hubcli's rule for a reader gone is 0.
+            _point_stdout_at_devnull()
             sys.exit(ExitCode.OK)
         raise
     except Exception as error:
-        if isinstance(error, OSError) and _raised_by_echo(error):
-            # --help or --version text that stdout could not take (a full disk):
+        if error is stdout.failure:
+            # --help, --version or --list-methods text that stdout could not take:
             # the same status and line as a command's unwritable stdout.
-            unwritable = StdoutUnwritable(error.strerror or str(error))
+            _point_stdout_at_devnull()
+            unwritable = StdoutUnwritable(stdout.failure.strerror or str(error))
             report(str(unwritable), unwritable.hint)
+            sys.exit(ExitCode.USAGE)
+        click_error = _as_click_error(error)
+        if click_error is not None:
+            context = getattr(error, "ctx", None)
+            command = getattr(context, "command_path", None) or "hubcli"
+            report(_as_clause(click_error.format_message()), f"see '{command} --help'")
             sys.exit(ExitCode.USAGE)
         # Errors of a run are reported inside it (runner.py); this is a bug outside.
         report(f"internal error: {type(error).__name__}: {error}", "a bug: please report it")

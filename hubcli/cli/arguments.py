@@ -8,23 +8,71 @@ upload's stream goes among the ARGs.
 from __future__ import annotations
 
 import logging
+import math
 import sys
-from pathlib import Path
 from typing import Any, Final
 
 from hubcli.protocol import jsonvalues
 from hubcli.protocol.errors import ProtocolError
 
-from .errors import UsageError, cannot_read
+from .errors import UsageError
 
 STDIN_PLACEHOLDER: Final = "@stdin"
 logger: Final = logging.getLogger("hubcli")
+
+
+def unrepresentable_number(text: str) -> str | None:
+    """The first number of JSON `text` that no value can hold (1e400 is beyond a
+    double, and so is an integer of more digits than Python reads), when `text`
+    is JSON apart from that: valid JSON that cannot be sent as it is, and must not
+    turn into the string "1e400" either."""
+    import json
+
+    found: list[str] = []
+
+    def number(literal: str) -> float:
+        value = float(literal)
+        if math.isinf(value):
+            found.append(literal)
+        return value
+
+    def integer(literal: str) -> int:
+        try:
+            return int(literal)
+        except ValueError:  # over sys.get_int_max_str_digits() digits
+            found.append(literal)
+            return 0
+
+    def constant(name: str) -> None:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        json.loads(text, parse_float=number, parse_int=integer, parse_constant=constant)
+    except (ValueError, RecursionError):
+        return None
+    return found[0] if found else None
+
+
+def out_of_range(what: str, literal: str) -> UsageError:
+    """`what` (e.g. "argument 2") holds the number `literal`, which cannot be sent."""
+    shown = literal if len(literal) <= 24 else f"{literal[:21]}... ({len(literal)} characters)"
+    if any(mark in literal for mark in ".eE"):
+        limit = "a number with a fraction or exponent must fit a double (about 1.8e308)"
+    else:
+        limit = f"an integer may have up to {sys.get_int_max_str_digits()} digits"
+    return UsageError(
+        f"{what} holds a number out of range: {shown}",
+        hint=f"{limit}; quote it to send it as a string",
+    )
 
 
 def _parse_literal(text: str, *, strict: bool, position: int) -> Any:
     try:
         return jsonvalues.loads(text)
     except ProtocolError:
+        number = unrepresentable_number(text)
+        if number is not None:
+            raise out_of_range(f"argument {position}", number) from None
         if strict:
             raise UsageError(
                 f"argument {position} is not valid JSON: {text!r}",
@@ -34,15 +82,14 @@ def _parse_literal(text: str, *, strict: bool, position: int) -> Any:
 
 
 def _read_args_source(source: str, *, stdin_taken: bool) -> str:
+    from .files import ARGS_FILE_LIMIT, read_text
+
     if source == "@-":
         if stdin_taken:
             raise UsageError("--args @- cannot be used here: stdin carries the upload")
-        return sys.stdin.read()
+        return read_text("--args @-", 0, ARGS_FILE_LIMIT)
     if source.startswith("@"):
-        try:
-            return Path(source[1:]).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UsageError(cannot_read(f"--args {source}", error)) from None
+        return read_text(f"--args {source}", source[1:], ARGS_FILE_LIMIT)
     return source
 
 
@@ -66,6 +113,9 @@ def parse_arguments(
         try:
             values = jsonvalues.loads(text)
         except ProtocolError:
+            number = unrepresentable_number(text)
+            if number is not None:
+                raise out_of_range("--args", number) from None
             raise UsageError("--args is not valid JSON", hint="--args takes a JSON array") from None
         if not isinstance(values, list):
             raise UsageError("--args must be a JSON array", hint="e.g. --args '[1, \"two\"]'")

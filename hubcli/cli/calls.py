@@ -35,8 +35,10 @@ def parse_calls(texts: list[str] | None, *, strict: bool) -> list[HubCall]:
             words = shlex.split(text)
         except ValueError as error:
             raise UsageError(f"--call {text!r}: {error}", hint="quote as in a shell") from None
-        if not words:
-            raise UsageError("--call needs a METHOD", hint="e.g. --call 'JoinGroup room1'")
+        if not words or not words[0].strip():
+            raise UsageError(
+                f"--call {text!r} needs a METHOD", hint="e.g. --call 'JoinGroup room1'"
+            )
         method, *args = words
         values, _ = parse_arguments(args, None, strict=strict)
         calls.append(HubCall(text, method, values))

@@ -116,8 +116,9 @@ class _HubNotStarted(Exception):
 def _silence_stdout() -> None:
     # Keeps the interpreter's final flush from complaining about what it holds.
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)
+    if devnull != 1:
+        os.dup2(devnull, 1)
+        os.close(devnull)
 
 
 def _say(text: str) -> None:
@@ -217,6 +218,13 @@ def demo() -> None:
     from .startup import resume_collector
 
     resume_collector()
+    try:
+        os.fstat(1)
+    except OSError:
+        # The examples' output would go nowhere, and each would fail on it.
+        closed = StdoutUnwritable("it is closed")
+        report(str(closed), closed.hint)
+        raise typer.Exit(ExitCode.USAGE) from None
     options = ServerOptions(port=0, stream_delay_ms=100)
     try:
         outcome = trio.run(_run_examples, options)

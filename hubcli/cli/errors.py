@@ -78,6 +78,8 @@ def report(message: str, hint: str | None = None) -> None:
     line = f"hubcli: error: {_one_line(message)}"
     if hint:
         line += f" ({_one_line(hint)})"
+    if sys.stderr is None:  # descriptor 2 closed: the exit status says it alone
+        return
     try:
         sys.stderr.write(line + "\n")
         sys.stderr.flush()

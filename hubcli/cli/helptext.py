@@ -8,9 +8,8 @@ start-up by every command module: it holds strings only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
-from typer._click import Context, HelpFormatter
 from typer.core import TyperCommand, TyperGroup
 
 from .exit_codes import EXIT_CODE_MEANINGS, ExitCode
@@ -103,14 +102,51 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "demo": (Example("Examples of every command against the built-in hub", "hubcli demo"),),
 }
 
-# The whole table applies to the client commands; serve and demo end in fewer ways.
 CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload", "listen")
+
+
+def _client_codes(
+    meanings: dict[ExitCode, str], cannot: tuple[ExitCode, ...] = ()
+) -> dict[ExitCode, str]:
+    """The general table with a command's own wording, less what it cannot return."""
+    return {
+        code: meanings.get(code, meaning)
+        for code, meaning in EXIT_CODE_MEANINGS.items()
+        if code not in cannot
+    }
+
+
+_READER_GONE: Final = "stdout closed by the reader (| head)"
+_CTRL_C: Final = "interrupted by Ctrl-C"
+
+# Each command lists the statuses it can end with, in its own words.
 EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
-    **dict.fromkeys(CLIENT_COMMANDS, EXIT_CODE_MEANINGS),
+    "invoke": _client_codes({ExitCode.OK: f"success, or {_READER_GONE}"}),
+    "send": _client_codes(
+        {
+            ExitCode.OK: "the message was handed to the transport",
+            ExitCode.USAGE: "usage error: bad flags/input, impossible combination",
+            ExitCode.INTERRUPTED: _CTRL_C,
+        },
+        # No result comes back, so no error of the hub's either; nothing is printed.
+        cannot=(ExitCode.HUB_ERROR,),
+    ),
+    "stream": _client_codes({ExitCode.OK: f"success; also -n N reached, or {_READER_GONE}"}),
+    "upload": _client_codes(
+        {ExitCode.OK: "success; also -n N reached (--stream), or stdout closed (| head)"}
+    ),
+    "listen": _client_codes(
+        {
+            ExitCode.OK: f"-n N events printed, or {_READER_GONE}",
+            ExitCode.HUB_ERROR: "a --call's method reported an error",
+            ExitCode.CONNECTION_CLOSED: "the server closed the connection (or --reconnect gave up)",
+            ExitCode.INTERRUPTED: _CTRL_C,
+        }
+    ),
     "serve": {
         ExitCode.OK: "stopped by SIGINT or SIGTERM (every connection got Close first)",
         ExitCode.INTERNAL_ERROR: EXIT_CODE_MEANINGS[ExitCode.INTERNAL_ERROR],
-        ExitCode.USAGE: "usage error: bad flags, or a stdout that cannot take the URL line",
+        ExitCode.USAGE: "usage error: bad flags or files, or stdout cannot take the URL",
         ExitCode.CONNECT_FAILED: "cannot listen on --host/--port (in use, no permission)",
     },
     "demo": {
@@ -118,7 +154,7 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
         ExitCode.INTERNAL_ERROR: "an example did not end as expected",
         ExitCode.USAGE: "stdout cannot take the output (a full disk)",
         ExitCode.CONNECT_FAILED: "the built-in hub could not start",
-        ExitCode.INTERRUPTED: "interrupted by Ctrl-C",
+        ExitCode.INTERRUPTED: _CTRL_C,
         ExitCode.TERMINATED: "terminated by SIGTERM",
     },
 }
@@ -191,7 +227,7 @@ def epilog(command: str | None = None) -> str:
     )
 
 
-def _write_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
+def _write_epilog(epilog: str | None, formatter: Any) -> None:
     # click indents an epilog; hubcli's are sections of their own ("Examples:",
     # "Exit status:"), so they start in the column of "Options:".
     if epilog:
@@ -199,22 +235,45 @@ def _write_epilog(epilog: str | None, formatter: HelpFormatter) -> None:
         formatter.write_text(epilog)
 
 
+# The overrides below take click's Context and HelpFormatter, which typer vendors
+# without exporting them: `Any` keeps them compatible with the methods they
+# override, and only their documented methods are called.
+
+
 class Command(TyperCommand):
     """A subcommand whose epilog reads as sections of its help."""
 
-    def collect_usage_pieces(self, ctx: Context) -> list[str]:
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
         # typer writes required arguments as {URL}; usage lines say URL everywhere else.
         return [
             piece[1:-1] if piece.startswith("{") and piece.endswith("}") else piece
             for piece in super().collect_usage_pieces(ctx)
         ]
 
-    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        # typer shows rich_help_panel only in its rich layout, which hubcli does not
+        # use (no colour, no boxes, and rich costs start-up time): the same
+        # sections, in click's plain layout, in the order the panels first appear.
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                heading = "Arguments"
+            else:
+                heading = getattr(param, "rich_help_panel", None) or "Options"
+            sections.setdefault(heading, []).append(record)
+        for heading, records in sections.items():
+            with formatter.section(heading):
+                formatter.write_dl(records)
+
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
         _write_epilog(self.epilog, formatter)
 
 
 class Group(TyperGroup):
     """The root command, with the same epilog layout as `Command`."""
 
-    def format_epilog(self, ctx: Context, formatter: HelpFormatter) -> None:
+    def format_epilog(self, ctx: Any, formatter: Any) -> None:
         _write_epilog(self.epilog, formatter)

@@ -11,7 +11,6 @@ from .app import app
 from .errors import UsageError, report
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
-from .options import with_connection_flags
 
 if TYPE_CHECKING:
     from .options import ConnectionSettings, OutputSettings
@@ -22,13 +21,11 @@ Handler = Callable[..., None]
 
 
 def client_command(name: str, short_help: str | None = None) -> Callable[[Handler], Handler]:
-    """Register a command that calls a hub: hubcli's help layout and examples, and
-    every connection option (collected into its `flags` parameter)."""
+    """Register a command that calls a hub, with hubcli's help layout and examples."""
 
     def register(handler: Handler) -> Handler:
-        command = with_connection_flags(handler)
-        app.command(name, short_help=short_help, cls=Command, epilog=epilog(name))(command)
-        return command
+        app.command(name, short_help=short_help, cls=Command, epilog=epilog(name))(handler)
+        return handler
 
     return register
 

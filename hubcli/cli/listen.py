@@ -7,17 +7,43 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+
+from .combinations import check_combinations
 from .errors import UsageError
 from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
     CONNECTION,
+    DEFAULT_CONNECT_TIMEOUT,
     OUTPUT,
+    CacertOption,
+    CertOption,
     ConnectionFlags,
     ConnectionSettings,
+    ConnectRetriesOption,
+    ConnectTimeoutOption,
+    CookieOption,
+    HeaderOption,
+    IdleTimeoutOption,
+    InsecureOption,
+    KeepaliveOption,
+    KeyOption,
+    MaxMessageSizeOption,
+    MaxTimeOption,
     OutputSettings,
+    ProtocolName,
+    ProtocolOption,
+    ProxyOption,
+    SkipNegotiationOption,
+    StatefulReconnectOption,
     StrictJsonOption,
+    TokenFileOption,
+    TokenInQueryOption,
+    TokenOption,
+    TransportOption,
     UrlArg,
+    VerboseOption,
     connection_settings,
     finite_seconds,
 )
@@ -100,7 +126,7 @@ ReplyTimeoutOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="A --reply-exec COMMAND that has not answered by then is killed, and the "
-        "hub gets an error.",
+        "hub gets an error (0: none).",
         rich_help_panel=REPLIES,
     ),
 ]
@@ -152,6 +178,7 @@ def reconnect_policy(reconnect: bool, delays: str | None) -> ReconnectPolicy | N
     "listen", short_help="Print what the hub invokes on this client, one JSON line each."
 )
 def listen_command(
+    ctx: typer.Context,
     url: UrlArg,
     targets: TargetArgs = None,
     *,
@@ -164,7 +191,28 @@ def listen_command(
     reply_timeout: ReplyTimeoutOption = DEFAULT_REPLY_TIMEOUT,
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
-    flags: ConnectionFlags,
+    # The connection options, the same in every client command (ConnectionFlags):
+    protocol: ProtocolOption = ProtocolName.json,
+    transport: TransportOption = None,
+    skip_negotiation: SkipNegotiationOption = False,
+    header: HeaderOption = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
+    token_in_query: TokenInQueryOption = False,
+    cookie: CookieOption = None,
+    cacert: CacertOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    connect_timeout: ConnectTimeoutOption = DEFAULT_CONNECT_TIMEOUT,
+    max_time: MaxTimeOption = None,
+    idle_timeout: IdleTimeoutOption = None,
+    keepalive: KeepaliveOption = DEFAULT_KEEPALIVE_SECONDS,
+    max_message_size: MaxMessageSizeOption = DEFAULT_MAX_MESSAGE_SIZE,
+    connect_retries: ConnectRetriesOption = 0,
+    stateful_reconnect: StatefulReconnectOption = False,
+    verbose: VerboseOption = 0,
 ) -> None:
     """Print each invocation the hub sends this client, as one JSON line:
     {"target":"Name","arguments":[...]}, as it arrives.
@@ -178,11 +226,13 @@ def listen_command(
     event received. --reconnect connects again when the connection is lost (a
     line on stderr for each step; -J records too) and runs the --calls again.
     """
+    flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         from .calls import parse_calls
         from .replies import parse_replies
 
+        check_combinations("listen", ctx)
         settings = connection_settings(url, flags)
         hub_calls = parse_calls(calls, strict=strict_json)
         reply_list = parse_replies(replies, reply_commands, strict=strict_json)
@@ -202,7 +252,9 @@ def listen_command(
             logging.getLogger("hubcli").info(
                 "listen %s", ", ".join(wanted) if wanted else "(every target)"
             )
-            handlers = reply_handlers(reply_list, reply_timeout, session.output.formatter)
+            handlers = reply_handlers(
+                reply_list, reply_timeout or math.inf, session.output.formatter
+            )
             async with session.connect(handlers=handlers, reconnect=policy) as hub:
                 # Subscribed before the calls: what they make the hub send is kept.
                 events = hub.events(*wanted, lifecycle=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from hubcli.client.network import (
@@ -46,11 +45,9 @@ def _reason(error: BaseException) -> str:
 
 def read_token_file(path: str) -> str:
     """The token in `path`, surrounding whitespace (the trailing newline) stripped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise UsageError(cannot_read(f"--token-file {path}", _reason(error))) from None
-    token = text.strip()
+    from .files import TOKEN_FILE_LIMIT, read_text
+
+    token = read_text(f"--token-file {path}", path, TOKEN_FILE_LIMIT).strip()
     if not token:
         raise UsageError(f"--token-file {path} is empty")
     return _sendable(token, f"the token in --token-file {path}")
@@ -83,6 +80,9 @@ def _cookies(values: list[str]) -> tuple[tuple[tuple[str, str], ...], tuple[Cook
             except ValueError as error:
                 raise UsageError(str(error), hint="use -b 'name=value; other=value'") from None
             continue
+        from .files import COOKIE_FILE_LIMIT, check_regular
+
+        check_regular(f"the cookie file {value}", value, COOKIE_FILE_LIMIT)
         try:
             entries.extend(load_cookie_file(value))
         except OSError as error:
@@ -96,9 +96,11 @@ def _ssl_context(url: str, flags: ConnectionFlags) -> ssl.SSLContext | None:
     configured = flags.cacert or flags.cert or flags.insecure
     if not configured and not url.lower().startswith(("https://", "wss://")):
         return None  # made on first use, should a redirect lead to https
+    from .files import TLS_FILE_LIMIT, check_regular
+
     for flag, path in (("--cacert", flags.cacert), ("--cert", flags.cert), ("--key", flags.key)):
-        if path is not None and not Path(path).is_file():
-            raise UsageError(f"cannot read {flag} {path}: no such file")
+        if path is not None:
+            check_regular(f"{flag} {path}", path, TLS_FILE_LIMIT)
     try:
         return tls_context(flags.cacert, flags.cert, flags.key, insecure=flags.insecure)
     except (OSError, ssl.SSLError, ValueError) as error:
@@ -114,18 +116,32 @@ def _ssl_context(url: str, flags: ConnectionFlags) -> ssl.SSLContext | None:
         raise UsageError(f"cannot use {files}: {_reason(error)}") from None
 
 
+def _usable_proxy(url: str) -> str:
+    """check_proxy_url, and a host a resolver can be asked for (no empty label,
+    none over 63 characters, no bytes that are not UTF-8): such a host failed
+    only when connecting, as an internal error."""
+    from urllib.parse import urlsplit
+
+    from hubcli.protocol.negotiate import nameable_host
+
+    checked = check_proxy_url(url)
+    if not nameable_host(urlsplit(checked).hostname or ""):
+        raise ValueError(f"invalid proxy {url!r}: the host is not a name a resolver can look up")
+    return checked
+
+
 def _proxies(flags: ConnectionFlags) -> tuple[str | None, tuple[tuple[str, str], ...]]:
     if flags.proxy is not None and not flags.proxy.strip():
         return None, ()  # --proxy '': no proxy at all, whatever the environment says
     try:
-        explicit = None if flags.proxy is None else check_proxy_url(flags.proxy.strip())
+        explicit = None if flags.proxy is None else _usable_proxy(flags.proxy.strip())
     except ValueError as error:
         raise UsageError(f"--proxy: {error}") from None
     found = environment_proxies()
     for scheme, proxy in found:
         if explicit is None and scheme in ("http", "https"):
             try:
-                check_proxy_url(proxy)
+                _usable_proxy(proxy)
             except ValueError as error:
                 raise UsageError(f"{scheme.upper()}_PROXY: {error}") from None
     return explicit, found
@@ -143,10 +159,11 @@ def network_settings(
     if flags.token_file is not None:
         read_token_file(flags.token_file)  # unreadable: exit 2 now, not mid-connect
         token = token_file_reader(flags.token_file)
-    elif flags.token:
-        token = _sendable(flags.token, "--token")
+    elif flags.token and flags.token.strip():
+        # Stripped as a token file's is: "Bearer " and a blank is no header to send.
+        token = _sendable(flags.token.strip(), "--token")
     else:
-        token = _sendable(environ.get("HUBCLI_TOKEN") or "", "HUBCLI_TOKEN") or None
+        token = _sendable((environ.get("HUBCLI_TOKEN") or "").strip(), "HUBCLI_TOKEN") or None
     cookies, cookie_entries = _cookies(flags.cookie or [])
     proxy, environment = _proxies(flags)
     headers = tuple(parse_header(text) for text in flags.header or ())

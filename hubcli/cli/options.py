@@ -7,17 +7,16 @@ and the connection machinery is imported only once a command runs.
 from __future__ import annotations
 
 import enum
-import functools
-import inspect
 import math
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+from hubcli.protocol.negotiate import TRANSPORT_WORDS, transport_named, transport_word
 
 from .errors import UsageError
 
@@ -26,9 +25,12 @@ if TYPE_CHECKING:
 
 DEFAULT_CONNECT_TIMEOUT: Final = 30.0
 
-CONNECTION: Final = "Connection"
+# The sections of a command's --help, for rich_help_panel (helptext.Command).
+ARGUMENTS: Final = "Hub arguments"
 OUTPUT: Final = "Output"
-ARGUMENTS: Final = "Arguments"
+CONNECTION: Final = "Connection"
+HTTP: Final = "HTTP and TLS"
+LIMITS: Final = "Limits"
 
 
 class ProtocolName(enum.StrEnum):
@@ -36,13 +38,34 @@ class ProtocolName(enum.StrEnum):
     messagepack = "messagepack"
 
 
-TRANSPORT_FLAG_NAMES: Final = ("auto", "websockets", "sse", "longpolling")
+# Every choice is case-insensitive (-p MessagePack, -t SSE); a transport may also
+# go by its name in negotiate and the official clients (HttpTransportType): the
+# protocol core's transport_named() reads them all.
+TRANSPORT_FLAG_NAMES: Final = ("auto", *TRANSPORT_WORDS)
+
+
+def transport_words(value: str) -> list[str]:
+    """The comma-separated transport words of `value`, each as the command line
+    shows it ("auto" kept); UsageError naming the first it does not know."""
+    words: list[str] = []
+    for part in value.split(","):
+        word = part.strip().lower()
+        if not word:
+            continue
+        named = transport_named(word)
+        if named is None and word != "auto":
+            raise UsageError(
+                f"unknown transport {word!r}", hint=f"use -t {'|'.join(TRANSPORT_FLAG_NAMES)}"
+            )
+        words.append("auto" if named is None else transport_word(named))
+    return words
 
 
 def finite_seconds(value: float | None) -> float | None:
     """Callback of every SECONDS option: click's range check lets nan through
     (every comparison with it is false) and inf passes a lower bound; trio then
-    refuses a nan deadline half-way through, and inf is no time limit at all."""
+    refuses a nan deadline half-way through, and inf is no time limit at all.
+    That is what 0 means for every SECONDS option, as in curl (ROOT_HELP says so)."""
     if value is not None and not math.isfinite(value):
         raise typer.BadParameter(f"{value} is not a finite number of seconds")
     return value
@@ -54,8 +77,20 @@ UrlArg = Annotated[
         metavar="URL", help="Hub URL, e.g. http://127.0.0.1:5000/hub.", show_default=False
     ),
 ]
+
+
+def method_name(value: str) -> str:
+    """Callback of METHOD: no hub has a method without a name."""
+    if not value.strip():
+        raise typer.BadParameter("the method name is empty")
+    return value
+
+
 MethodArg = Annotated[
-    str, typer.Argument(metavar="METHOD", help="Hub method name.", show_default=False)
+    str,
+    typer.Argument(
+        metavar="METHOD", help="Hub method name.", show_default=False, callback=method_name
+    ),
 ]
 HubArgs = Annotated[
     list[str] | None,
@@ -71,7 +106,8 @@ ArgsOption = Annotated[
     typer.Option(
         "--args",
         metavar="JSON|@FILE|@-",
-        help="The whole argument array, verbatim (instead of ARGs).",
+        help="The whole argument array, verbatim (instead of ARGs; a FILE or stdin of up "
+        "to 16 MiB).",
         rich_help_panel=ARGUMENTS,
     ),
 ]
@@ -120,7 +156,9 @@ CountOption = Annotated[
 ]
 ProtocolOption = Annotated[
     ProtocolName,
-    typer.Option("-p", "--protocol", help="Hub protocol.", rich_help_panel=CONNECTION),
+    typer.Option(
+        "-p", "--protocol", case_sensitive=False, help="Hub protocol.", rich_help_panel=CONNECTION
+    ),
 ]
 TransportOption = Annotated[
     list[str] | None,
@@ -149,7 +187,7 @@ HeaderOption = Annotated[
         "--header",
         metavar="'NAME: VALUE'",
         help="Extra HTTP header (repeatable).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 TokenOption = Annotated[
@@ -159,7 +197,7 @@ TokenOption = Annotated[
         metavar="TOKEN",
         show_default=False,
         help="Bearer token [env: HUBCLI_TOKEN] (an explicit -H 'Authorization: ...' wins).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 TokenFileOption = Annotated[
@@ -168,8 +206,8 @@ TokenFileOption = Annotated[
         "--token-file",
         metavar="FILE",
         show_default=False,
-        help="Read the bearer token from FILE, afresh at each connect.",
-        rich_help_panel=CONNECTION,
+        help="Read the bearer token from FILE (up to 1 MiB), afresh at each connect.",
+        rich_help_panel=HTTP,
     ),
 ]
 TokenInQueryOption = Annotated[
@@ -177,7 +215,7 @@ TokenInQueryOption = Annotated[
     typer.Option(
         "--token-in-query",
         help="Also send the token as access_token= in the transport URL.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 CookieOption = Annotated[
@@ -187,8 +225,8 @@ CookieOption = Annotated[
         "--cookie",
         metavar="'NAME=VALUE; ...'|FILE",
         show_default=False,
-        help="Cookies to send, or a Netscape cookie file (repeatable).",
-        rich_help_panel=CONNECTION,
+        help="Cookies to send, or a Netscape cookie file of up to 1 MiB (repeatable).",
+        rich_help_panel=HTTP,
     ),
 ]
 CacertOption = Annotated[
@@ -198,7 +236,7 @@ CacertOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Trust the CA certificates in FILE (PEM) instead of the system store.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 CertOption = Annotated[
@@ -208,7 +246,7 @@ CertOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Client certificate (PEM; with its key unless --key).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 KeyOption = Annotated[
@@ -218,7 +256,7 @@ KeyOption = Annotated[
         metavar="FILE",
         show_default=False,
         help="Private key of --cert (PEM).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 InsecureOption = Annotated[
@@ -227,7 +265,7 @@ InsecureOption = Annotated[
         "-k",
         "--insecure",
         help="Do not verify the server's TLS certificate.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 ProxyOption = Annotated[
@@ -237,7 +275,7 @@ ProxyOption = Annotated[
         metavar="URL",
         show_default=False,
         help="HTTP proxy for every request [env: HTTPS_PROXY, HTTP_PROXY, NO_PROXY]; '' for none.",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=HTTP,
     ),
 ]
 ConnectTimeoutOption = Annotated[
@@ -247,8 +285,8 @@ ConnectTimeoutOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="Limit on negotiate + transport + handshake.",
-        rich_help_panel=CONNECTION,
+        help="Limit on negotiate + transport + handshake (0: none).",
+        rich_help_panel=LIMITS,
     ),
 ]
 MaxTimeOption = Annotated[
@@ -259,8 +297,8 @@ MaxTimeOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="Limit on the whole run, from process start (exit 124).",
-        rich_help_panel=CONNECTION,
+        help="Limit on the whole run, from process start (exit 124; 0: none).",
+        rich_help_panel=LIMITS,
     ),
 ]
 IdleTimeoutOption = Annotated[
@@ -272,7 +310,7 @@ IdleTimeoutOption = Annotated[
         callback=finite_seconds,
         help="Give up after this long without a message from the server (exit 124; "
         "default 30, but none over Long Polling unless given; 0: never).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 KeepaliveOption = Annotated[
@@ -283,7 +321,7 @@ KeepaliveOption = Annotated[
         metavar="SECONDS",
         callback=finite_seconds,
         help="Ping after this long without sending (0: never).",
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 MaxMessageSizeOption = Annotated[
@@ -296,7 +334,7 @@ MaxMessageSizeOption = Annotated[
             "Largest hub message accepted from the server (exit 6 beyond), "
             "and largest stdin record upload sends (exit 2 beyond)."
         ),
-        rich_help_panel=CONNECTION,
+        rich_help_panel=LIMITS,
     ),
 ]
 
@@ -332,9 +370,7 @@ def verbose_option(help_text: str, panel: str | None = None) -> Any:
 
 VerboseOption = Annotated[
     int,
-    verbose_option(
-        "-v: connection events; -vv: every frame (tokens redacted). On stderr.", CONNECTION
-    ),
+    verbose_option("-v: connection events; -vv: every frame (tokens redacted). On stderr.", OUTPUT),
 ]
 
 
@@ -434,74 +470,18 @@ class ConnectionFlags:
     stateful_reconnect: bool = False
     verbose: int = 0
 
-
-_FLAG_ANNOTATIONS: Final[dict[str, Any]] = {
-    "protocol": ProtocolOption,
-    "transport": TransportOption,
-    "skip_negotiation": SkipNegotiationOption,
-    "header": HeaderOption,
-    "token": TokenOption,
-    "token_file": TokenFileOption,
-    "token_in_query": TokenInQueryOption,
-    "cookie": CookieOption,
-    "cacert": CacertOption,
-    "cert": CertOption,
-    "key": KeyOption,
-    "insecure": InsecureOption,
-    "proxy": ProxyOption,
-    "connect_timeout": ConnectTimeoutOption,
-    "max_time": MaxTimeOption,
-    "idle_timeout": IdleTimeoutOption,
-    "keepalive": KeepaliveOption,
-    "max_message_size": MaxMessageSizeOption,
-    "connect_retries": ConnectRetriesOption,
-    "stateful_reconnect": StatefulReconnectOption,
-    "verbose": VerboseOption,
-}
-
-
-def with_connection_flags(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command every connection option, collected into `flags: ConnectionFlags`.
-
-    The options are declared once here instead of in each command's signature;
-    typer reads the signature this builds.
-    """
-    signature = inspect.signature(command, eval_str=True)
-    own = [parameter for name, parameter in signature.parameters.items() if name != "flags"]
-    defaults = ConnectionFlags()
-    added = [
-        inspect.Parameter(
-            name,
-            inspect.Parameter.KEYWORD_ONLY,
-            default=getattr(defaults, name),
-            annotation=annotation,
-        )
-        for name, annotation in _FLAG_ANNOTATIONS.items()
-    ]
-
-    @functools.wraps(command)
-    def wrapper(**kwargs: Any) -> None:
-        flags = ConnectionFlags(**{name: kwargs.pop(name) for name in _FLAG_ANNOTATIONS})
-        command(**kwargs, flags=flags)
-
-    parameters = own + added
-    wrapper.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
-    del wrapper.__wrapped__
-    return wrapper
+    @classmethod
+    def of(cls, params: Mapping[str, Any]) -> ConnectionFlags:
+        """The connection options among a command's parameters: each client
+        command lists them all in its signature and passes its `locals()`."""
+        return cls(**{field.name: params[field.name] for field in fields(cls)})
 
 
 def _transports(values: list[str] | None) -> tuple[str, ...]:
-    names = tuple(
-        word.strip().lower() for value in values or ("auto",) for word in value.split(",")
-    )
-    unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
-    if unknown or not any(names):
-        raise UsageError(
-            f"unknown transport {(unknown or [''])[0]!r}",
-            hint=f"use -t {'|'.join(TRANSPORT_FLAG_NAMES)}",
-        )
-    return tuple(dict.fromkeys(name for name in names if name))
+    names = [word for value in values or ("auto",) for word in transport_words(value)]
+    if not names:
+        raise UsageError("unknown transport ''", hint=f"use -t {'|'.join(TRANSPORT_FLAG_NAMES)}")
+    return tuple(dict.fromkeys(names))
 
 
 def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
@@ -540,7 +520,7 @@ def connection_settings(url: str, flags: ConnectionFlags) -> ConnectionSettings:
         network=network,
         warnings=warnings,
         connect_timeout=flags.connect_timeout or None,
-        max_time=flags.max_time,
+        max_time=flags.max_time or None,
         idle_timeout=flags.idle_timeout,
         keepalive=flags.keepalive,
         max_message_size=flags.max_message_size,

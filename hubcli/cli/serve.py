@@ -6,12 +6,14 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .app import app
+from .errors import UsageError
 from .exit_codes import ExitCode
 from .helptext import Command, epilog
 from .options import finite_seconds, verbose_option
@@ -48,19 +50,57 @@ drop-transport[=SECONDS] (with --chaos: every SECONDS, default 5, each
 connection's TCP connection is cut)."""
 
 
-def _transports(value: str) -> tuple[TransportName, ...]:
-    from hubcli.server.options import TRANSPORT_FLAG_NAMES, TransportName
+# The sections of serve --help (helptext.Command shows rich_help_panel).
+HUB = "Hub"
+TLS = "TLS"
+LIMITS = "Limits"
+STATEFUL = "Stateful reconnect"
+TEST_AIDS = "Test aids"
 
-    names = [part.strip().lower() for part in value.split(",") if part.strip()]
-    unknown = [name for name in names if name not in TRANSPORT_FLAG_NAMES]
-    if unknown or not names:
+
+def _transports(value: str) -> tuple[TransportName, ...]:
+    from hubcli.protocol.negotiate import TRANSPORT_WORDS, TransportName, transport_named
+
+    words = [part for part in value.split(",") if part.strip()]
+    chosen = {transport_named(word) for word in words}
+    if None in chosen or not chosen:
         raise typer.BadParameter(
-            f"expected a comma-separated list of {', '.join(TRANSPORT_FLAG_NAMES)}; got {value!r}",
+            f"expected a comma-separated list of {', '.join(TRANSPORT_WORDS)}; got {value!r}",
             param_hint="--transports",
         )
-    chosen = {TRANSPORT_FLAG_NAMES[name] for name in names}
     # Negotiate lists transports in the server's fixed order, whatever the flag's.
     return tuple(t for t in TransportName if t in chosen)
+
+
+def _check_tls_files(cert: Path, key: Path, client_ca: Path | None) -> None:
+    """The TLS files load, checked before serving: what is wrong with them is bad
+    input (exit 2), not a port that cannot be listened on."""
+    import ssl
+
+    from .files import TLS_FILE_LIMIT, check_regular
+
+    named = [("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)]
+    for flag, path in named:
+        if path is not None:
+            check_regular(f"{flag} {path}", str(path), TLS_FILE_LIMIT)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            context.load_verify_locations(client_ca)
+    except (OSError, ssl.SSLError) as error:
+        files = " ".join(f"{flag} {path}" for flag, path in named if path is not None)
+        if isinstance(error, ssl.SSLError):
+            # OpenSSL's "[SSL] PEM lib (_ssl.c:3905)" says only that loading failed.
+            reason = "not a PEM certificate with its private key"
+            if error.reason and error.reason != "PEM_LIB":
+                reason = str(error.reason)
+        else:
+            reason = error.strerror or str(error)
+        raise UsageError(
+            f"cannot use {files}: {reason}",
+            hint="PEM files: the certificate, its private key, and a CA bundle",
+        ) from None
 
 
 @app.command(
@@ -72,23 +112,34 @@ def _transports(value: str) -> tuple[TransportName, ...]:
     epilog=epilog("serve"),
 )
 def serve(
+    ctx: typer.Context,
     *,
     host: Annotated[
-        str, typer.Option("--host", metavar="ADDRESS", help="Address to listen on.")
+        str,
+        typer.Option(
+            "--host", rich_help_panel=HUB, metavar="ADDRESS", help="Address to listen on."
+        ),
     ] = "127.0.0.1",
     port: Annotated[
         int,
         typer.Option(
-            "--port", min=0, max=65535, metavar="PORT", help="TCP port; 0 picks a free one."
+            "--port",
+            rich_help_panel=HUB,
+            min=0,
+            max=65535,
+            metavar="PORT",
+            help="TCP port; 0 picks a free one.",
         ),
     ] = 5000,
     path: Annotated[
-        str, typer.Option("--path", metavar="PATH", help="URL path of the hub.")
+        str,
+        typer.Option("--path", rich_help_panel=HUB, metavar="PATH", help="URL path of the hub."),
     ] = "/hub",
     transports: Annotated[
         str,
         typer.Option(
             "--transports",
+            rich_help_panel=HUB,
             metavar="LIST",
             help="Transports to offer, comma-separated: websockets, sse, longpolling.",
         ),
@@ -97,6 +148,7 @@ def serve(
         str | None,
         typer.Option(
             "--require-token",
+            rich_help_panel=HUB,
             metavar="TOKEN",
             help="Answer 401 to negotiate and connect requests without "
             "'Authorization: Bearer TOKEN' or '?access_token=TOKEN'.",
@@ -106,6 +158,7 @@ def serve(
         str | None,
         typer.Option(
             "--jwt-key",
+            rich_help_panel=HUB,
             metavar="KEY",
             help="Require a JWT signed HS256 with KEY (Authorization: Bearer, or "
             "?access_token=); its sub or nameid claim is the user. GET "
@@ -115,17 +168,23 @@ def serve(
     tls_cert: Annotated[
         Path | None,
         typer.Option(
-            "--tls-cert", metavar="FILE", help="PEM certificate: serve https:// and wss://."
+            "--tls-cert",
+            rich_help_panel=TLS,
+            metavar="FILE",
+            help="PEM certificate: serve https:// and wss://.",
         ),
     ] = None,
     tls_key: Annotated[
         Path | None,
-        typer.Option("--tls-key", metavar="FILE", help="PEM private key of --tls-cert."),
+        typer.Option(
+            "--tls-key", rich_help_panel=TLS, metavar="FILE", help="PEM private key of --tls-cert."
+        ),
     ] = None,
     tls_client_ca: Annotated[
         Path | None,
         typer.Option(
             "--tls-client-ca",
+            rich_help_panel=TLS,
             metavar="FILE",
             help="Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert).",
         ),
@@ -134,6 +193,7 @@ def serve(
         str | None,
         typer.Option(
             "--sticky-cookie",
+            rich_help_panel=TEST_AIDS,
             metavar="NAME=VALUE",
             help="Act like a load balancer with sticky sessions: negotiate sets this "
             "cookie, and a transport request without it is answered as by a node that "
@@ -144,6 +204,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--set-cookie",
+            rich_help_panel=HUB,
             metavar="COOKIE",
             help="Add 'Set-Cookie: COOKIE' to every negotiate answer (repeatable), "
             "e.g. 'session=abc; Path=/' or an expired one to check clients drop it.",
@@ -153,6 +214,7 @@ def serve(
         bool,
         typer.Option(
             "--break-websockets",
+            rich_help_panel=TEST_AIDS,
             help="Test aid: offer WebSockets but refuse every upgrade (503), like a "
             "proxy that blocks them, so clients must fall back.",
         ),
@@ -161,36 +223,40 @@ def serve(
         float,
         typer.Option(
             "--keepalive",
-            min=0.001,
+            rich_help_panel=LIMITS,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Ping after this long without sending.",
+            help="Ping after this long without sending (0: never).",
         ),
     ] = 15.0,
     client_timeout: Annotated[
         float,
         typer.Option(
             "--client-timeout",
-            min=0.001,
+            rich_help_panel=LIMITS,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Drop a client (once it has pinged) after this long without a message.",
+            help="Drop a client (once it has pinged) after this long without a message (0: never).",
         ),
     ] = 30.0,
     handshake_timeout: Annotated[
         float,
         typer.Option(
             "--handshake-timeout",
-            min=0.001,
+            rich_help_panel=LIMITS,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="Time allowed for the handshake.",
+            help="Time allowed for the handshake (0: no limit).",
         ),
     ] = 15.0,
     max_message_size: Annotated[
         int,
         typer.Option(
             "--max-message-size",
+            rich_help_panel=LIMITS,
             min=0,
             metavar="BYTES",
             help="Largest incoming hub message (handshake included); 0: no limit.",
@@ -200,40 +266,49 @@ def serve(
         bool,
         typer.Option(
             "--detailed-errors",
+            rich_help_panel=TEST_AIDS,
             help="Add exception type and message to error texts (EnableDetailedErrors).",
         ),
     ] = False,
     stream_delay_ms: Annotated[
         int,
         typer.Option(
-            "--stream-delay-ms", min=0, metavar="MS", help="Pause between TriggerStream items."
+            "--stream-delay-ms",
+            rich_help_panel=TEST_AIDS,
+            min=0,
+            metavar="MS",
+            help="Pause between TriggerStream items.",
         ),
     ] = 250,
     long_poll_timeout: Annotated[
         float,
         typer.Option(
             "--long-poll-timeout",
-            min=0.001,
+            rich_help_panel=LIMITS,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
-            help="A long poll without data answers 200 empty after this long.",
+            help="A long poll without data answers 200 empty after this long (0: it waits "
+            "for data).",
         ),
     ] = 90.0,
     disconnect_timeout: Annotated[
         float,
         typer.Option(
             "--disconnect-timeout",
-            min=0.001,
+            rich_help_panel=LIMITS,
+            min=0.0,
             metavar="SECONDS",
             callback=finite_seconds,
             help="Drop a negotiated or long polling connection unused for this long, "
-            "and a stateful one whose WebSocket was lost and not resumed.",
+            "and a stateful one whose WebSocket was lost and not resumed (0: never).",
         ),
     ] = 15.0,
     allow_stateful_reconnect: Annotated[
         bool,
         typer.Option(
             "--allow-stateful-reconnect",
+            rich_help_panel=STATEFUL,
             help="Grant stateful reconnect to clients that ask for it (AllowStatefulReconnects).",
         ),
     ] = False,
@@ -241,6 +316,7 @@ def serve(
         int,
         typer.Option(
             "--stateful-reconnect-buffer-size",
+            rich_help_panel=STATEFUL,
             min=0,
             metavar="BYTES",
             help="Unacknowledged bytes kept per stateful connection before writes "
@@ -251,6 +327,7 @@ def serve(
         bool,
         typer.Option(
             "--chaos",
+            rich_help_panel=TEST_AIDS,
             help="Relay every TCP connection, so DropTransport, DropConnection and "
             "ResumableCounter can reset the caller's connection.",
         ),
@@ -259,6 +336,7 @@ def serve(
         list[str] | None,
         typer.Option(
             "--fault",
+            rich_help_panel=TEST_AIDS,
             metavar="NAME[=SECONDS]",
             help="Make every connection meet this fault (repeatable); the names are listed above.",
         ),
@@ -269,6 +347,14 @@ def serve(
     ] = False,
     verbose: Annotated[int, verbose_option("Log connection events (-vv: debug) on stderr.")] = 0,
 ) -> None:
+    from .combinations import check_combinations
+    from .errors import report
+
+    try:
+        check_combinations("serve", ctx)
+    except UsageError as error:
+        report(str(error), error.hint)
+        raise typer.Exit(ExitCode.USAGE) from None
     if list_methods:
         from hubcli.server.methods import describe_methods
 
@@ -283,6 +369,12 @@ def serve(
 
         if (problem := jwt_key_problem(jwt_key)) is not None:
             raise typer.BadParameter(problem, param_hint="--jwt-key")
+    if tls_cert is not None and tls_key is not None:
+        try:
+            _check_tls_files(tls_cert, tls_key, tls_client_ca)
+        except UsageError as error:
+            report(str(error), error.hint)
+            raise typer.Exit(ExitCode.USAGE) from None
     cookie: tuple[str, str] | None = None
     if sticky_cookie is not None:
         name, separator, value = sticky_cookie.partition("=")
@@ -317,21 +409,21 @@ def serve(
         sticky_cookie=cookie,
         negotiate_cookies=tuple(set_cookie or ()),
         break_websockets=break_websockets,
-        keepalive=keepalive,
-        client_timeout=client_timeout,
-        handshake_timeout=handshake_timeout,
+        # The server takes every limit as a number of seconds: 0's "no limit" is inf.
+        keepalive=keepalive or math.inf,
+        client_timeout=client_timeout or math.inf,
+        handshake_timeout=handshake_timeout or math.inf,
         max_message_size=max_message_size or None,
         detailed_errors=detailed_errors,
         stream_delay_ms=stream_delay_ms,
-        long_poll_timeout=long_poll_timeout,
-        disconnect_timeout=disconnect_timeout,
+        long_poll_timeout=long_poll_timeout or math.inf,
+        disconnect_timeout=disconnect_timeout or math.inf,
         allow_stateful_reconnect=allow_stateful_reconnect,
         stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
         chaos=chaos,
         faults=faults,
         verbose=verbose,
     )
-    from .errors import report
     from .startup import resume_collector
 
     resume_collector()

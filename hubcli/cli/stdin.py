@@ -80,6 +80,12 @@ class RecordDecoder:
             try:
                 values.append(jsonvalues.loads(record))
             except ProtocolError:
+                from .arguments import out_of_range, unrepresentable_number
+
+                literal = unrepresentable_number(record)
+                if literal is not None:
+                    problem = out_of_range(f"stdin {self._noun} {number}", literal)
+                    raise StdinError(str(problem), problem.hint) from None
                 shown = record if len(record) <= 60 else f"{record[:57]}..."
                 raise StdinError(
                     f"stdin {self._noun} {number} is not valid JSON: {shown}"

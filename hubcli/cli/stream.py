@@ -4,21 +4,49 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import typer
+
+from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+
 from .arguments import describe_arguments, parse_arguments
+from .combinations import check_combinations
 from .launch import Body, client_command, launch
 from .options import (
+    DEFAULT_CONNECT_TIMEOUT,
     ArgsOption,
+    CacertOption,
+    CertOption,
     ConnectionFlags,
     ConnectionSettings,
+    ConnectRetriesOption,
+    ConnectTimeoutOption,
+    CookieOption,
     CountOption,
     EnvelopeOption,
+    HeaderOption,
     HubArgs,
+    IdleTimeoutOption,
+    InsecureOption,
+    KeepaliveOption,
+    KeyOption,
+    MaxMessageSizeOption,
+    MaxTimeOption,
     MethodArg,
     OnOption,
     OutputSettings,
+    ProtocolName,
+    ProtocolOption,
+    ProxyOption,
     RawOption,
+    SkipNegotiationOption,
+    StatefulReconnectOption,
     StrictJsonOption,
+    TokenFileOption,
+    TokenInQueryOption,
+    TokenOption,
+    TransportOption,
     UrlArg,
+    VerboseOption,
     connection_settings,
 )
 from .progress import QuietOption, progress_line, wanted
@@ -66,6 +94,7 @@ async def print_stream(
 
 @client_command("stream", short_help="Call a streaming METHOD; print each item as one JSON line.")
 def stream_command(
+    ctx: typer.Context,
     url: UrlArg,
     method: MethodArg,
     args: HubArgs = None,
@@ -77,7 +106,28 @@ def stream_command(
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
     on: OnOption = None,
-    flags: ConnectionFlags,
+    # The connection options, the same in every client command (ConnectionFlags):
+    protocol: ProtocolOption = ProtocolName.json,
+    transport: TransportOption = None,
+    skip_negotiation: SkipNegotiationOption = False,
+    header: HeaderOption = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
+    token_in_query: TokenInQueryOption = False,
+    cookie: CookieOption = None,
+    cacert: CacertOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    connect_timeout: ConnectTimeoutOption = DEFAULT_CONNECT_TIMEOUT,
+    max_time: MaxTimeOption = None,
+    idle_timeout: IdleTimeoutOption = None,
+    keepalive: KeepaliveOption = DEFAULT_KEEPALIVE_SECONDS,
+    max_message_size: MaxMessageSizeOption = DEFAULT_MAX_MESSAGE_SIZE,
+    connect_retries: ConnectRetriesOption = 0,
+    stateful_reconnect: StatefulReconnectOption = False,
+    verbose: VerboseOption = 0,
 ) -> None:
     """Call a streaming METHOD and print each item as one JSON line as it arrives.
 
@@ -88,8 +138,10 @@ def stream_command(
     elapsed) stands on stderr; -q turns it off. --on TARGET also prints the hub's
     invocations of TARGET that arrive meanwhile, between the items.
     """
+    flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        check_combinations("stream", ctx)
         settings = connection_settings(url, flags)
         values, _ = parse_arguments(args, args_json, strict=strict_json)
 

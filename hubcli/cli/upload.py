@@ -6,23 +6,50 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
+
 from .arguments import STDIN_PLACEHOLDER, describe_arguments, parse_arguments
+from .combinations import check_combinations
 from .invoke import print_result
 from .launch import Body, client_command, launch
 from .options import (
     ARGUMENTS,
+    DEFAULT_CONNECT_TIMEOUT,
+    OUTPUT,
     ArgsOption,
+    CacertOption,
+    CertOption,
     ConnectionFlags,
     ConnectionSettings,
+    ConnectRetriesOption,
+    ConnectTimeoutOption,
+    CookieOption,
     CountOption,
     EnvelopeOption,
+    HeaderOption,
     HubArgs,
+    IdleTimeoutOption,
+    InsecureOption,
+    KeepaliveOption,
+    KeyOption,
+    MaxMessageSizeOption,
+    MaxTimeOption,
     MethodArg,
     OnOption,
     OutputSettings,
+    ProtocolName,
+    ProtocolOption,
+    ProxyOption,
     RawOption,
+    SkipNegotiationOption,
+    StatefulReconnectOption,
     StrictJsonOption,
+    TokenFileOption,
+    TokenInQueryOption,
+    TokenOption,
+    TransportOption,
     UrlArg,
+    VerboseOption,
     connection_settings,
 )
 from .progress import QuietOption, counting_sent, progress_line, wanted
@@ -50,12 +77,17 @@ NullOption = Annotated[
 ]
 StreamBackOption = Annotated[
     bool,
-    typer.Option("--stream", help="The method streams back: print its items as they arrive."),
+    typer.Option(
+        "--stream",
+        help="The method streams back: print its items as they arrive.",
+        rich_help_panel=OUTPUT,
+    ),
 ]
 
 
 @client_command("upload", short_help="Send stdin to METHOD as a stream, one item per line.")
 def upload_command(
+    ctx: typer.Context,
     url: UrlArg,
     method: MethodArg,
     args: HubArgs = None,
@@ -70,7 +102,28 @@ def upload_command(
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
     on: OnOption = None,
-    flags: ConnectionFlags,
+    # The connection options, the same in every client command (ConnectionFlags):
+    protocol: ProtocolOption = ProtocolName.json,
+    transport: TransportOption = None,
+    skip_negotiation: SkipNegotiationOption = False,
+    header: HeaderOption = None,
+    token: TokenOption = None,
+    token_file: TokenFileOption = None,
+    token_in_query: TokenInQueryOption = False,
+    cookie: CookieOption = None,
+    cacert: CacertOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
+    insecure: InsecureOption = False,
+    proxy: ProxyOption = None,
+    connect_timeout: ConnectTimeoutOption = DEFAULT_CONNECT_TIMEOUT,
+    max_time: MaxTimeOption = None,
+    idle_timeout: IdleTimeoutOption = None,
+    keepalive: KeepaliveOption = DEFAULT_KEEPALIVE_SECONDS,
+    max_message_size: MaxMessageSizeOption = DEFAULT_MAX_MESSAGE_SIZE,
+    connect_retries: ConnectRetriesOption = 0,
+    stateful_reconnect: StatefulReconnectOption = False,
+    verbose: VerboseOption = 0,
 ) -> None:
     """Send stdin to METHOD as a stream, one item per line; print the result.
 
@@ -83,8 +136,10 @@ def upload_command(
     elapsed) stands on stderr; -q turns it off. --on TARGET also prints the
     hub's invocations of TARGET that arrive during the upload.
     """
+    flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
+        check_combinations("upload", ctx)
         settings = connection_settings(url, flags)
         values, position = parse_arguments(args, args_json, strict=strict_json, upload=True)
         from .stdin import check_stdin

@@ -47,6 +47,11 @@ def transport_named(word: str) -> TransportName | None:
     return _TRANSPORTS_BY_WORD.get(word.strip().lower())
 
 
+def transport_word(transport: TransportName) -> str:
+    """The short word the command line shows for `transport`."""
+    return TRANSPORT_WORDS[list(TransportName).index(transport)]
+
+
 @dataclass(frozen=True, slots=True)
 class AvailableTransport:
     transport: str

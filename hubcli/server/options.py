@@ -19,12 +19,6 @@ ALL_TRANSPORTS = (
     TransportName.LONG_POLLING,
 )
 
-TRANSPORT_FLAG_NAMES = {
-    "websockets": TransportName.WEBSOCKETS,
-    "sse": TransportName.SERVER_SENT_EVENTS,
-    "longpolling": TransportName.LONG_POLLING,
-}
-
 
 _SECONDS = (
     "keepalive",
@@ -87,11 +81,13 @@ class ServerOptions:
 
     def __post_init__(self) -> None:
         # A nan duration would otherwise pass here and fail every connection later,
-        # when trio refuses it as a deadline.
+        # when trio refuses it as a deadline. inf is no limit (`hubcli serve`'s 0).
         for name in _SECONDS:
             value = getattr(self, name)
-            if not math.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value}")
+            if math.isnan(value) or value < 0:
+                raise ValueError(
+                    f"{name} must be a number of seconds >= 0 (inf: none), not {value}"
+                )
         if self.stateful_reconnect_buffer_size < 0:
             raise ValueError("stateful_reconnect_buffer_size must be >= 0")
         if self.jwt_key is not None and (problem := jwt_key_problem(self.jwt_key)) is not None:

@@ -41,6 +41,34 @@ def test_strict_json_refuses_text(shared_hub_server: str) -> None:
     assert len(result.stderr.splitlines()) == 1
 
 
+# Valid JSON, but no value holds the number: it must not go as the string "1e400".
+@pytest.mark.parametrize(
+    ("argv", "stdin", "where"),
+    [
+        (["invoke", "{url}", "Echo", "1e400"], None, "argument 1"),
+        (["invoke", "--strict-json", "{url}", "Echo", "--", "-1e400"], None, "argument 1"),
+        (["invoke", "{url}", "Echo", "2", '{"a": [1E999]}'], None, "argument 2"),
+        (["send", "{url}", "Echo", "1" + "0" * 5000], None, "argument 1"),
+        (["invoke", "--args", "[1e400]", "{url}", "Echo"], None, "--args"),
+        (["invoke", "--args", "@{file}", "{url}", "Echo"], None, "--args"),
+        (["invoke", "--args", "@-", "{url}", "Echo"], "[-1e400]", "--args"),
+        (["upload", "--json", "{url}", "UploadSum"], "1\n1e400\n", "stdin line 2"),
+        (["listen", "--call", "Echo 1e400", "{url}"], None, "argument 1"),
+        (["listen", "--reply", "X=1e400", "{url}"], None, "argument 1"),
+    ],
+)
+def test_numbers_out_of_range_are_usage_errors(
+    shared_hub_server: str, tmp_path: Path, argv: list[str], stdin: str | None, where: str
+) -> None:
+    file = tmp_path / "args.json"
+    file.write_text("[1, 1e400]")
+    line = [word.replace("{url}", shared_hub_server).replace("{file}", str(file)) for word in argv]
+    result = run(*line, stdin=stdin)
+    assert (result.returncode, result.stdout) == (2, ""), result.stderr
+    [error] = result.stderr.splitlines()
+    assert error.startswith(f"hubcli: error: {where} holds a number out of range: "), error
+
+
 def test_args_option_file_and_stdin(shared_hub_server: str, tmp_path: Path) -> None:
     assert run("invoke", shared_hub_server, "Add", "--args", "[2, 3]").stdout == "5\n"
     args_file = tmp_path / "args.json"
@@ -286,3 +314,47 @@ def test_verbose_output_redacts_secrets() -> None:
     assert redact("GET /hub?id=abc123&access_token=xyz") == "GET /hub?id=***&access_token=***"
     assert redact("Authorization: Bearer eyJ.abc") == "Authorization: Bearer ***"
     assert redact('{"accessToken":"t0k","url":"x"}') == '{"accessToken":"***","url":"x"}'
+
+
+def test_the_command_line_is_utf8_whatever_the_locale(shared_hub_server: str) -> None:
+    # Under LC_ALL=C without UTF-8 mode Python decodes argv as ASCII: an 'é' went
+    # to the hub as two lone surrogates.
+    ascii_locale = {"LC_ALL": "C", "PYTHONUTF8": "0"}
+    result = run("invoke", shared_hub_server, "Echo", '"é"', env=ascii_locale)
+    assert (result.returncode, result.stdout) == (0, '"é"\n'), result.stderr
+
+
+@pytest.mark.parametrize("locale", [{}, {"LC_ALL": "C", "PYTHONUTF8": "0"}])
+def test_a_word_that_is_not_utf8_is_a_usage_error(
+    shared_hub_server: str, locale: dict[str, str]
+) -> None:
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [*HUBCLI, "invoke", shared_hub_server, "Echo", b"\xff"],
+        capture_output=True,
+        env={**os.environ, **locale},
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout) == (2, b"")
+    assert done.stderr == b"hubcli: error: word 4 of the command line is not UTF-8 text\n"
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "said"),
+    [
+        (["--proxy", "http://a..b:8080"], {}, "--proxy: invalid proxy 'http://a..b:8080'"),
+        (["--proxy", "http://" + "x" * 64], {}, "--proxy: invalid proxy"),
+        ([], {"HTTP_PROXY": "http://a..b"}, "HTTP_PROXY: invalid proxy 'http://a..b'"),
+    ],
+)
+def test_a_proxy_host_no_resolver_can_look_up_is_a_usage_error(
+    flags: list[str], env: dict[str, str], said: str
+) -> None:
+    # It failed when connecting, as an internal error (idna codec).
+    result = run("invoke", *flags, "http://127.0.0.1:9/hub", "Echo", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"hubcli: error: {said}"), result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -140,7 +140,7 @@ def test_a_failing_call_exits_3_before_any_event(shared_hub_server: str) -> None
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--call", ""], "--call needs a METHOD"),
+        (["--call", ""], "--call '' needs a METHOD"),
         (["--call", "Echo 'unbalanced"], '--call "Echo \'unbalanced": No closing quotation'),
         (["--reply", "=1"], "--reply '=1': expected TARGET=..."),
         (["--reply-exec", "X="], "--reply-exec 'X=': the COMMAND is empty"),

@@ -28,6 +28,7 @@ PRINTING = {
     "help": "--help",
     "command help": "invoke --help",
     "version": "--version",
+    "list methods": "serve --list-methods",
 }
 
 
@@ -44,6 +45,35 @@ def test_every_command_into_a_closed_pipe_exits_0(shared_hub_server: str, comman
     line = command.format(url=shared_hub_server)
     result = pipeline(f"printf 'a\\n' | hubcli {line} | head -c0")
     assert (result.returncode, result.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("command", PRINTING.values(), ids=PRINTING.keys())
+def test_every_command_with_stdout_closed_exits_2(shared_hub_server: str, command: str) -> None:
+    line = command.format(url=shared_hub_server)
+    result = pipeline(f"printf 'a\\n' | hubcli {line} >&-")
+    assert (result.returncode, result.stderr) == (
+        2,
+        "hubcli: error: cannot write to stdout: it is closed" + HINT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "status"),
+    [
+        ("--version >&-", 2),
+        ("invoke --help >&-", 2),
+        ("invoke --bogus", 2),
+        ("invoke {url} Echo 1 >&-", 2),
+        ("invoke {url} Echo 1 > /dev/null", 0),
+    ],
+)
+def test_a_closed_stderr_changes_no_exit_status(
+    shared_hub_server: str, line: str, status: int
+) -> None:
+    # Nowhere to say what went wrong: the status says it alone (it was 1 when
+    # stdout was closed too, from writing the message to a missing stderr).
+    result = pipeline(f"hubcli {line.format(url=shared_hub_server)} 2>&-")
+    assert result.returncode == status
 
 
 def test_serve_into_a_full_disk_or_a_closed_pipe_exits_2() -> None:

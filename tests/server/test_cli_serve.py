@@ -97,7 +97,7 @@ def test_list_methods() -> None:
     "flags",
     [
         ["--transports", "carrier-pigeon"],
-        ["--keepalive", "0"],
+        ["--keepalive", "-1"],
         ["--tls-cert", "x.pem"],
         ["--fault", "bogus"],
         ["--fault", "negotiate-404", "--fault", "negotiate-500"],
@@ -144,13 +144,16 @@ def test_non_finite_seconds_are_usage_errors(flag: str, value: str) -> None:
     assert f"{float(value)} " in line
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, -1.0])
+@pytest.mark.parametrize("value", [math.nan, -math.inf, -1.0])
 @pytest.mark.parametrize("name", ["keepalive", "client_timeout", "disconnect_timeout"])
 def test_server_options_refuse_impossible_durations(name: str, value: float) -> None:
-    # The library's way in gets the same protection as the command line's.
+    # The library's way in gets the same protection as the command line's; inf is
+    # no limit (what 0 means on the command line).
     options: dict[str, Any] = {name: value}
-    with pytest.raises(ValueError, match=f"^{name} must be a finite number of seconds"):
+    with pytest.raises(ValueError, match=f"^{name} must be a number of seconds >= 0"):
         ServerOptions(port=0, **options)
+    unlimited: dict[str, Any] = {name: math.inf}
+    assert getattr(ServerOptions(port=0, **unlimited), name) == math.inf
 
 
 @pytest.mark.parametrize("flags", [[], ["--chaos"]])

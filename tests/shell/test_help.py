@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from hubcli.cli import helptext
-from hubcli.cli.exit_codes import ExitCode
+from hubcli.cli.exit_codes import EXIT_CODE_MEANINGS, ExitCode
 
 HUBCLI = [sys.executable, "-m", "hubcli"]
 COMMANDS = ["invoke", "send", "stream", "upload", "serve", "demo"]
@@ -50,9 +50,41 @@ def test_help_shows_examples_and_exit_codes_in_80_columns(command: str | None) -
     examples = helptext.ROOT_EXAMPLES if command is None else helptext.EXAMPLES[command]
     for example in examples:
         assert f"  {example.command}\n" in text  # one line each: \b kept it unwrapped
-    codes = helptext.EXIT_CODES.get(command or "invoke", {})
-    for code, meaning in codes.items():
-        assert f"{int(code):>3}  {meaning}" in text
+    codes = EXIT_CODE_MEANINGS if command is None else helptext.EXIT_CODES[command]
+    status = text.split("\nExit status:\n", 1)[1]
+    assert status.splitlines() == [
+        f"  {int(code):>3}  {meaning}" for code, meaning in codes.items()
+    ]
+
+
+def test_send_lists_only_the_statuses_it_can_end_with() -> None:
+    status = _run("send", "--help").stdout.split("\nExit status:\n", 1)[1]
+    assert "  3  " not in status
+    assert "count" not in status
+    assert "CancelInvocation" not in status
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The option names under each heading of --help."""
+    sections: dict[str, list[str]] = {}
+    heading = None
+    for line in text.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            heading = line[:-1]
+            sections[heading] = []
+        elif heading is not None and line.startswith("  -"):
+            sections[heading].append(line.split()[0].rstrip(","))
+    return sections
+
+
+@pytest.mark.parametrize("command", helptext.CLIENT_COMMANDS)
+def test_options_stand_under_their_panels(command: str) -> None:
+    sections = _sections(_run(command, "--help").stdout)
+    assert "-p" in sections["Connection"]
+    assert "-H" in sections["HTTP and TLS"]
+    assert "--connect-timeout" in sections["Limits"]
+    assert "-v" in sections["Output"]
+    assert sections["Options"] == ["-h"]
 
 
 def test_bare_hubcli_prints_help_on_stderr_with_the_usage_status() -> None:
@@ -159,3 +191,13 @@ def test_help_into_a_closed_pipe_is_a_success(args: str) -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_serve_options_stand_under_their_panels() -> None:
+    sections = _sections(_run("serve", "--help").stdout)
+    assert "--host" in sections["Hub"]
+    assert "--tls-cert" in sections["TLS"]
+    assert "--keepalive" in sections["Limits"]
+    assert "--chaos" in sections["Test aids"]
+    assert "--allow-stateful-reconnect" in sections["Stateful reconnect"]
+    assert sections["Options"] == ["--list-methods", "-v", "-h"]

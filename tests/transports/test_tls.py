@@ -51,7 +51,9 @@ def test_insecure_works_and_warns(tls_hub: HubServer, transport: str) -> None:
 def test_unusable_tls_files_are_usage_errors(tls_hub: HubServer, tls_files: TlsFiles) -> None:
     missing = run("invoke", "--cacert", "/no/such/ca.pem", tls_hub.url, "Add")
     assert missing.returncode == 2
-    assert missing.stderr == "hubcli: error: cannot read --cacert /no/such/ca.pem: no such file\n"
+    assert missing.stderr == (
+        "hubcli: error: cannot read --cacert /no/such/ca.pem: No such file or directory\n"
+    )
     not_pem = run("invoke", "--cacert", str(tls_files.server_key), tls_hub.url, "Add")
     assert not_pem.returncode == 2
     assert not_pem.stderr.startswith(f"hubcli: error: cannot use --cacert {tls_files.server_key}")
