@@ -465,8 +465,14 @@ class HubConnection:
                 await self.send(Completion.void(stream_id))
             except Exception as error:
                 if self._ended_by(error):
-                    # Unless the receive loop failed it first (with the same failure):
-                    # a call without an invocation id has no one else to end it.
+                    if call.invocation_id is not None:
+                        # The hub may have answered before it hung up (a method can
+                        # return before its upload is over), and its Completion be
+                        # in the receive loop's hands: let that loop end the call.
+                        with trio.move_on_after(self._close_timeout):
+                            await call.done.wait()
+                    # Unless the receive loop ended it first: a call without an
+                    # invocation id has no one else to end it.
                     call.fail(self._failure or error)
                     return
                 # The source failed: hand its error to the caller first (the hub's
