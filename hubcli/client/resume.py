@@ -11,12 +11,13 @@ reconnect policy, if any, takes over).
 
 Acks: the official TypeScript client acknowledges at most once a second, so a
 server that holds at most its buffer (100,000 bytes) unacknowledged is paced to a
-buffer a second. hubcli acknowledges as soon as half of that buffer has
-arrived unacknowledged, and otherwise on a one-second timer. (A quarter measured
-slower, an eighth slower still: each Ack costs the server a frame's way through
-its stack and a wake-up, more than the overlap it buys. FastStream, 1M items,
-medians of 5 in one run against the same server: half 1.50x the time without
-stateful reconnect, a quarter 1.71x, an eighth 1.77x, a sixteenth 1.91x.)
+buffer a second. hubcli acknowledges as soon as a quarter of that buffer has
+arrived unacknowledged, and otherwise on a one-second timer. (The trade: each Ack
+costs the server a frame through its stack, and buys the overlap that keeps it
+sending. FastStream, 1M items, medians of 7 in one run on a quiet machine: half
+1.45x the time without stateful reconnect, a quarter 1.25x, an eighth 1.21x; on
+a loaded one the order turned, half best: fewer Acks matter more when the server
+waits for CPU.)
 
 Backpressure: like the server's writer, a send waits while more than the buffer's
 limit is unacknowledged, until an Ack frees room.
@@ -53,7 +54,7 @@ class Resumption:
         buffer_size: int = DEFAULT_BUFFER_SIZE,
     ) -> None:
         self.replay = ReplayBuffer(buffer_size)
-        self.ledger = ReceiveLedger(ack_bytes=max(buffer_size // 2, 1))
+        self.ledger = ReceiveLedger(ack_bytes=max(buffer_size // 4, 1))
         self._reconnect = reconnect
         self._room = trio.Event()
         # Clear while the transport is being reopened: sends wait for it.

@@ -108,7 +108,7 @@ class ReplayBuffer:
 class ReceiveLedger:
     """Ids of the numbered messages received; duplicates; when to Ack."""
 
-    def __init__(self, ack_bytes: int = DEFAULT_BUFFER_SIZE // 2) -> None:
+    def __init__(self, ack_bytes: int = DEFAULT_BUFFER_SIZE // 4) -> None:
         self.latest = 0  # the highest id received
         self._next = 1  # the id the next numbered message has
         self.acked = 0  # the highest id acknowledged
