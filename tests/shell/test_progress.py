@@ -7,6 +7,7 @@ pipe as stdout), as a person running `hubcli stream ... > file` has.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import pty
 import select
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 
 import pytest
@@ -119,14 +120,19 @@ def _read_terminal(controller: int) -> bytes:
 
 
 def _run_with_terminal_stderr(
-    args: list[str], stdin_lines: list[bytes] | None = None, *, close_stdin_after: bytes = b""
+    args: list[str],
+    stdin_lines: Iterable[bytes] | None = None,
+    *,
+    until: bytes = b"",
+    written: list[bytes] | None = None,
 ) -> tuple[int, bytes, bytes]:
     """Run hubcli with stderr on a terminal and stdout on a pipe: (status, stdout, tty).
 
-    stdin_lines go one every 50 ms, like a slow producer; stdin is closed after the
-    last once the terminal shows `close_stdin_after` (so a loaded machine's slow
-    start cannot let the upload end before anything is drawn). The terminal and
-    stdout are drained all along, so hubcli never waits on them.
+    stdin_lines go one every 50 ms, like a slow producer, until they run out or,
+    with `until`, until the terminal shows it (a progress line is drawn only as
+    items go out, so the producer must outlast the first draw however slowly
+    hubcli starts); `written` gets the lines that went. The terminal and stdout
+    are drained all along, so hubcli never waits on them.
     """
     with _terminal() as (controller, terminal):
         process = subprocess.Popen(
@@ -137,18 +143,21 @@ def _run_with_terminal_stderr(
         )
         os.close(terminal)
         assert process.stdout is not None
-        pending = list(stdin_lines or [])
+        pending = iter(stdin_lines or ())
         outputs = {controller: bytearray(), process.stdout.fileno(): bytearray()}
         open_fds = set(outputs)
         deadline = time.monotonic() + 60
         while open_fds and time.monotonic() < deadline:
             if process.stdin is not None:
-                if pending:
-                    process.stdin.write(pending.pop(0))
-                    process.stdin.flush()
-                elif close_stdin_after in outputs[controller]:
+                line = None if until and until in outputs[controller] else next(pending, None)
+                if line is None:
                     process.stdin.close()
                     process.stdin = None
+                else:
+                    process.stdin.write(line)
+                    process.stdin.flush()
+                    if written is not None:
+                        written.append(line)
             readable, _, _ = select.select(list(open_fds), [], [], 0.05)
             for fd in readable:
                 try:
@@ -179,14 +188,15 @@ def test_stream_progress_on_a_terminal_stderr(shared_hub_server: str) -> None:
 
 
 def test_upload_progress_counts_sent_items(shared_hub_server: str) -> None:
-    lines = [b"%d\n" % i for i in range(20)]
+    written: list[bytes] = []
     status, stdout, terminal = _run_with_terminal_stderr(
         ["upload", "--json", shared_hub_server, "UploadSum"],
-        lines,
-        close_stdin_after=b"hubcli: sent ",
+        (b"%d\n" % i for i in itertools.count()),
+        until=b"hubcli: sent ",
+        written=written,
     )
     assert status == 0, terminal
-    assert stdout == b"190\n"
+    assert stdout == b"%d\n" % sum(int(line) for line in written)
     assert "hubcli: sent " in terminal.decode()
 
 
