@@ -232,7 +232,9 @@ def _connection_id(listener: Listener) -> str:
 
 def ask(url: str, connection_id: str, target: str, *args: object) -> tuple[int, str, str]:
     """Another client asks the listener through the hub: (status, stdout, stderr)."""
-    result = run("invoke", url, "AskClient", connection_id, target, json.dumps(list(args)))
+    # '--': a connection id may start with '-' (they are random base64url), and
+    # would then be read as an option (a usage error, exit 2, now and then).
+    result = run("invoke", url, "AskClient", "--", connection_id, target, json.dumps(list(args)))
     return result.returncode, result.stdout.strip(), result.stderr.strip()
 
 
