@@ -16,7 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+_STDOUT = threading.Lock()
 
 
 class Redirector(BaseHTTPRequestHandler):
@@ -36,7 +39,11 @@ class Redirector(BaseHTTPRequestHandler):
             "cookie": self.headers.get("Cookie"),
             "headers": [[name.lower(), value] for name, value in self.headers.items()],
         }
-        print(json.dumps(record), flush=True)
+        # One write per record under a lock: the server answers on threads, and
+        # print() writes the text and its newline apart (two records met on a line).
+        with _STDOUT:
+            sys.stdout.write(json.dumps(record) + "\n")
+            sys.stdout.flush()
         _, first, hops, rest = [*self.path.split("/", 3), "", "", ""][:4]
         if first != "hop" or not hops.isdigit():
             location = f"{self.target}{self.path}"
