@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from tests import serverproc
+from tests.locks import exclusive
 from tests.serverproc import HubServer
 
 # ---------------------------------------------------------------- built-in hub
@@ -71,6 +74,12 @@ def installed_tools() -> set[str]:
     Outside CI a missing tool skips its tests instead: a developer's machine is
     not ours to change.
     """
+    with exclusive(Path(tempfile.gettempdir()) / "hubcli-tests-apt.lock"):
+        _install_missing_tools()
+    return {tool for tool in TOOLS if shutil.which(tool) is not None}
+
+
+def _install_missing_tools() -> None:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing and _in_ci() and os.geteuid() == 0 and shutil.which("apt-get"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -88,7 +97,6 @@ def installed_tools() -> set[str]:
             check=False,
             capture_output=True,
         )
-    return {tool for tool in TOOLS if shutil.which(tool) is not None}
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.locks import exclusive
 from tests.serverproc import HubServer
 
 HERE = Path(__file__).parent
@@ -45,15 +46,17 @@ def _install(npm: str) -> None:
     lock = HERE / "package-lock.json"
     stamp = HERE / "node_modules" / ".hubcli-lock-sha256"
     digest = hashlib.sha256(lock.read_bytes()).hexdigest()
-    if stamp.exists() and stamp.read_text().strip() == digest:
-        return
-    subprocess.run(
-        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-        cwd=HERE,
-        check=True,
-        timeout=600,
-    )
-    stamp.write_text(digest + "\n")
+    # Checked again under the lock: another xdist worker may have installed meanwhile.
+    with exclusive(HERE / ".npm-install.lock"):
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            return
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=HERE,
+            check=True,
+            timeout=600,
+        )
+        stamp.write_text(digest + "\n")
 
 
 def test_official_client_against_hubcli_serve(
