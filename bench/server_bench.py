@@ -96,8 +96,11 @@ def aiosignalr_python() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     if package_version(python, "aiosignalr") != AIOSIGNALR:
         subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-            + [f"aiosignalr=={AIOSIGNALR}"],
+            [
+                str(python),
+                *("-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
+                f"aiosignalr=={AIOSIGNALR}",
+            ],
             check=True,
         )
     return python
@@ -167,7 +170,9 @@ class Server:
     log: Any = None
 
     def start(self) -> None:
-        self.log = tempfile.TemporaryFile(mode="w+")
+        # The server's stderr, open as long as the server runs (stop() closes it): read
+        # only to say why a server died.
+        self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115
         self.process = subprocess.Popen(
             self.command,
             stdout=subprocess.PIPE,
@@ -392,7 +397,8 @@ def row_idle(setup: Setup, server: Server) -> dict[str, float]:
         text=True,
         env=setup.client_env(),
     ) as holder:
-        assert holder.stdin is not None and holder.stdout is not None
+        assert holder.stdin is not None
+        assert holder.stdout is not None
         line = holder.stdout.readline().split()
         if not line or line[0] != "ready":
             holder.wait(timeout=60)
