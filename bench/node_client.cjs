@@ -5,6 +5,9 @@
 //                                                         asked for with Notify(TARGET, N, 0)
 //   node node_client.cjs roundtrip URL METHOD N            N sequential METHOD(i) calls
 //                                                         after a warm-up: us a call
+//   node node_client.cjs upload URL METHOD N               invoke METHOD with a Subject and
+//                                                         push 0..N-1 through it (one frame
+//                                                         an item): "SECONDS RESULT"
 // HUBCLI_BENCH_PROTOCOL=messagepack switches protocols. NODE_PATH must point at a
 // node_modules holding @microsoft/signalr (and -protocol-msgpack).
 "use strict";
@@ -12,7 +15,7 @@ const signalR = require("@microsoft/signalr");
 
 async function main() {
   const [mode, url, method, ...rawArgs] = process.argv.slice(2);
-  const args = mode === "roundtrip" || mode === "listen" ? [] : rawArgs.map((text) => JSON.parse(text));
+  const args = ["roundtrip", "listen", "upload"].includes(mode) ? [] : rawArgs.map((text) => JSON.parse(text));
   let builder = new signalR.HubConnectionBuilder()
     .withUrl(url, { transport: signalR.HttpTransportType.WebSockets })
     .configureLogging(signalR.LogLevel.None);
@@ -44,6 +47,16 @@ async function main() {
     const used = process.cpuUsage(cpu);
     const cpuMicros = used.user + used.system;
     process.stdout.write(`${(elapsed / count).toFixed(1)} ${(cpuMicros / count).toFixed(1)}\n`);
+  } else if (mode === "upload") {
+    const count = Number(rawArgs[0]);
+    const started = process.hrtime.bigint();
+    const subject = new signalR.Subject();
+    const result = connection.invoke(method, subject);
+    for (let i = 0; i < count; i += 1) subject.next(i);
+    subject.complete();
+    const value = await result;
+    const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+    process.stdout.write(`${elapsed.toFixed(3)} ${JSON.stringify(value)}\n`);
   } else if (mode === "invoke") {
     const result = await connection.invoke(method, ...args);
     process.stdout.write(JSON.stringify(result) + "\n");
