@@ -148,7 +148,7 @@ ColorOption = Annotated[
         "--color/--no-color",
         show_default=False,
         help="Colour the JSON, as jq does, or not (default: when stdout is a terminal; "
-        "never with NO_COLOR or TERM=dumb set, always with FORCE_COLOR).",
+        "never with NO_COLOR or TERM=dumb set).",
         rich_help_panel=OUTPUT,
     ),
 ]

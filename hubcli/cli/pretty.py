@@ -53,11 +53,6 @@ class Style:
         return not (self.pretty or self.color)
 
 
-def _set(environ: Mapping[str, str], name: str) -> bool:
-    # https://no-color.org and https://force-color.org: present and not empty.
-    return bool(environ.get(name))
-
-
 def choose_style(
     *, pretty: bool | None, color: bool | None, isatty: bool, environ: Mapping[str, str]
 ) -> Style:
@@ -65,16 +60,14 @@ def choose_style(
     (--pretty/--compact, --color/--no-color; None when not given), else a terminal
     (`isatty`) gets both, anything else neither.
 
-    Colour, when not forced: off with NO_COLOR set and not empty, or TERM=dumb;
-    else on with FORCE_COLOR set and not empty, or at a terminal. NO_COLOR wins
-    over FORCE_COLOR (a user's refusal beats a tool's request); a flag beats both.
+    Colour, when not forced, is off with NO_COLOR set and not empty
+    (https://no-color.org) or TERM=dumb. FORCE_COLOR is not read: it is often set
+    for a whole CI job, and escape sequences in JSON sent down a pipe would break
+    every program reading it; --color is the one way to ask for them there.
     """
     layout = isatty if pretty is None else pretty
     if color is None:
-        if _set(environ, "NO_COLOR") or environ.get("TERM") == "dumb":
-            color = False
-        else:
-            color = isatty or _set(environ, "FORCE_COLOR")
+        color = isatty and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
     return Style(pretty=layout, color=color)
 
 
