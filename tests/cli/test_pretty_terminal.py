@@ -163,3 +163,13 @@ def test_upload_result_at_a_terminal_is_pretty(shared_hub_server: str) -> None:
         check=True,
     ).stdout.decode()
     assert shown == json.dumps(json.loads(piped), indent=2) + "\n"
+
+
+def test_messagepack_values_at_a_terminal_are_the_piped_json_indented(
+    shared_hub_server: str,
+) -> None:
+    # Binary as base64 and a timestamp as RFC 3339, as on a pipe, then laid out.
+    args = ["invoke", "-p", "messagepack", shared_hub_server, "SendComplexObject"]
+    _, shown = at_terminal(*args, NO_COLOR="1")
+    piped = down_a_pipe(*args)
+    assert shown == json.dumps(json.loads(piped), indent=2, ensure_ascii=False) + "\n"
