@@ -35,9 +35,9 @@ _RESET: Final = b"\x1b[0m"
 
 INDENT: Final = b"  "
 
-# A string (any escape, any UTF-8 byte but an unescaped quote or backslash), one
-# punctuation byte, or a run of anything else: a bare scalar.
-_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[][{},:]|[^][{},:"]+', re.DOTALL)
+# A string (any escape, any UTF-8 byte but an unescaped quote or backslash), an empty
+# array or object, one punctuation byte, or a run of anything else: a bare scalar.
+_TOKEN: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|\[\]|\{\}|[][{},:]|[^][{},:"]+', re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +75,14 @@ def _paint(code: bytes, token: bytes) -> bytes:
     return b"\x1b[" + code + b"m" + token + _RESET
 
 
-def _scalar_color(token: bytes) -> bytes:
-    first = token[:1]
-    if first == b"n":
-        return NULL
-    if first == b"t":
-        return TRUE
-    if first == b"f":
-        return FALSE
-    return NUMBER
+_PUNCTUATION: Final = (b"[", b"{", b"]", b"}", b",", b":", b"[]", b"{}")
+_PAINTED: Final = {token: _paint(PUNCTUATION, token) for token in _PUNCTUATION}
+_BARE: Final = {token: token for token in _PUNCTUATION}
+# A bare scalar's colour by its first byte: n(ull), t(rue), f(alse), else a number.
+_SCALARS: Final = {ord("n"): NULL, ord("t"): TRUE, ord("f"): FALSE}
+_QUOTE: Final = ord('"')
+_OPENERS: Final = frozenset((b"[", b"{"))
+_CLOSERS: Final = frozenset((b"]", b"}"))
 
 
 def render_json(data: bytes, *, pretty: bool, color: bool) -> bytes:
@@ -94,55 +93,46 @@ def render_json(data: bytes, *, pretty: bool, color: bool) -> bytes:
     """
     if not (pretty or color):
         return data
+    # One C call splits the text; the loop below only joins. In compact JSON a
+    # string is a key exactly when a colon follows it, and an empty container is
+    # its two brackets side by side (the regex takes them as one token).
+    tokens = _TOKEN.findall(data)
+    marks = _PAINTED if color else _BARE
+    colon = marks[b":"] + b" " if pretty else marks[b":"]
     out = bytearray()
-    tokens = [match.group() for match in _TOKEN.finditer(data)]
     depth = 0
-    # For each open container: True for an object. A string is a key when its
-    # container is an object and it follows `{` or `,`.
-    objects: list[bool] = []
-    previous = b""
-    index = 0
-    count = len(tokens)
-    while index < count:
-        token = tokens[index]
-        first = token[:1]
-        if first in b"[{" and len(token) == 1:
-            closer = b"]" if token == b"[" else b"}"
-            if index + 1 < count and tokens[index + 1] == closer:
-                empty = token + closer
-                out += _paint(PUNCTUATION, empty) if color else empty
-                previous = closer
-                index += 2
-                continue
-            out += _paint(PUNCTUATION, token) if color else token
-            objects.append(token == b"{")
-            depth += 1
-            if pretty:
-                out += b"\n" + INDENT * depth
-        elif first in b"]}" and len(token) == 1:
-            objects.pop()
-            depth -= 1
-            if pretty:
-                out += b"\n" + INDENT * depth
-            out += _paint(PUNCTUATION, token) if color else token
-        elif token == b",":
-            out += _paint(PUNCTUATION, token) if color else token
-            if pretty:
-                out += b"\n" + INDENT * depth
-        elif token == b":":
-            out += _paint(PUNCTUATION, token) if color else token
-            if pretty:
-                out += b" "
-        elif first == b'"':
+    last = len(tokens) - 1
+    for index, token in enumerate(tokens):
+        first = token[0]
+        if first == _QUOTE:
             if color:
-                key = bool(objects) and objects[-1] and previous in (b"{", b",")
+                key = index < last and tokens[index + 1] == b":"
                 out += _paint(KEY if key else STRING, token)
             else:
                 out += token
+        elif token in marks:
+            if token == b":":
+                out += colon
+            elif token == b",":
+                out += marks[token]
+                if pretty:
+                    out += b"\n" + INDENT * depth
+            elif token in _OPENERS:
+                out += marks[token]
+                depth += 1
+                if pretty:
+                    out += b"\n" + INDENT * depth
+            elif token in _CLOSERS:
+                depth -= 1
+                if pretty:
+                    out += b"\n" + INDENT * depth
+                out += marks[token]
+            else:  # [] or {}
+                out += marks[token]
+        elif color:
+            out += _paint(_SCALARS.get(first, NUMBER), token)
         else:
-            out += _paint(_scalar_color(token), token) if color else token
-        previous = token
-        index += 1
+            out += token
     return bytes(out)
 
 
