@@ -29,7 +29,7 @@ _hubcli() {
             options="-h --help"
             ;;
         invoke)
-            options="--args --strict-json -r --raw -J --envelope --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="--args --strict-json -r --raw -J --envelope --on --pretty --compact --color --no-color -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
@@ -37,7 +37,7 @@ _hubcli() {
             esac
             ;;
         listen)
-            options="--call --strict-json -n --count -J --envelope --reply --reply-exec --reply-timeout --reconnect --reconnect-delays -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="--call --strict-json -n --count -J --envelope --reply --reply-exec --reply-timeout --reconnect --reconnect-delays --pretty --compact --color --no-color -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
@@ -59,7 +59,7 @@ _hubcli() {
             esac
             ;;
         stream)
-            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="--args --strict-json -n --count -r --raw -J --envelope -q --quiet --on --pretty --compact --color --no-color -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
@@ -67,7 +67,7 @@ _hubcli() {
             esac
             ;;
         upload)
-            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet --on -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="--args --strict-json --json -0 --null --stream -n --count -r --raw -J --envelope -q --quiet --on --pretty --compact --color --no-color -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;

@@ -4,6 +4,11 @@ wondering why it did not work (`upload -n 3` without --stream counted nothing).
 
 Only what the user gave counts (click knows where each value came from): a
 default never makes a combination wrong.
+
+The layout and colour flags (--pretty/--compact, --color/--no-color) have no rule
+here: each works beside every other output option. --compact --color gives
+coloured lines (jq -c -C), --pretty --no-color indented plain text, -r prints
+strings as text and still lays out other values, -J lays out the records.
 """
 
 from __future__ import annotations

@@ -57,7 +57,10 @@ class Example:
 
 
 EXAMPLES = (
-    Example("Invoke a method; the result is one JSON line", ("invoke", "{url}", "Echo", '{"a":1}')),
+    Example(
+        "Invoke a method; the result is JSON: one line down a pipe, indented at a terminal",
+        ("invoke", "{url}", "Echo", '{"a":1}'),
+    ),
     Example("Arguments are JSON literals", ("invoke", "{url}", "Add", "2", "40")),
     Example(
         "Stream: one JSON line per item as it arrives", ("stream", "{url}", "Counter", "5", "100")

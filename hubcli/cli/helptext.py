@@ -185,8 +185,10 @@ ENVIRONMENT: Final[tuple[tuple[str, str], ...]] = (
     ),
     (
         "NO_COLOR",
-        "Respected always: hubcli writes no colour, nor any other escape sequence, on any stream.",
+        "When set and not empty: no colour in the JSON printed at a terminal (--color "
+        "wins). hubcli colours nothing else: help, errors and progress never.",
     ),
+    ("TERM", "dumb: no colour, as with NO_COLOR."),
     ("COLUMNS", "Width of the --help text (80 at most)."),
 )
 

@@ -16,6 +16,7 @@ from .options import (
     ArgsOption,
     CacertOption,
     CertOption,
+    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -33,6 +34,7 @@ from .options import (
     MethodArg,
     OnOption,
     OutputSettings,
+    PrettyOption,
     ProtocolName,
     ProtocolOption,
     ProxyOption,
@@ -79,6 +81,8 @@ def invoke_command(
     raw: RawOption = False,
     envelope: EnvelopeOption = False,
     on: OnOption = None,
+    pretty: PrettyOption = None,
+    color: ColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -133,6 +137,10 @@ def invoke_command(
                 )
             await print_result(session.output, completion)
 
-        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+        return (
+            body,
+            settings,
+            OutputSettings(raw=raw, envelope=envelope, pretty=pretty, color=color),
+        )
 
     launch(prepare)

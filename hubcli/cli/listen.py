@@ -19,6 +19,7 @@ from .options import (
     OUTPUT,
     CacertOption,
     CertOption,
+    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -32,6 +33,7 @@ from .options import (
     MaxMessageSizeOption,
     MaxTimeOption,
     OutputSettings,
+    PrettyOption,
     ProtocolName,
     ProtocolOption,
     ProxyOption,
@@ -191,6 +193,8 @@ def listen_command(
     reply_timeout: ReplyTimeoutOption = DEFAULT_REPLY_TIMEOUT,
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
+    pretty: PrettyOption = None,
+    color: ColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -271,6 +275,6 @@ def listen_command(
                     session.output, events, count, after_reconnect=lambda: run_calls(hub, hub_calls)
                 )
 
-        return body, settings, OutputSettings(envelope=envelope)
+        return body, settings, OutputSettings(envelope=envelope, pretty=pretty, color=color)
 
     launch(prepare)

@@ -132,6 +132,26 @@ EnvelopeOption = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+PrettyOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--pretty/--compact",
+        show_default=False,
+        help="Indent each JSON value over several lines, or print it on one line "
+        "(default: indented when stdout is a terminal, else one value a line).",
+        rich_help_panel=OUTPUT,
+    ),
+]
+ColorOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        show_default=False,
+        help="Colour the JSON, as jq does, or not (default: when stdout is a terminal; "
+        "never with NO_COLOR or TERM=dumb set).",
+        rich_help_panel=OUTPUT,
+    ),
+]
 OnOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -420,6 +440,10 @@ class ConnectionSettings:
 class OutputSettings:
     raw: bool = False
     envelope: bool = False
+    # --pretty/--compact and --color/--no-color; None: as stdout and the
+    # environment decide (pretty.choose_style).
+    pretty: bool | None = None
+    color: bool | None = None
 
 
 def parse_header(text: str) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from hubcli.protocol.messages import CompletionKind
 
 from .descriptors import NonBlockingFd
 from .errors import StdoutClosed, StdoutUnwritable
+from .pretty import Style, render_json, restyle_lines
 
 if TYPE_CHECKING:
     from hubcli.client.pushes import Event, Lifecycle
@@ -115,7 +116,7 @@ def _dumps_json(value: Any) -> bytes:
         return jsonvalues.dumps(value)  # integers beyond 64 bits, lone surrogates
 
 
-def _dumps_plain(value: Any) -> bytes:
+def dumps_plain(value: Any) -> bytes:
     """MessagePack values as JSON: bytes as base64, timestamps as RFC 3339 (UTC, Z)."""
     try:
         return orjson.dumps(value, default=_bytes_as_base64, option=orjson.OPT_UTC_Z)
@@ -172,7 +173,7 @@ class Formatter:
         self.raw = raw
         self.envelope = envelope
         self._messagepack = messagepack
-        self._dumps = _dumps_plain if messagepack else _dumps_json
+        self._dumps = dumps_plain if messagepack else _dumps_json
 
     def value(self, value: Any) -> bytes:
         if self.raw and type(value) is str:
@@ -249,6 +250,44 @@ class Formatter:
         if kind is CompletionKind.RESULT:
             return self.value(result) + b"\n"
         return b""
+
+
+class StyledFormatter(Formatter):
+    """A Formatter for eyes (pretty.py): each compact line it would print, indented
+    and/or coloured. Only made when the style asks for it, so the plain path, a
+    pipe's, runs exactly as before."""
+
+    def __init__(self, *, raw: bool, envelope: bool, messagepack: bool, style: Style) -> None:
+        super().__init__(raw=raw, envelope=envelope, messagepack=messagepack)
+        self.style = style
+
+    def value(self, value: Any) -> bytes:
+        data = super().value(value)
+        if self.raw and type(value) is str:
+            return data  # -r: the text itself, not JSON
+        return render_json(data, pretty=self.style.pretty, color=self.style.color)
+
+    def items(self, items: list[Any]) -> bytes:
+        if self.raw and not self.envelope:
+            return b"".join(self.value(item) + b"\n" for item in items)
+        return restyle_lines(super().items(items), self.style)
+
+    def events(self, events: Sequence[Event]) -> bytes:
+        return restyle_lines(super().events(events), self.style)
+
+    def lifecycle(self, record: Lifecycle) -> bytes:
+        return restyle_lines(super().lifecycle(record), self.style)
+
+    def completion(self, kind: CompletionKind, result: Any, error: str | None) -> bytes:
+        if self.envelope:
+            return restyle_lines(super().completion(kind, result, error), self.style)
+        return super().completion(kind, result, error)  # through self.value
+
+
+def formatter_for(*, raw: bool, envelope: bool, messagepack: bool, style: Style) -> Formatter:
+    if style.plain:
+        return Formatter(raw=raw, envelope=envelope, messagepack=messagepack)
+    return StyledFormatter(raw=raw, envelope=envelope, messagepack=messagepack, style=style)
 
 
 class Output:

@@ -47,7 +47,8 @@ from .errors import (
 )
 from .exit_codes import ExitCode
 from .options import ConnectionSettings, OutputSettings
-from .output import Formatter, Output, StdoutWriter
+from .output import Output, StdoutWriter, formatter_for
+from .pretty import choose_style
 
 if TYPE_CHECKING:
     from hubcli.client import Hub
@@ -296,8 +297,14 @@ def run_command(
     for warning in settings.warnings:
         sys.stderr.write(warning + "\n")
     shown = output or OutputSettings()
-    formatter = Formatter(
-        raw=shown.raw, envelope=shown.envelope, messagepack=settings.protocol == "messagepack"
+    style = choose_style(
+        pretty=shown.pretty, color=shown.color, isatty=os.isatty(1), environ=os.environ
+    )
+    formatter = formatter_for(
+        raw=shown.raw,
+        envelope=shown.envelope,
+        messagepack=settings.protocol == "messagepack",
+        style=style,
     )
     writer = StdoutWriter()
     if output is not None and writer.unusable is not None:

@@ -16,6 +16,7 @@ from .options import (
     ArgsOption,
     CacertOption,
     CertOption,
+    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -34,6 +35,7 @@ from .options import (
     MethodArg,
     OnOption,
     OutputSettings,
+    PrettyOption,
     ProtocolName,
     ProtocolOption,
     ProxyOption,
@@ -106,6 +108,8 @@ def stream_command(
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
     on: OnOption = None,
+    pretty: PrettyOption = None,
+    color: ColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -164,6 +168,10 @@ def stream_command(
                         lambda: print_stream(session.output, call, count, progress),
                     )
 
-        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+        return (
+            body,
+            settings,
+            OutputSettings(raw=raw, envelope=envelope, pretty=pretty, color=color),
+        )
 
     launch(prepare)

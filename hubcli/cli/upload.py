@@ -19,6 +19,7 @@ from .options import (
     ArgsOption,
     CacertOption,
     CertOption,
+    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -37,6 +38,7 @@ from .options import (
     MethodArg,
     OnOption,
     OutputSettings,
+    PrettyOption,
     ProtocolName,
     ProtocolOption,
     ProxyOption,
@@ -102,6 +104,8 @@ def upload_command(
     envelope: EnvelopeOption = False,
     quiet: QuietOption = False,
     on: OnOption = None,
+    pretty: PrettyOption = None,
+    color: ColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -184,6 +188,10 @@ def upload_command(
                     )
                 await print_result(session.output, completion)
 
-        return body, settings, OutputSettings(raw=raw, envelope=envelope)
+        return (
+            body,
+            settings,
+            OutputSettings(raw=raw, envelope=envelope, pretty=pretty, color=color),
+        )
 
     launch(prepare)
