@@ -96,13 +96,12 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     ),
     "session": (
         Example(
-            "Two calls in flight on one connection, one record line each",
-            'printf \'%s\\n\' \'{"id":1,"stream":"Counter","args":[3,100]}\' '
-            f'\'{{"id":2,"invoke":"Add","args":[1,2]}}\' | hubcli session {_U}',
+            "Requests from a file, one JSON object a line; records on stdout",
+            f"cat calls.jsonl | hubcli session {_U}",
         ),
         Example(
-            "A coprocess of a bash script (README: a worked example)",
-            f"coproc HUB {{ hubcli session --on '*' {_U}; }}",
+            "Pushes of every client method too, as listen prints them",
+            f"cat calls.jsonl | hubcli session --on '*' {_U}",
         ),
     ),
     "serve": (

@@ -16,6 +16,7 @@ from .combinations import check_combinations
 from .launch import Body, client_command, launch
 from .listen import ReconnectDelaysOption, ReconnectOption, reconnect_policy
 from .options import (
+    ARGUMENTS,
     DEFAULT_CONNECT_TIMEOUT,
     OUTPUT,
     CacertOption,
@@ -66,6 +67,7 @@ NoWaitOption = Annotated[
     typer.Option(
         "--no-wait",
         help="At the end of stdin, cancel the calls in flight instead of waiting for them.",
+        rich_help_panel=ARGUMENTS,
     ),
 ]
 
@@ -138,17 +140,18 @@ def session_command(
         check_stdin()
 
         async def body(session: Session) -> None:
-            from .session_engine import SessionEngine
+            from .session_engine import SessionEngine, read_lines
 
             async with session.connect(reconnect=policy) as hub:
                 engine = SessionEngine(
                     hub,
-                    session.output,
+                    session.output.writer.write,
+                    session.output.formatter.json,
                     watched=tuple(on or ()),
                     wait=not no_wait,
                     line_limit=settings.max_message_size,
                 )
-                await engine.run()
+                await engine.run(read_lines(0, settings.max_message_size))
 
         return body, settings, OutputSettings()
 

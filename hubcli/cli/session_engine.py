@@ -15,7 +15,7 @@ then the loss is raised (exit 7). With a reconnect policy a loss is a
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -50,8 +50,6 @@ from .session_requests import (
 
 if TYPE_CHECKING:
     from hubcli.client import Hub
-
-    from .output import Output
 
 logger: Final = logging.getLogger("hubcli")
 
@@ -140,29 +138,37 @@ class SessionEngine:
     def __init__(
         self,
         hub: Hub,
-        output: Output,
+        write: Callable[[bytes], Awaitable[None]],
+        json: Callable[[Any], bytes],
         *,
         watched: tuple[str, ...] = (),
         wait: bool = True,
         line_limit: int,
-        stdin_fd: int = 0,
     ) -> None:
+        """`write`: whole record lines to their reader; `json`: a value as compact
+        JSON (MessagePack values as hubcli prints them)."""
         self._hub = hub
-        self._output = output
-        self._json = output.formatter.json
+        self._write = write
+        self._json = json
         self._watched = {target.lower() for target in watched}
         self._wait = wait
         self._line_limit = line_limit
-        self._stdin_fd = stdin_fd
         self._calls: dict[tuple[bool, RequestId], _Call] = {}
         self._replies: dict[str, Reply] = {}
         self._lost: BaseException | None = None
         self._reading = trio.CancelScope()
 
-    # -- records
+    def in_flight(self) -> list[RequestId]:
+        """The ids of the calls in flight, the oldest first."""
+        return [call.id for call in self._calls.values()]
 
-    async def _write(self, data: bytes) -> None:
-        await self._output.writer.write(data)
+    def cancel(self, request_id: RequestId) -> None:
+        """Cancel the call in flight with that id, if any (its record says so)."""
+        call = self._calls.get(_key(request_id))
+        if call is not None:
+            call.scope.cancel()
+
+    # -- records
 
     def _id_field(self, request_id: RequestId | None) -> bytes:
         return b"" if request_id is None else b'"id":' + self._json(request_id) + b","
@@ -192,14 +198,15 @@ class SessionEngine:
 
     # -- the session
 
-    async def run(self) -> None:
-        """Serve requests until EOF (or the connection's loss, raised at the end)."""
+    async def run(self, lines: AsyncIterable[tuple[int, bytes | None]]) -> None:
+        """Serve the request `lines` (number, text; None for one too long) until
+        they end, or the connection's loss (raised at the end)."""
         events = self._hub.events(lifecycle=True)
         async with trio.open_nursery() as outer:
             outer.start_soon(self._print_pushes, events)
             async with trio.open_nursery() as calls:
                 with self._reading:
-                    async for number, line in read_lines(self._stdin_fd, self._line_limit):
+                    async for number, line in lines:
                         await self._handle(calls, number, line)
                 if self._lost is None:
                     await self._stdin_ended()

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -112,9 +113,13 @@ class Session:
         return "" if self.process.poll() is None else "(see finish)"
 
     def finish(self) -> tuple[int, str]:
-        """Read stdout to its end; (exit status, stderr)."""
-        while self._take(TIMEOUT):
+        """Read stdout to its end; (exit status, stderr). A session still going
+        after TIMEOUT is killed (and the test fails on its exit status)."""
+        deadline = time.monotonic() + TIMEOUT
+        while self._take(max(0.0, deadline - time.monotonic())):
             pass
+        if self.process.poll() is None:
+            self.process.kill()
         assert self.process.stderr is not None
         self.process.wait(TIMEOUT)
         err = self.process.stderr.read().decode()
@@ -317,22 +322,36 @@ def test_on_off_and_reply(hub_server: str, sessions: Callable[..., Session]) -> 
     ]
 
 
-@pytest.mark.parametrize("transport", TRANSPORTS)
+# The chaos hub resets a WebSocket's or an SSE stream's TCP connection; Long Polling
+# has none that lasts, so there the hub ends the connection with a Close instead.
+LOSSES = [
+    ("websockets", {"invoke": "DropConnection"}),
+    ("sse", {"invoke": "DropConnection"}),
+    ("longpolling", {"invoke": "CloseConnection", "args": ["going away", False]}),
+    ("websockets", {"invoke": "CloseConnection", "args": ["going away", False]}),
+]
+
+
+@pytest.mark.parametrize(("transport", "loss"), LOSSES, ids=str)
 def test_connection_lost_is_error_records_then_exit_7(
-    start_hub_server: ServerFactory, sessions: Callable[..., Session], transport: str
+    start_hub_server: ServerFactory,
+    sessions: Callable[..., Session],
+    transport: str,
+    loss: Record,
 ) -> None:
     hub = start_hub_server("--chaos")
     session = sessions(hub.url, "-t", transport)
     session.send({"id": "s", "stream": "Forever", "args": [100]})
     session.record_of("s", "item")
-    session.send({"id": "drop", "invoke": "DropConnection"})
+    session.send({"id": "loss", **loss})
     code, err = session.finish()
     assert code == 7, err
     error = session.record_of("s", "error")
     assert error["exit"] == 7
     assert "hubcli: error:" in err
-    # Every call in flight said how it ended.
-    assert session.of("drop")[-1].keys() & {"error", "void", "result"}
+    # Every call in flight said how it ended, and the stream said nothing after.
+    assert session.of("s")[-1] == error
+    assert session.of("loss")[-1].keys() & {"error", "void", "result"}
 
 
 def test_reconnect_goes_on(
@@ -391,3 +410,34 @@ wait "$HUB_PID"; echo "exit: $?"
     )
     assert records[2] == {"id": 1, "result": 42}
     assert lines["exit"] == "0"
+
+
+def test_the_readme_example_script(hub_server: str) -> None:
+    """examples/session-coproc.sh, which the README shows, works as it says."""
+    hubcli = " ".join(shlex.quote(part) for part in HUBCLI)
+    script = Path(__file__).resolve().parents[2] / "examples" / "session-coproc.sh"
+    done = subprocess.run(
+        [
+            "bash",
+            "-c",
+            f'hubcli() {{ {hubcli} "$@"; }}; export -f hubcli; "$0" "$1"',
+            str(script),
+            hub_server,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    received, cancelled = done.stdout.splitlines()
+    assert received.startswith("received: ")
+    assert json.loads(received.removeprefix("received: "))["arguments"][1] == "hello"
+    assert cancelled == 'cancelled: {"id":"count","cancelled":true}'
+
+
+def test_the_readme_shows_the_example_script_as_it_is() -> None:
+    root = Path(__file__).resolve().parents[2]
+    script = (root / "examples" / "session-coproc.sh").read_text()
+    shown = script[script.index("coproc HUB") :]
+    assert f"```bash\n{shown}```" in (root / "README.md").read_text()
