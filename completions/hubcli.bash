@@ -21,7 +21,7 @@ _hubcli() {
                 mapfile -t COMPREPLY < <(compgen -W "--version -h --help" \
                     -- "$cur")
             else
-                mapfile -t COMPREPLY < <(compgen -W "demo invoke listen send serve stream upload" -- "$cur")
+                mapfile -t COMPREPLY < <(compgen -W "demo invoke listen send serve session stream upload" -- "$cur")
             fi
             return 0
             ;;
@@ -56,6 +56,14 @@ _hubcli() {
             options="--host --port --path --transports --require-token --jwt-key --tls-cert --tls-key --tls-client-ca --sticky-cookie --set-cookie --break-websockets --keepalive --client-timeout --handshake-timeout --max-message-size --detailed-errors --stream-delay-ms --long-poll-timeout --disconnect-timeout --allow-stateful-reconnect --stateful-reconnect-buffer-size --chaos --fault --list-methods -v --verbose -h --help"
             case $prev in
                 --host|--port|--path|--transports|--require-token|--jwt-key|--tls-cert|--tls-key|--tls-client-ca|--sticky-cookie|--set-cookie|--keepalive|--client-timeout|--handshake-timeout|--max-message-size|--stream-delay-ms|--long-poll-timeout|--disconnect-timeout|--stateful-reconnect-buffer-size|--fault) return 0 ;;
+            esac
+            ;;
+        session)
+            options="--on --no-wait --reconnect --reconnect-delays -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            case $prev in
+                -p|--protocol) values="json messagepack" ;;
+                -t|--transport) values="auto websockets sse longpolling" ;;
+                --on|--reconnect-delays|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         stream)

@@ -58,7 +58,16 @@ def root(
 
 
 # In the order --help lists them: the client commands, then the built-in hub's.
-COMMAND_MODULES: Final = ("invoke", "send", "stream", "upload", "listen", "serve", "demo")
+COMMAND_MODULES: Final = (
+    "invoke",
+    "send",
+    "stream",
+    "upload",
+    "listen",
+    "session",
+    "serve",
+    "demo",
+)
 
 
 def _register_commands(argv: Sequence[str] | None = None) -> None:

@@ -94,6 +94,16 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
             f"hubcli listen {_U} --reply-exec Ok=./ok.sh",
         ),
     ),
+    "session": (
+        Example(
+            "Requests from a file, one JSON object a line; records on stdout",
+            f"cat calls.jsonl | hubcli session {_U}",
+        ),
+        Example(
+            "Pushes of every client method too, as listen prints them",
+            f"cat calls.jsonl | hubcli session --on '*' {_U}",
+        ),
+    ),
     "serve": (
         Example("The built-in hub on http://127.0.0.1:5000/hub", "hubcli serve"),
         Example("A free port; the URL is the first stdout line", "hubcli serve --port 0"),
@@ -102,7 +112,7 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
     "demo": (Example("Examples of every command against the built-in hub", "hubcli demo"),),
 }
 
-CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload", "listen")
+CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload", "listen", "session")
 
 
 def _client_codes(
@@ -142,6 +152,15 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
             ExitCode.CONNECTION_CLOSED: "the server closed the connection (or --reconnect gave up)",
             ExitCode.INTERRUPTED: _CTRL_C,
         }
+    ),
+    "session": _client_codes(
+        {
+            ExitCode.OK: f"stdin ended and the calls in flight are over, or {_READER_GONE}",
+            ExitCode.HUB_ERROR: "never for the session: a call's hub error is its record",
+            ExitCode.CONNECTION_CLOSED: "the connection was lost (or --reconnect gave up)",
+            ExitCode.INTERRUPTED: _CTRL_C,
+        },
+        cannot=(ExitCode.HUB_ERROR,),
     ),
     "serve": {
         ExitCode.OK: "stopped by SIGINT or SIGTERM (every connection got Close first)",

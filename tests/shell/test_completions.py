@@ -60,6 +60,7 @@ def test_bash_completes_commands() -> None:
         "listen",
         "send",
         "serve",
+        "session",
         "stream",
         "upload",
     ]

@@ -60,6 +60,7 @@ def test_wheel_carries_completions_and_man_page_as_data(wheel: Path) -> None:
             assert archive.read(prefix + target) == source.read_bytes()
         assert not any(name.startswith("hubcli/devtools/") for name in names)
         assert "hubcli/py.typed" in names  # PEP 561: type checkers read the package
+        assert "hubcli/schemas/session-v1.json" in names  # the session protocol's schema
         entry_points = archive.read(f"hubcli-{__version__}.dist-info/entry_points.txt")
     assert b"hubcli = hubcli.cli.app:main" in entry_points
 
