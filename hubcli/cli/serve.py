@@ -6,6 +6,7 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
+import enum
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ from .helptext import Command, epilog
 from .options import finite_seconds, verbose_option
 
 if TYPE_CHECKING:
+    from hubcli.server.hubspec import HubSpec
     from hubcli.server.options import TransportName
 
 SERVE_HELP = """Run the built-in SignalR hub (JSON and MessagePack; WebSockets, Server-Sent
@@ -70,6 +72,20 @@ def _transports(value: str) -> tuple[TransportName, ...]:
         )
     # Negotiate lists transports in the server's fixed order, whatever the flag's.
     return tuple(t for t in TransportName if t in chosen)
+
+
+class JsonNaming(enum.StrEnum):
+    CAMEL = "camel"
+    PASCAL = "pascal"
+
+
+def _hub_specs(values: list[str]) -> tuple[HubSpec, ...]:
+    from hubcli.server.hubspec import parse_hub_spec
+
+    try:
+        return tuple(parse_hub_spec(value) for value in values)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--hub") from None
 
 
 def _check_tls_files(cert: Path, key: Path, client_ca: Path | None) -> None:
@@ -144,6 +160,17 @@ def serve(
             help="Transports to offer, comma-separated: websockets, sse, longpolling.",
         ),
     ] = "websockets,sse,longpolling",
+    hub: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hub",
+            rich_help_panel=HUB,
+            metavar="PATH[:SETTINGS]",
+            help="Also serve the hub at PATH (repeatable; the --path one takes its "
+            "settings from a --hub naming it). SETTINGS, comma-separated: "
+            "transports=websockets+sse+longpolling, authorize=yes|no.",
+        ),
+    ] = None,
     require_token: Annotated[
         str | None,
         typer.Option(
@@ -270,6 +297,17 @@ def serve(
             help="Add exception type and message to error texts (EnableDetailedErrors).",
         ),
     ] = False,
+    json_naming: Annotated[
+        JsonNaming,
+        typer.Option(
+            "--json-naming",
+            rich_help_panel=HUB,
+            case_sensitive=False,
+            help="Property names of the hub's typed objects in JSON: camel (ASP.NET "
+            "Core's default) or pascal (PropertyNamingPolicy = null). MessagePack "
+            "always uses pascal.",
+        ),
+    ] = JsonNaming.CAMEL,
     stream_delay_ms: Annotated[
         int,
         typer.Option(
@@ -396,34 +434,40 @@ def serve(
     if faults.drop_every is not None and not chaos:
         raise typer.BadParameter("drop-transport needs --chaos", param_hint="--fault")
 
-    options = ServerOptions(
-        host=host,
-        port=port,
-        path=path,
-        transports=_transports(transports),
-        require_token=require_token,
-        jwt_key=jwt_key,
-        tls_cert=str(tls_cert) if tls_cert else None,
-        tls_key=str(tls_key) if tls_key else None,
-        tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
-        sticky_cookie=cookie,
-        negotiate_cookies=tuple(set_cookie or ()),
-        break_websockets=break_websockets,
-        # The server takes every limit as a number of seconds: 0's "no limit" is inf.
-        keepalive=keepalive or math.inf,
-        client_timeout=client_timeout or math.inf,
-        handshake_timeout=handshake_timeout or math.inf,
-        max_message_size=max_message_size or None,
-        detailed_errors=detailed_errors,
-        stream_delay_ms=stream_delay_ms,
-        long_poll_timeout=long_poll_timeout or math.inf,
-        disconnect_timeout=disconnect_timeout or math.inf,
-        allow_stateful_reconnect=allow_stateful_reconnect,
-        stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
-        chaos=chaos,
-        faults=faults,
-        verbose=verbose,
-    )
+    try:
+        options = ServerOptions(
+            host=host,
+            port=port,
+            path=path,
+            transports=_transports(transports),
+            hubs=_hub_specs(hub or []),
+            json_naming=json_naming.value,
+            require_token=require_token,
+            jwt_key=jwt_key,
+            tls_cert=str(tls_cert) if tls_cert else None,
+            tls_key=str(tls_key) if tls_key else None,
+            tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
+            sticky_cookie=cookie,
+            negotiate_cookies=tuple(set_cookie or ()),
+            break_websockets=break_websockets,
+            # The server takes every limit as a number of seconds: 0's "no limit" is inf.
+            keepalive=keepalive or math.inf,
+            client_timeout=client_timeout or math.inf,
+            handshake_timeout=handshake_timeout or math.inf,
+            max_message_size=max_message_size or None,
+            detailed_errors=detailed_errors,
+            stream_delay_ms=stream_delay_ms,
+            long_poll_timeout=long_poll_timeout or math.inf,
+            disconnect_timeout=disconnect_timeout or math.inf,
+            allow_stateful_reconnect=allow_stateful_reconnect,
+            stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
+            chaos=chaos,
+            faults=faults,
+            verbose=verbose,
+        )
+    except ValueError as error:
+        # The other settings were checked above; the hubs' together only here.
+        raise typer.BadParameter(str(error).removeprefix("hubs: "), param_hint="--hub") from None
     from .startup import resume_collector
 
     resume_collector()
