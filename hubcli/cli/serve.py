@@ -216,6 +216,18 @@ def serve(
             help="Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert).",
         ),
     ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            "--http-port",
+            rich_help_panel=TLS,
+            min=0,
+            max=65535,
+            metavar="PORT",
+            help="Also serve plain HTTP on PORT (0: a free one; needs --tls-cert); its "
+            "hub URL is the second line on stdout.",
+        ),
+    ] = None,
     sticky_cookie: Annotated[
         str | None,
         typer.Option(
@@ -402,6 +414,8 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert", param_hint="--tls-client-ca")
+    if http_port is not None and tls_cert is None:
+        raise typer.BadParameter("needs --tls-cert", param_hint="--http-port")
     if jwt_key is not None:
         from hubcli.server.options import jwt_key_problem
 
@@ -447,6 +461,7 @@ def serve(
             tls_cert=str(tls_cert) if tls_cert else None,
             tls_key=str(tls_key) if tls_key else None,
             tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
+            http_port=http_port,
             sticky_cookie=cookie,
             negotiate_cookies=tuple(set_cookie or ()),
             break_websockets=break_websockets,

@@ -49,6 +49,9 @@ class ServerOptions:
     jwt_key: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    # With TLS: also listen for plain HTTP on this port (0: any free one), as an app
+    # listening on an https and an http URL does.
+    http_port: int | None = None
     # Test aids standing in for a deployment: client certificates required, a load
     # balancer's sticky-session cookie, a proxy that blocks WebSocket upgrades.
     tls_client_ca: str | None = None
