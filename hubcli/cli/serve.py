@@ -34,7 +34,12 @@ The first line on stdout is the hub URL, e.g. http://127.0.0.1:5000/hub (with
 Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
 PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
 {"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
-Service; the hub accepts the access tokens they hand out.
+Service; the hub accepts the access tokens they hand out. Each --hub maps the
+same hub (methods, connections, groups, users) at another path, as an app maps
+one hub class several times, e.g. --hub '/nows:transports=sse+longpolling'
+--hub '/secure:authorize=yes'; a --hub naming PATH sets its settings. Paths
+match case-insensitively. /redirect[/...]?baseUrl=URL answers negotiate with
+URL's PATH and numRedirects counting every redirect since the start.
 
 Stateful reconnect is off unless --allow-stateful-reconnect: then a client that
 asks for it at negotiate and shakes hands with version 2 over WebSockets may
