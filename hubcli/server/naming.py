@@ -11,7 +11,9 @@ Here a typed object is a `Record`: a dict whose keys are the .NET member names.
 `apply` renames the keys of every Record in a value for one policy; `bind` reads
 a client's object into a Record case-insensitively, as System.Text.Json binds a
 typed parameter (unknown keys dropped, missing members null), so what goes back
-out follows the policy whatever casing the client used.
+out follows the policy whatever casing the client used. The hub's own
+diagnostics (GetConnectionInfo, GetCounters, ...) answer plain dicts on purpose:
+dictionaries in .NET terms, so their keys read the same in both protocols.
 """
 
 from __future__ import annotations
