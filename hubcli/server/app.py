@@ -37,7 +37,7 @@ from .methods import build_methods
 from .negotiate import JSON, NegotiateEndpoint
 from .options import ServerOptions
 from .restapi import RestApi
-from .routes import HubRoutes, Kind, Route
+from .routes import HubRoute, HubRoutes, Kind
 from .session import HubSession
 from .state import HubState
 from .users import name_identifier, user_id_for
@@ -62,7 +62,7 @@ class HubApp:
         self.routes = HubRoutes(options.hub_specs(), self.connections, options)
         default = self.routes.route(options.hub_path)
         assert default is not None
-        self._default: Route = default
+        self._default: HubRoute = default
         # The root redirect's count, for the whole process (as the test app's is).
         self._redirects = 0
         # The raw echo connection (echo.py): no hub, so nothing to resume or break.
@@ -101,7 +101,7 @@ class HubApp:
         claims = None if token is None else self._bearer.claims(token)
         return name_identifier(claims) if isinstance(claims, dict) else None
 
-    def _refusal(self, route: Route, request: RequestInfo) -> Refusal | None:
+    def _refusal(self, route: HubRoute, request: RequestInfo) -> Refusal | None:
         """Why `request` may not reach the hub at `route`, or None."""
         if not route.spec.authorize:
             return None
@@ -195,7 +195,7 @@ class HubApp:
         else:
             await route.negotiate.negotiate(request, send)
 
-    def _redirect_token(self, route: Route, request: RequestInfo) -> str | None:
+    def _redirect_token(self, route: HubRoute, request: RequestInfo) -> str | None:
         """The access token a redirect to `route` hands out: one the target accepts
         (with a JWT key, one for the same user); none when it is open and the
         server has no redirect tokens of its own to give."""

@@ -34,7 +34,7 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Route:
+class HubRoute:
     spec: HubSpec
     negotiate: NegotiateEndpoint
     connect: ConnectEndpoint
@@ -42,7 +42,7 @@ class Route:
 
 @dataclass(frozen=True, slots=True)
 class Match:
-    route: Route
+    route: HubRoute
     kind: Kind
     # Redirect negotiates: how many hops are left to the hub.
     hops: int = 0
@@ -52,21 +52,21 @@ class HubRoutes:
     def __init__(
         self, specs: Sequence[HubSpec], manager: ConnectionManager, options: ServerOptions
     ) -> None:
-        self._routes: dict[str, Route] = {}
+        self._routes: dict[str, HubRoute] = {}
         for spec in specs:
             endpoint_options = replace(
                 options, path=spec.path, transports=spec.transports or options.transports
             )
-            self._routes[spec.key] = Route(
+            self._routes[spec.key] = HubRoute(
                 spec,
                 NegotiateEndpoint(manager, endpoint_options),
                 ConnectEndpoint(manager, endpoint_options),
             )
 
-    def __iter__(self) -> Iterator[Route]:
+    def __iter__(self) -> Iterator[HubRoute]:
         return iter(self._routes.values())
 
-    def route(self, path: str) -> Route | None:
+    def route(self, path: str) -> HubRoute | None:
         """The endpoint mapped at exactly `path`."""
         return self._routes.get(_key(path))
 
