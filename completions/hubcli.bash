@@ -53,9 +53,10 @@ _hubcli() {
             esac
             ;;
         serve)
-            options="--host --port --path --transports --require-token --jwt-key --tls-cert --tls-key --tls-client-ca --sticky-cookie --set-cookie --break-websockets --keepalive --client-timeout --handshake-timeout --max-message-size --detailed-errors --stream-delay-ms --long-poll-timeout --disconnect-timeout --allow-stateful-reconnect --stateful-reconnect-buffer-size --chaos --fault --list-methods -v --verbose -h --help"
+            options="--host --port --path --transports --hub --require-token --jwt-key --tls-cert --tls-key --tls-client-ca --http-port --sticky-cookie --set-cookie --break-websockets --keepalive --client-timeout --handshake-timeout --max-message-size --detailed-errors --json-naming --stream-delay-ms --long-poll-timeout --disconnect-timeout --allow-stateful-reconnect --stateful-reconnect-buffer-size --chaos --fault --list-methods -v --verbose -h --help"
             case $prev in
-                --host|--port|--path|--transports|--require-token|--jwt-key|--tls-cert|--tls-key|--tls-client-ca|--sticky-cookie|--set-cookie|--keepalive|--client-timeout|--handshake-timeout|--max-message-size|--stream-delay-ms|--long-poll-timeout|--disconnect-timeout|--stateful-reconnect-buffer-size|--fault) return 0 ;;
+                --json-naming) values="camel pascal" ;;
+                --host|--port|--path|--transports|--hub|--require-token|--jwt-key|--tls-cert|--tls-key|--tls-client-ca|--http-port|--sticky-cookie|--set-cookie|--keepalive|--client-timeout|--handshake-timeout|--max-message-size|--stream-delay-ms|--long-poll-timeout|--disconnect-timeout|--stateful-reconnect-buffer-size|--fault) return 0 ;;
             esac
             ;;
         session)

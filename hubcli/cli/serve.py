@@ -6,6 +6,7 @@ command, so the client commands do not pay for it at start-up.
 
 from __future__ import annotations
 
+import enum
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +20,7 @@ from .helptext import Command, epilog
 from .options import finite_seconds, verbose_option
 
 if TYPE_CHECKING:
+    from hubcli.server.hubspec import HubSpec
     from hubcli.server.options import TransportName
 
 SERVE_HELP = """Run the built-in SignalR hub (JSON and MessagePack; WebSockets, Server-Sent
@@ -32,7 +34,12 @@ The first line on stdout is the hub URL, e.g. http://127.0.0.1:5000/hub (with
 Endpoints under PATH: PATH/negotiate, PATH (transports), and redirect endpoints
 PATH/redirect/negotiate and PATH/redirect/N/negotiate, which answer
 {"url", "accessToken"} pointing at the hub through N hops, like Azure SignalR
-Service; the hub accepts the access tokens they hand out.
+Service; the hub accepts the access tokens they hand out. Each --hub maps the
+same hub (methods, connections, groups, users) at another path, as an app maps
+one hub class several times, e.g. --hub '/nows:transports=sse+longpolling'
+--hub '/secure:authorize=yes'; a --hub naming PATH sets its settings. Paths
+match case-insensitively. /redirect[/...]?baseUrl=URL answers negotiate with
+URL's PATH and numRedirects counting every redirect since the start.
 
 Stateful reconnect is off unless --allow-stateful-reconnect: then a client that
 asks for it at negotiate and shakes hands with version 2 over WebSockets may
@@ -70,6 +77,20 @@ def _transports(value: str) -> tuple[TransportName, ...]:
         )
     # Negotiate lists transports in the server's fixed order, whatever the flag's.
     return tuple(t for t in TransportName if t in chosen)
+
+
+class JsonNaming(enum.StrEnum):
+    CAMEL = "camel"
+    PASCAL = "pascal"
+
+
+def _hub_specs(values: list[str]) -> tuple[HubSpec, ...]:
+    from hubcli.server.hubspec import parse_hub_spec
+
+    try:
+        return tuple(parse_hub_spec(value) for value in values)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--hub") from None
 
 
 def _check_tls_files(cert: Path, key: Path, client_ca: Path | None) -> None:
@@ -144,6 +165,17 @@ def serve(
             help="Transports to offer, comma-separated: websockets, sse, longpolling.",
         ),
     ] = "websockets,sse,longpolling",
+    hub: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--hub",
+            rich_help_panel=HUB,
+            metavar="PATH[:SETTINGS]",
+            help="Also serve the hub at PATH (repeatable; the --path one takes its "
+            "settings from a --hub naming it). SETTINGS, comma-separated: "
+            "transports=websockets+sse+longpolling, authorize=yes|no.",
+        ),
+    ] = None,
     require_token: Annotated[
         str | None,
         typer.Option(
@@ -187,6 +219,18 @@ def serve(
             rich_help_panel=TLS,
             metavar="FILE",
             help="Require a client certificate signed by a CA in FILE (PEM; needs --tls-cert).",
+        ),
+    ] = None,
+    http_port: Annotated[
+        int | None,
+        typer.Option(
+            "--http-port",
+            rich_help_panel=TLS,
+            min=0,
+            max=65535,
+            metavar="PORT",
+            help="Also serve plain HTTP on PORT (0: a free one; needs --tls-cert); its "
+            "hub URL is the second line on stdout.",
         ),
     ] = None,
     sticky_cookie: Annotated[
@@ -270,6 +314,17 @@ def serve(
             help="Add exception type and message to error texts (EnableDetailedErrors).",
         ),
     ] = False,
+    json_naming: Annotated[
+        JsonNaming,
+        typer.Option(
+            "--json-naming",
+            rich_help_panel=HUB,
+            case_sensitive=False,
+            help="Property names of the hub's typed objects in JSON: camel (ASP.NET "
+            "Core's default) or pascal (PropertyNamingPolicy = null). MessagePack "
+            "always uses pascal.",
+        ),
+    ] = JsonNaming.CAMEL,
     stream_delay_ms: Annotated[
         int,
         typer.Option(
@@ -364,6 +419,8 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-cert")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert", param_hint="--tls-client-ca")
+    if http_port is not None and tls_cert is None:
+        raise typer.BadParameter("needs --tls-cert", param_hint="--http-port")
     if jwt_key is not None:
         from hubcli.server.options import jwt_key_problem
 
@@ -396,34 +453,41 @@ def serve(
     if faults.drop_every is not None and not chaos:
         raise typer.BadParameter("drop-transport needs --chaos", param_hint="--fault")
 
-    options = ServerOptions(
-        host=host,
-        port=port,
-        path=path,
-        transports=_transports(transports),
-        require_token=require_token,
-        jwt_key=jwt_key,
-        tls_cert=str(tls_cert) if tls_cert else None,
-        tls_key=str(tls_key) if tls_key else None,
-        tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
-        sticky_cookie=cookie,
-        negotiate_cookies=tuple(set_cookie or ()),
-        break_websockets=break_websockets,
-        # The server takes every limit as a number of seconds: 0's "no limit" is inf.
-        keepalive=keepalive or math.inf,
-        client_timeout=client_timeout or math.inf,
-        handshake_timeout=handshake_timeout or math.inf,
-        max_message_size=max_message_size or None,
-        detailed_errors=detailed_errors,
-        stream_delay_ms=stream_delay_ms,
-        long_poll_timeout=long_poll_timeout or math.inf,
-        disconnect_timeout=disconnect_timeout or math.inf,
-        allow_stateful_reconnect=allow_stateful_reconnect,
-        stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
-        chaos=chaos,
-        faults=faults,
-        verbose=verbose,
-    )
+    try:
+        options = ServerOptions(
+            host=host,
+            port=port,
+            path=path,
+            transports=_transports(transports),
+            hubs=_hub_specs(hub or []),
+            json_naming=json_naming.value,
+            require_token=require_token,
+            jwt_key=jwt_key,
+            tls_cert=str(tls_cert) if tls_cert else None,
+            tls_key=str(tls_key) if tls_key else None,
+            tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
+            http_port=http_port,
+            sticky_cookie=cookie,
+            negotiate_cookies=tuple(set_cookie or ()),
+            break_websockets=break_websockets,
+            # The server takes every limit as a number of seconds: 0's "no limit" is inf.
+            keepalive=keepalive or math.inf,
+            client_timeout=client_timeout or math.inf,
+            handshake_timeout=handshake_timeout or math.inf,
+            max_message_size=max_message_size or None,
+            detailed_errors=detailed_errors,
+            stream_delay_ms=stream_delay_ms,
+            long_poll_timeout=long_poll_timeout or math.inf,
+            disconnect_timeout=disconnect_timeout or math.inf,
+            allow_stateful_reconnect=allow_stateful_reconnect,
+            stateful_reconnect_buffer_size=stateful_reconnect_buffer_size,
+            chaos=chaos,
+            faults=faults,
+            verbose=verbose,
+        )
+    except ValueError as error:
+        # The other settings were checked above; the hubs' together only here.
+        raise typer.BadParameter(str(error).removeprefix("hubs: "), param_hint="--hub") from None
     from .startup import resume_collector
 
     resume_collector()

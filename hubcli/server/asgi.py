@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -77,15 +76,20 @@ class RequestInfo:
         return result
 
     def cookies(self) -> dict[str, str]:
+        """The request's cookies, read leniently as ASP.NET Core's parser does: a
+        pair that is not NAME=VALUE is skipped, not the whole header (the
+        standard library's SimpleCookie gives up on the lot), and a quoted value
+        loses its quotes. The first of a repeated name wins."""
         result: dict[str, str] = {}
         for header in (value for key, value in self.headers if key == "cookie"):
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(header)
-            except CookieError:
-                continue
-            for name, morsel in jar.items():
-                result.setdefault(name, morsel.value)
+            for pair in header.split(";"):
+                name, separator, value = pair.partition("=")
+                name, value = name.strip(), value.strip()
+                if not separator or not name or any(c in name for c in ' ",\t'):
+                    continue
+                if len(value) >= 2 and value[0] == value[-1] == '"':
+                    value = value[1:-1]
+                result.setdefault(name, value)
         return result
 
     def access_token(self) -> str | None:

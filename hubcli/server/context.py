@@ -20,6 +20,7 @@ from hubcli.protocol import HubProtocol
 from .asgi import RequestInfo
 from .clients import CallerClients, GroupManager
 from .errors import HubException
+from .naming import Naming, apply
 from .options import ServerOptions
 from .state import HubState
 
@@ -164,6 +165,18 @@ class CallContext:
     @property
     def connection_id(self) -> str:
         return self.connection.connection_id
+
+    @property
+    def naming(self) -> Naming:
+        """How this connection's protocol names typed objects' properties: the
+        server's JSON policy, or MessagePack's member names."""
+        if self.connection.protocol_name == "json":
+            return Naming(self.options.json_naming)
+        return Naming.PASCAL
+
+    def typed(self, value: Any) -> Any:
+        """`value` with its Records (typed objects) named for the caller's protocol."""
+        return apply(value, self.naming)
 
     @property
     def user_id(self) -> str | None:

@@ -93,16 +93,31 @@ def dotnet_true(value: str | None) -> bool:
     return value is not None and value.strip().lower() == "true"
 
 
+def over_tls(cookie: str) -> str:
+    """`cookie` as sent over TLS: Secure, and SameSite=None unless it says otherwise,
+    so a browser app on another site (a dev server, a test runner) gets it back on
+    its cross-site requests, as the functional tests' app sets its cookies. Over
+    plain HTTP a browser would refuse a SameSite=None cookie, so it goes as given."""
+    attributes = {part.strip().partition("=")[0].strip().lower() for part in cookie.split(";")[1:]}
+    extra = [] if "secure" in attributes else ["secure"]
+    if "samesite" not in attributes:
+        extra.append("samesite=none")
+    return "; ".join([cookie.rstrip().rstrip(";"), *extra]) if extra else cookie
+
+
 class NegotiateEndpoint:
     def __init__(self, manager: ConnectionManager, options: ServerOptions) -> None:
         self._manager = manager
         self._options = options
         self.redirect_tokens = RedirectTokens()
         cookie = options.sticky_cookie
-        self._set_cookie = (
-            [] if cookie is None else [("set-cookie", f"{cookie[0]}={cookie[1]}; Path=/; HttpOnly")]
-        )
-        self._set_cookie += [("set-cookie", value) for value in options.negotiate_cookies]
+        self._cookies = [] if cookie is None else [f"{cookie[0]}={cookie[1]}; Path=/; HttpOnly"]
+        self._cookies += options.negotiate_cookies
+
+    def cookie_headers(self, request: RequestInfo) -> list[tuple[str, str]]:
+        """The Set-Cookie headers of every answer to a negotiate, refusals included."""
+        tls = request.scheme in ("https", "wss")
+        return [("set-cookie", over_tls(value) if tls else value) for value in self._cookies]
 
     async def negotiate(self, request: RequestInfo, send: Send) -> None:
         if request.method != "POST":
@@ -130,7 +145,11 @@ class NegotiateEndpoint:
             use_stateful_reconnect=stateful,
         )
         await respond(
-            send, 200, encode_response(negotiation), content_type=JSON, headers=self._set_cookie
+            send,
+            200,
+            encode_response(negotiation),
+            content_type=JSON,
+            headers=self.cookie_headers(request),
         )
 
     async def redirect(

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from hubcli.protocol import negotiate
 
 from .faults import Faults
+from .hubspec import HubSpec, normal_path
 
 # The protocol core's (one definition), named here too for the server's modules
 # and `hubcli serve`.
@@ -38,11 +39,19 @@ class ServerOptions:
     port: int = 5000
     path: str = "/hub"
     transports: tuple[TransportName, ...] = ALL_TRANSPORTS
+    # More hub endpoints (--hub); one at `path` sets that endpoint's own settings.
+    hubs: tuple[HubSpec, ...] = ()
+    # The JSON protocol's naming policy for typed objects (naming.py): "camel"
+    # (ASP.NET Core's default) or "pascal" (PropertyNamingPolicy = null).
+    json_naming: str = "camel"
     require_token: str | None = None
     # HS256 key: the hub then requires a JWT signed with it (bearer.py).
     jwt_key: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+    # With TLS: also listen for plain HTTP on this port (0: any free one), as an app
+    # listening on an https and an http URL does.
+    http_port: int | None = None
     # Test aids standing in for a deployment: client certificates required, a load
     # balancer's sticky-session cookie, a proxy that blocks WebSocket upgrades.
     tls_client_ca: str | None = None
@@ -95,6 +104,39 @@ class ServerOptions:
         for cookie in self.negotiate_cookies:
             if (problem := cookie_problem(cookie)) is not None:
                 raise ValueError(f"negotiate_cookies: {problem}")
+        if self.json_naming not in JSON_NAMINGS:
+            raise ValueError(f"json_naming: one of {', '.join(JSON_NAMINGS)}")
+        self.hub_specs()
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether the server has tokens to check (--jwt-key or --require-token)."""
+        return self.jwt_key is not None or self.require_token is not None
+
+    def hub_specs(self) -> tuple[HubSpec, ...]:
+        """Every hub endpoint with its settings resolved, the `path` one first;
+        ValueError for a path mapped twice or authorization without credentials."""
+        default = HubSpec(self.hub_path)
+        others: list[HubSpec] = []
+        seen: set[str] = set()
+        for spec in self.hubs:
+            if spec.key in seen:
+                raise ValueError(f"hubs: {spec.path} is mapped twice")
+            seen.add(spec.key)
+            if spec.key == default.key:
+                default = spec
+            else:
+                others.append(spec)
+        resolved = tuple(
+            spec.with_defaults(self.transports, self.has_credentials) for spec in (default, *others)
+        )
+        for spec in resolved:
+            if spec.authorize and not self.has_credentials:
+                raise ValueError(
+                    f"hubs: {spec.path} requires authorization, which needs a jwt_key "
+                    "or require_token"
+                )
+        return resolved
 
     @property
     def tls(self) -> bool:
@@ -103,8 +145,10 @@ class ServerOptions:
     @property
     def hub_path(self) -> str:
         """The path with one leading slash and no trailing one ("/" for the root)."""
-        return "/" + self.path.strip("/")
+        return normal_path(self.path)
 
+
+JSON_NAMINGS = ("camel", "pascal")
 
 # ASP.NET Core's token handler refuses HS256 keys under 256 bits (IDX10720).
 MIN_JWT_KEY_BYTES = 32

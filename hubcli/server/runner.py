@@ -56,6 +56,9 @@ def _hypercorn_config(options: ServerOptions) -> Any:
     limit = options.max_message_size or 0
     config.websocket_max_message_size = max(_MIN_WEBSOCKET_FRAME, 4 * limit)
     if options.tls_cert is not None:
+        if options.http_port is not None:
+            # A plain-HTTP listener beside the TLS one (--http-port).
+            config.insecure_bind = [_bind_address(options.host, options.http_port)]
         config.certfile = options.tls_cert
         config.keyfile = options.tls_key
         # WebSockets over HTTP/2 is not what SignalR clients speak.
@@ -111,7 +114,9 @@ async def serve(
                         )
                     )
                     url = f"{scheme}://{_bind_address(host, port)}"
-                task_status.started(f"{url}{options.hub_path}")
+                # With --http-port, hypercorn reports the plain listener after the
+                # TLS one: its hub URL goes on a line of its own.
+                task_status.started("\n".join(f"{u}{options.hub_path}" for u in [url, *binds[1:]]))
                 if stop is None:
                     await trio.sleep_forever()
                 else:

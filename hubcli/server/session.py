@@ -17,6 +17,7 @@ gone the hub runs on without noticing, its writes kept only in the buffer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import trio
 
@@ -97,8 +98,11 @@ class HubSession:
         methods: dict[str, HubMethod],
         state: HubState,
         chaos: Chaos | None = None,
+        *,
+        identify: Callable[[RequestInfo], str | None] = user_id_for,
     ) -> None:
         self.http = http
+        self._identify = identify
         self._options = options
         self._methods = methods
         self._state = state
@@ -231,7 +235,7 @@ class HubSession:
             self.protocol_name,
         )
         # Asked once, after the handshake, as the real server asks IUserIdProvider.
-        self.user_id = user_id_for(self.request)
+        self.user_id = self._identify(self.request)
         self._state.connected(self)
         try:
             await self._run_hub(parser, rest)

@@ -1,25 +1,28 @@
 // Drives the official @microsoft/signalr client against `hubcli serve`.
 //
-//   node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL
+//   node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL FUNCTIONAL_URL
 //
 // OPEN_URL is a hub started with short keep-alive timers (--keepalive 0.3
 // --client-timeout 1.5); PROTECTED_URL one started with --require-token TOKEN;
 // CHAOS_URL one started with --chaos --allow-stateful-reconnect, whose
 // DropTransport, DropConnection and ResumableCounter cut the client's TCP
-// connection as a network fault does.
+// connection as a network fault does. FUNCTIONAL_URL is a hub set up as the
+// official functional tests' app is (see test_official_client.py): several
+// endpoints (/testhub, /testhub-nows without WebSockets, /authorized requiring a
+// JWT from /generateJwtToken), PascalCase JSON, and cookies on negotiate.
 // Prints "ok - <scenario>" or "not ok - <scenario>: <why>" per scenario, then a
 // JSON summary line; exits 1 if any scenario failed.
 
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import * as signalR from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 // Not in the package's index: the connection layer the hub client is built on.
 import { HttpConnection } from "@microsoft/signalr/dist/cjs/HttpConnection.js";
 
-const [openUrl, protectedUrl, token, chaosUrl] = process.argv.slice(2);
-if (!openUrl || !protectedUrl || !token || !chaosUrl) {
-  console.error("usage: node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL");
+const [openUrl, protectedUrl, token, chaosUrl, functionalUrl] = process.argv.slice(2);
+if (!openUrl || !protectedUrl || !token || !chaosUrl || !functionalUrl) {
+  console.error("usage: node conformance.mjs OPEN_URL PROTECTED_URL TOKEN CHAOS_URL FUNCTIONAL_URL");
   process.exit(2);
 }
 
@@ -625,8 +628,86 @@ async function echoScenarios(transport) {
   }
 }
 
+// A JWT signed with a key the hub does not have.
+function forgedToken() {
+  const part = (value) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  const body = `${part({ alg: "HS256", typ: "JWT" })}.${part({ nameid: "mallory", exp: 4102444800 })}`;
+  const signature = createHmac("sha256", "not the hub's key, not the hub's key").update(body).digest("base64url");
+  return `${body}.${signature}`;
+}
+
+async function functionalScenarios(combination) {
+  const label = `${describe(combination)} functional`;
+  const base = new URL(functionalUrl).origin;
+  const msgpack = combination.protocol === "messagepack";
+  const on = (name, url, body, options = {}) =>
+    scenario(`${label}: ${name}`, () => using(url, combination, options, body));
+
+  await on("typed objects are PascalCase with --json-naming pascal, bound case-insensitively", functionalUrl, async (connection) => {
+    const sent = await connection.invoke("SendComplexObject");
+    deepStrictEqual(Object.keys(sent), ["String", "IntArray", "ByteArray", "Guid", "DateTime"]);
+    strictEqual(sent.String, "hello world");
+    const bytes = msgpack ? new Uint8Array([104, 105]) : "aGk=";
+    const echoed = await connection.invoke("EchoComplexObject", { string: "s", intArray: [1], byteArray: bytes, guid: "g", DATETIME: "d", extra: 1 });
+    deepStrictEqual(echoed, { String: "s", IntArray: [1], ByteArray: bytes, Guid: "g", DateTime: "d" });
+    const custom = nextCall(connection, "CustomObject");
+    await connection.invoke("SendCustomObject", { name: "test", value: 42 });
+    deepStrictEqual((await custom)[0], { Name: "test", Value: 42 });
+  });
+
+  await on("a token that fails validation on an open endpoint is anonymous", functionalUrl, async (connection) => {
+    strictEqual(await connection.invoke("GetUserId"), null);
+  }, { accessTokenFactory: forgedToken });
+
+  if (combination.skipNegotiation) return; // the rest are about negotiate
+
+  await scenario(`${label}: an endpoint without WebSockets, case-insensitive path, same hub`, async () => {
+    const nows = `${base}/TestHub-NoWS`;
+    if (combination.transport === "WebSockets") {
+      const error = await rejection(build(nows, combination).start());
+      ok(error.message.startsWith("Unable to connect to the server with any of the available transports."), error.message);
+      return;
+    }
+    await using(nows, combination, {}, async (connection) => {
+      strictEqual(await connection.invoke("GetActiveTransportName"), combination.transport);
+      // One hub behind both paths: the HTTP API of /testhub reaches this connection.
+      const pushed = nextCall(connection, "Pushed");
+      const response = await fetch(`${base}/api/v1/hubs/testhub/connections/${connection.connectionId}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ target: "Pushed", arguments: ["through /testhub"] }),
+      });
+      strictEqual(response.status, 202);
+      deepStrictEqual(await pushed, ["through /testhub"]);
+    });
+  });
+
+  await scenario(`${label}: the authorized endpoint needs a minted JWT and names its user`, async () => {
+    const authorized = `${base}/authorized`;
+    const error = await rejection(build(authorized, combination).start());
+    strictEqual(error.message, "Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'");
+    const mint = async () => (await fetch(`${base}/generateJwtToken`)).text();
+    await using(authorized, combination, { accessTokenFactory: mint }, async (connection) => {
+      strictEqual(await connection.invoke("GetUserId"), "testuser");
+    });
+  });
+
+  await scenario(`${label}: /redirect counts redirects across the process`, async () => {
+    const redirect = `${base}/redirect?numRedirects=0&baseUrl=${base}`;
+    const first = await using(redirect, combination, {}, (connection) => connection.invoke("GetNumRedirects"));
+    const second = await using(redirect, combination, {}, (connection) => connection.invoke("GetNumRedirects"));
+    ok(second > first, `${second} > ${first}`);
+  });
+
+  await on("negotiate cookies reach the transport; an expired one does not", functionalUrl, async (connection) => {
+    strictEqual(await connection.invoke("GetCookie", "testCookie"), "testValue");
+    strictEqual(await connection.invoke("GetCookie", "expiredCookie"), null);
+  });
+}
+
 for (const combination of COMBINATIONS) {
   await hubScenarios(combination);
+  await functionalScenarios(combination);
   await securityScenarios(combination);
   await reconnectScenarios(combination);
 }

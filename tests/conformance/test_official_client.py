@@ -28,8 +28,30 @@ TOKEN = "conformance-token"
 # 7 transport/protocol combinations x (18 hub scenarios + 2-4 security ones) + keep-alive
 # on the 5 that ping: 7 x 18 + 5 x 4 + 2 x 2 + 5; then reconnects: 3 stateful/chaos ones
 # on the 2 WebSockets combinations that negotiate, and Close{allowReconnect} on all 5
-# that negotiate; then the raw echo connection through HttpConnection: 4.
-MIN_SCENARIOS = 155 + 2 * 3 + 5 + 4
+# that negotiate; then the raw echo connection through HttpConnection: 4; then the
+# functional-tests-like hub: 2 on all 7 combinations, 4 more on the 5 that negotiate.
+MIN_SCENARIOS = 155 + 2 * 3 + 5 + 4 + 7 * 2 + 5 * 4
+# The official functional tests' app, as `hubcli serve` settings: several endpoints
+# of one hub, a JWT key, PascalCase JSON, detailed errors and negotiate cookies.
+FUNCTIONAL_HUB = (
+    "--path",
+    "/testhub",
+    "--jwt-key",
+    "conformance-jwt-key-of-at-least-32-bytes",
+    "--hub",
+    "/testhub:authorize=no",
+    "--hub",
+    "/testhub-nows:transports=sse+longpolling,authorize=no",
+    "--hub",
+    "/authorized:authorize=yes",
+    "--json-naming",
+    "pascal",
+    "--detailed-errors",
+    "--set-cookie",
+    "testCookie=testValue; path=/",
+    "--set-cookie",
+    "expiredCookie=gone; expires=Thu, 01 Jan 1970 00:00:00 GMT; path=/",
+)
 
 
 def _tool(name: str) -> str:
@@ -67,8 +89,17 @@ def test_official_client_against_hubcli_serve(
     open_hub = start_hub_server("--keepalive", "0.3", "--client-timeout", "1.5")
     protected_hub = start_hub_server("--require-token", TOKEN)
     chaos_hub = start_hub_server("--chaos", "--allow-stateful-reconnect", "-v")
+    functional_hub = start_hub_server(*FUNCTIONAL_HUB)
     done = subprocess.run(
-        [node, "conformance.mjs", open_hub.url, protected_hub.url, TOKEN, chaos_hub.url],
+        [
+            node,
+            "conformance.mjs",
+            open_hub.url,
+            protected_hub.url,
+            TOKEN,
+            chaos_hub.url,
+            functional_hub.url,
+        ],
         cwd=HERE,
         capture_output=True,
         text=True,
@@ -82,6 +113,7 @@ def test_official_client_against_hubcli_serve(
         f"\n--- open hub stderr ---\n{open_hub.stderr_text()}"
         f"\n--- protected hub stderr ---\n{protected_hub.stderr_text()}"
         f"\n--- chaos hub stderr ---\n{chaos_hub.stderr_text()}"
+        f"\n--- functional hub stderr ---\n{functional_hub.stderr_text()}"
     )
     assert done.returncode == 0, report
     assert not failures, report

@@ -195,7 +195,9 @@ async def test_redirect_tokens_are_checked_without_keeping_any(start_hub: StartH
 
     def held() -> dict[str, int]:
         # The size of every container the negotiate endpoint holds on to.
-        endpoint = vars(hub.app)["_negotiate"]
+        route = hub.app.routes.route(hub.app.options.hub_path)
+        assert route is not None
+        endpoint = route.negotiate
         return {
             name: len(value)
             for name, value in vars(endpoint).items()

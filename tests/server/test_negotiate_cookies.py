@@ -53,3 +53,16 @@ def test_the_command_line_flag() -> None:
         server.stop()
     line = serve_refusal("--set-cookie", "a=b\nc")
     assert line.startswith("hubcli: error: invalid value for --set-cookie: "), line
+
+
+async def test_a_malformed_pair_does_not_hide_the_others(start_hub: StartHub) -> None:
+    # ASP.NET Core skips what it cannot read; a strict parser dropped the whole header.
+    header = 'broken; a b=1; first=1; quoted="two words"; first=again; last=3'
+    hub = await start_hub()
+    async with hubcli.connect(
+        hub.url, transport="longpolling", headers=[("Cookie", header)]
+    ) as client:
+        assert await client.invoke("GetCookie", "first") == "1"
+        assert await client.invoke("GetCookie", "quoted") == "two words"
+        assert await client.invoke("GetCookie", "last") == "3"
+        assert await client.invoke("GetCookie", "broken") is None

@@ -164,3 +164,40 @@ def test_a_client_certificate_that_cannot_be_used_says_why(
         assert reason in result.stderr, result.stderr
         assert "PEM lib" not in result.stderr
         assert result.stderr.count("\n") == 1
+
+
+def test_plain_http_beside_tls_and_cookies_over_each(tls_files: TlsFiles) -> None:
+    """--http-port: a second, plain listener, its hub URL stdout's second line; over
+    TLS the negotiate cookies get Secure and SameSite=None (unless they say
+    otherwise), over plain HTTP they go as given."""
+    import httpx
+
+    cookies = ("a=1; path=/", "b=2; SameSite=Lax")
+    flags = [f"--set-cookie={cookie}" for cookie in cookies]
+    server = serverproc.start_hub_server(
+        "--tls-cert",
+        str(tls_files.server_cert),
+        "--tls-key",
+        str(tls_files.server_key),
+        "--http-port",
+        "0",
+        *flags,
+    )
+    try:
+        assert server.process.stdout is not None
+        plain = server.process.stdout.readline().strip()
+        assert server.url.startswith("https://")
+        assert plain.startswith("http://"), plain
+        over_tls = httpx.post(
+            f"{server.url}/negotiate", verify=tls_context(cafile=str(tls_files.ca))
+        )
+        assert over_tls.headers.get_list("set-cookie") == [
+            "a=1; path=/; secure; samesite=none",
+            "b=2; SameSite=Lax; secure",
+        ]
+        over_http = httpx.post(f"{plain}/negotiate")
+        assert over_http.headers.get_list("set-cookie") == list(cookies)
+    finally:
+        server.stop()
+    line = serverproc.serve_refusal("--http-port", "0")
+    assert line.startswith("hubcli: error: invalid value for --http-port: needs --tls-cert"), line

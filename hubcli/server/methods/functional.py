@@ -15,6 +15,7 @@ import trio
 from hubcli.server.binding import hub_method
 from hubcli.server.context import CallContext, Upload
 from hubcli.server.errors import InvalidOperationException
+from hubcli.server.naming import Record, bind
 
 
 @hub_method("Echo(message: any) -> any")
@@ -54,10 +55,16 @@ async def invoke_with_string(ctx: CallContext, message: str | None) -> None:
     await ctx.clients.caller.send("Message", message)
 
 
+# Members of the test app's types, in declaration order.
+CUSTOM_OBJECT = ("Name", "Value")
+COMPLEX_OBJECT = ("String", "IntArray", "ByteArray", "Guid", "DateTime")
+
+
 @hub_method("SendCustomObject(customObject: object) -> void")
 async def send_custom_object(ctx: CallContext, custom_object: dict[str, Any] | None) -> None:
-    """Calls the caller's client method CustomObject(customObject)."""
-    await ctx.clients.caller.send("CustomObject", custom_object)
+    """Calls the caller's client method CustomObject(customObject): a CustomObject
+    {Name, Value}, bound case-insensitively and named as --json-naming says."""
+    await ctx.clients.caller.send("CustomObject", ctx.typed(bind(custom_object, CUSTOM_OBJECT)))
 
 
 @hub_method("Stream() -> stream<string>")
@@ -118,31 +125,22 @@ async def get_active_transport_name(ctx: CallContext) -> str:
 
 @hub_method("EchoComplexObject(complexObject: object) -> object")
 async def echo_complex_object(ctx: CallContext, value: dict[str, Any] | None) -> Any:
-    """Returns its argument."""
-    return value
+    """Returns its argument as a ComplexObject {String, IntArray, ByteArray, Guid,
+    DateTime}: bound case-insensitively, named as --json-naming says."""
+    return ctx.typed(bind(value, COMPLEX_OBJECT))
 
 
 @hub_method("SendComplexObject() -> object")
-async def send_complex_object(ctx: CallContext) -> dict[str, Any]:
-    """Returns the functional tests' ComplexObject (camelCase keys and base64 bytes in
-    JSON; PascalCase keys, bin and a timestamp in MessagePack)."""
+async def send_complex_object(ctx: CallContext) -> Any:
+    """Returns the functional tests' ComplexObject (keys as --json-naming says and
+    base64 bytes in JSON; PascalCase keys, bin and a timestamp in MessagePack)."""
     date = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     guid = "00010203-0405-0607-0706-050403020100"
     if ctx.connection.protocol_name == "messagepack":
-        return {
-            "String": "hello world",
-            "IntArray": [1, 2, 3],
-            "ByteArray": b"\x01\x02\x03",
-            "Guid": guid,
-            "DateTime": date,
-        }
-    return {
-        "string": "hello world",
-        "intArray": [1, 2, 3],
-        "byteArray": "AQID",
-        "guid": guid,
-        "dateTime": "2000-01-01T00:00:00Z",
-    }
+        values: list[Any] = ["hello world", [1, 2, 3], b"\x01\x02\x03", guid, date]
+    else:
+        values = ["hello world", [1, 2, 3], "AQID", guid, "2000-01-01T00:00:00Z"]
+    return ctx.typed(Record(zip(COMPLEX_OBJECT, values, strict=True)))
 
 
 @hub_method("GetContentTypeHeader() -> string")
