@@ -10,6 +10,8 @@ what was encoded before the connection came:
 - hypercorn: an ASGI app on hypercorn's trio worker (what `hubcli serve` uses today);
 - trio-websocket: its own `serve_websocket` (receive buffer 64 KiB, not its 4 KiB);
 - wsproto: `WSConnection(SERVER)` straight on a trio stream, `receive_some(65536)`;
+- websockets: the `websockets` package's sans-IO `ServerProtocol` on a trio stream,
+  `receive_some(65536)` (what `hubcli serve`'s front serves WebSockets with);
 - frames: a hand-written frame reader on a trio stream (wsproto only for the
   handshake), to show what wsproto's own frame parsing costs;
 - frames+parse: the same, each payload also parsed into hub messages by hubcli's own
@@ -56,7 +58,7 @@ from typing import Any
 from client_bench import checkout_env, compile_hubcli, start_server
 
 SCRIPT = Path(__file__).resolve()
-FLOOR_STACKS = ("hypercorn", "trio-websocket", "wsproto", "frames", "frames+parse")
+FLOOR_STACKS = ("hypercorn", "trio-websocket", "wsproto", "websockets", "frames", "frames+parse")
 ALL_STACKS = (*FLOOR_STACKS, "hubcli")
 BATCH = 2048  # items per frame, as FastStream sends them
 MAX_MESSAGE = 16 * 1024 * 1024
@@ -259,6 +261,42 @@ async def wsproto_connection(stream: Any) -> None:
         pass
 
 
+async def websockets_connection(stream: Any) -> None:
+    """Counts the data frames `websockets`' sans-IO protocol parses; sends with it too."""
+    import trio
+    from websockets.frames import Frame, Opcode
+    from websockets.http11 import Request
+    from websockets.server import ServerProtocol
+
+    protocol = ServerProtocol(max_size=MAX_MESSAGE)
+    received = 0
+    target = -1
+    try:
+        while data := await stream.receive_some(65536):
+            protocol.receive_data(data)
+            for event in protocol.events_received():
+                if isinstance(event, Frame):
+                    if event.opcode is Opcode.TEXT or event.opcode is Opcode.BINARY:
+                        received += 1
+                        if received == target:
+                            protocol.send_text(b"done")
+                elif isinstance(event, Request):
+                    kind, count = parse_path(event.path)
+                    protocol.send_response(protocol.accept(event))
+                    if kind == "recv":
+                        target = count
+                    else:
+                        await stream.send_all(b"".join(protocol.data_to_send()))
+                        for batch in batches(count):
+                            protocol.send_text(batch.encode())
+                            await stream.send_all(b"".join(protocol.data_to_send()))
+                        protocol.send_text(b"end")
+            if writes := protocol.data_to_send():
+                await stream.send_all(b"".join(writes))
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+
+
 def server_frame(payload: bytes, opcode: int = 1) -> bytes:
     size = len(payload)
     if size < 126:
@@ -355,6 +393,7 @@ def run_floor_server(stack: str, items: int) -> None:
         "hypercorn": serve_hypercorn,
         "trio-websocket": serve_trio_websocket,
         "wsproto": partial(serve_wsproto, wsproto_connection),
+        "websockets": partial(serve_wsproto, websockets_connection),
         "frames": partial(serve_wsproto, frames_connection),
         "frames+parse": partial(serve_wsproto, partial(frames_connection, parse=True)),
     }
@@ -460,7 +499,7 @@ def signalr_handshake(client: Client) -> None:
 
 def receive_run(server: Server, frames: list[bytes], per_write: int) -> Sample:
     count = len(frames)
-    if server.stack == "hubcli":
+    if server.stack.startswith("hubcli"):
         client = Client(server.port, server.path)
         signalr_handshake(client)
         upload = [
@@ -492,14 +531,14 @@ def receive_run(server: Server, frames: list[bytes], per_write: int) -> Sample:
 
 
 def send_run(server: Server, items: int) -> Sample:
-    if server.stack == "hubcli":
+    if server.stack.startswith("hubcli"):
         client = Client(server.port, server.path)
         signalr_handshake(client)
     else:
         client = Client(server.port, f"/send/{items}")
     cpu = server.cpu()
     started = time.perf_counter()
-    if server.stack == "hubcli":
+    if server.stack.startswith("hubcli"):
         client.sock.sendall(
             masked_frame(
                 b'{"type":4,"invocationId":"0","target":"FastStream","arguments":[%d]}\x1e' % items
@@ -538,10 +577,22 @@ def start_floor_server(stack: str, items: int) -> Server:
     return Server(stack, process, int(process.stdout.readline()), "")
 
 
-def start_hubcli() -> Server:
-    process, url = start_server()
+def start_hubcli(stack: str = "hubcli", checkout: Path | None = None) -> Server:
+    """`hubcli serve` of this checkout, or of another one (e.g. a worktree of main)."""
+    if checkout is None:
+        process, url = start_server()
+    else:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hubcli", "serve", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(checkout)},
+        )
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
     address, _, path = url.partition("://")[2].partition("/")
-    return Server("hubcli", process, int(address.rsplit(":", 1)[1]), "/" + path)
+    return Server(stack, process, int(address.rsplit(":", 1)[1]), "/" + path)
 
 
 def report(title: str, unit: str, count: int, samples: dict[str, list[Sample]]) -> None:

@@ -28,11 +28,12 @@ from hubcli.protocol.negotiate import NegotiateRedirect, encode_redirect
 
 from .asgi import Receive, RequestInfo, Scope, Send, respond
 from .bearer import DEFAULT_LIFETIME_SECONDS, DEFAULT_USER, JwtBearer, Refusal
-from .chaos import Chaos, TcpRelay
+from .chaos import Chaos
 from .connections import ConnectionManager, HttpConnection
 from .echo import ECHO_PATH, echo
 from .endpoints import ConnectEndpoint
 from .faults import Faults
+from .front import Front
 from .methods import build_methods
 from .negotiate import JSON, NegotiateEndpoint
 from .options import ServerOptions
@@ -56,9 +57,9 @@ class HubApp:
         self.state = HubState()
         self.methods = build_methods()
         self.connections = ConnectionManager(self._run_hub, options.disconnect_timeout)
-        # The relay runs in front of the HTTP server (runner.py) only with --chaos.
-        self.relay = TcpRelay() if options.chaos else None
-        self.chaos = Chaos(self.relay, self.connections)
+        # The TCP front (runner.py) owns the sockets; only --chaos lets hub methods cut them.
+        self.front = Front()
+        self.chaos = Chaos(self.front if options.chaos else None, self.connections)
         self.routes = HubRoutes(options.hub_specs(), self.connections, options)
         default = self.routes.route(options.hub_path)
         assert default is not None

@@ -7,7 +7,7 @@ does, so `NegotiateVersion` and `negotiateVersion` mean the same thing.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,6 +29,8 @@ class RequestInfo:
     client: tuple[str, int] | None
     server: tuple[str, int] | None
     is_websocket: bool
+    # A WebSocket the front serves itself (front.py): what the transport runs on.
+    native: Any = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_scope(cls, scope: Scope) -> RequestInfo:
@@ -48,6 +50,7 @@ class RequestInfo:
             client=(str(client[0]), int(client[1])) if client else None,
             server=(str(server[0]), int(server[1])) if server else None,
             is_websocket=scope.get("type") == "websocket",
+            native=(scope.get("extensions") or {}).get("hubcli.native_websocket"),
         )
 
     def header(self, name: str) -> str | None:

@@ -18,7 +18,6 @@ from .options import ServerOptions, TransportName
 from .resume import claim
 from .transports.longpolling import NO_CACHE_HEADERS, serve_poll
 from .transports.sse import serve_sse
-from .transports.websockets import serve_websocket
 
 NO_CONNECTION = b"No Connection with that ID"
 ID_REQUIRED = b"Connection ID required"
@@ -141,9 +140,8 @@ class ConnectEndpoint:
             await respond(send, refusal, content_type=TEXT_PLAIN, websocket=True)
             return
         attachment = self._manager.attach_websocket(connection, request)
-        await serve_websocket(
-            receive,
-            send,
+        # Every WebSocket reaches the hub through the front (front.py), never hypercorn.
+        await request.native.serve(
             connection,
             attachment,
             self._manager,

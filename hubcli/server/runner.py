@@ -1,4 +1,6 @@
-"""Running the hub: hypercorn's trio worker serving HubApp, and its clean stop.
+"""Running the hub: the TCP front (front.py) on the public socket, serving
+WebSockets itself and relaying the rest to hypercorn's trio worker serving HubApp
+on a loopback port, and its clean stop.
 
 `serve()` is the structured-concurrency entry point (start it with nursery.start;
 it reports the URL it serves). `run_server()` is the process entry point of
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from dataclasses import replace
 from functools import partial
 from typing import IO, Any, cast
 
@@ -20,6 +23,7 @@ from hubcli._defaults import SERVER_STRAGGLER_SECONDS
 from hubcli._groups import sole_exception
 
 from .app import HubApp
+from .front import Settings
 from .options import ServerOptions
 
 log = logging.getLogger("hubcli.server")
@@ -39,16 +43,15 @@ def _bind_address(host: str, port: int) -> str:
     return f"{host}:{port}"
 
 
-# With --chaos, hypercorn serves the relay only, from a port of its own.
-_BEHIND_RELAY = ("127.0.0.1", 0)
+# hypercorn serves the front only, from a loopback port of its own.
+_BEHIND_FRONT = ("127.0.0.1", 0)
 
 
 def _hypercorn_config(options: ServerOptions) -> Any:
     from hypercorn.config import Config
 
     config = Config()
-    bind = _BEHIND_RELAY if options.chaos else (options.host, options.port)
-    config.bind = [_bind_address(*bind)]
+    config.bind = [_bind_address(*_BEHIND_FRONT)]
     config.include_server_header = False
     config.accesslog = None
     config.loglevel = "INFO" if options.verbose >= 2 else "WARNING"
@@ -56,9 +59,6 @@ def _hypercorn_config(options: ServerOptions) -> Any:
     limit = options.max_message_size or 0
     config.websocket_max_message_size = max(_MIN_WEBSOCKET_FRAME, 4 * limit)
     if options.tls_cert is not None:
-        if options.http_port is not None:
-            # A plain-HTTP listener beside the TLS one (--http-port).
-            config.insecure_bind = [_bind_address(options.host, options.http_port)]
         config.certfile = options.tls_cert
         config.keyfile = options.tls_key
         # WebSockets over HTTP/2 is not what SignalR clients speak.
@@ -69,6 +69,22 @@ def _hypercorn_config(options: ServerOptions) -> Any:
             config.ca_certs = options.tls_client_ca
             config.verify_mode = ssl.CERT_REQUIRED
     return config
+
+
+def _front_settings(config: Any, options: ServerOptions) -> Settings:
+    """What the front needs; the config's TLS (if any) moves to the front, made by
+    hypercorn's own create_ssl_context so the same options mean the same."""
+    ssl_context = config.create_ssl_context()
+    config.certfile = config.keyfile = config.ca_certs = None
+    return Settings(
+        upstream=(_BEHIND_FRONT[0], 0),
+        ssl_context=ssl_context,
+        max_frame=config.websocket_max_message_size,
+        close_timeout=options.websocket_close_timeout,
+        head_timeout=config.keep_alive_timeout,
+        handshake_timeout=config.ssl_handshake_timeout,
+        max_head=config.h11_max_incomplete_size,
+    )
 
 
 async def serve(
@@ -90,33 +106,38 @@ async def serve(
     add_reason_phrases()
     app = app or HubApp(options)
     config = _hypercorn_config(options)
+    settings = _front_settings(config, options)
     shutdown = trio.Event()
-    # Nurseries inside out: the HTTP server, the chaos relay in front of it, and the
-    # hubs (with connection watchdogs), which outlive both by a little, so they can
-    # still send Close while hypercorn drains its requests.
+    # Nurseries inside out: the HTTP server, the front before it, and the hubs (with
+    # connection watchdogs), which outlive both by a little, so they can still send
+    # Close while hypercorn drains its requests.
     async with trio.open_nursery() as hubs:
         app.attach(hubs)
         async with trio.open_nursery() as network:
             async with trio.open_nursery() as http:
                 binds = await http.start(
-                    partial(hypercorn_serve, cast(Any, app), config, shutdown_trigger=shutdown.wait)
-                )
-                url = binds[0]
-                if app.relay is not None:
-                    scheme, _, internal = url.partition("://")
-                    upstream_port = int(internal.rsplit(":", 1)[1])
-                    host, port = await network.start(
-                        partial(
-                            app.relay.serve,
-                            options.host,
-                            options.port,
-                            (_BEHIND_RELAY[0], upstream_port),
-                        )
+                    partial(
+                        hypercorn_serve,
+                        cast(Any, app.front.asgi(app)),
+                        config,
+                        shutdown_trigger=shutdown.wait,
                     )
-                    url = f"{scheme}://{_bind_address(host, port)}"
-                # With --http-port, hypercorn reports the plain listener after the
-                # TLS one: its hub URL goes on a line of its own.
-                task_status.started("\n".join(f"{u}{options.hub_path}" for u in [url, *binds[1:]]))
+                )
+                settings.upstream = (_BEHIND_FRONT[0], int(binds[0].rsplit(":", 1)[1]))
+                host, port = await network.start(
+                    app.front.serve, options.host, options.port, app, settings
+                )
+                scheme = "http" if settings.ssl_context is None else "https"
+                urls = [f"{scheme}://{_bind_address(host, port)}"]
+                if options.http_port is not None:
+                    # --http-port: a plain listener beside the TLS one; its hub URL
+                    # goes on a line of its own.
+                    plain = replace(settings, ssl_context=None)
+                    host, port = await network.start(
+                        app.front.serve, options.host, options.http_port, app, plain
+                    )
+                    urls.append(f"http://{_bind_address(host, port)}")
+                task_status.started("\n".join(f"{url}{options.hub_path}" for url in urls))
                 if stop is None:
                     await trio.sleep_forever()
                 else:
@@ -124,7 +145,9 @@ async def serve(
                 log.info("shutting down: closing %d connection(s)", len(app.connections))
                 await app.connections.close_all(options.shutdown_grace)
                 shutdown.set()
-            network.cancel_scope.cancel()
+                app.front.stop_accepting()
+            # The front returns once its connections are over; stragglers are cut.
+            network.cancel_scope.deadline = trio.current_time() + SERVER_STRAGGLER_SECONDS
         hubs.cancel_scope.cancel()
 
 

@@ -1,0 +1,216 @@
+"""WebSockets served by the front itself: one socket for both directions.
+
+The front (front.py) parsed the upgrade request; this carries the connection over
+the socket with the `websockets` package's sans-IO protocol, with no ASGI server
+in between. Per received chunk (up to 64 KiB) every frame in it is parsed and all
+the messages it completes go to the hub in one pipe write; everything ready to
+send (hub output, pongs, the close frame) goes out in one socket write.
+
+Frames go out as Text for a text protocol and Binary for MessagePack (the format
+fixed by the handshake); incoming frames of either type are just bytes, Text ones
+checked to be UTF-8 (1007 if not), and a message over the frame limit is refused
+with 1009. Like the real server's WebSocket (.NET's ManagedWebSocket), such a
+close carries the code only, no description. When the hub ends, what it wrote is
+flushed and the socket closed with 1000. When the socket ends first, the
+connection manager decides whether the connection waits for a resume (stateful
+reconnect) or is over.
+
+A request that takes a stateful connection over from this one completes this
+one's output: the socket then gets a close frame (1000), and its peer
+`websocket_close_timeout` seconds to answer it, as the real server's transport
+gives before it aborts the socket.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Final
+
+import trio
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import SEND_EOF, State
+from websockets.server import ServerProtocol
+
+from hubcli.protocol import TransferFormat
+from hubcli.server.connections import Attachment, ConnectionManager, HttpConnection
+
+log = logging.getLogger("hubcli.server")
+
+RECEIVE_CHUNK: Final = 64 * 1024
+_DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+
+
+class _Protocol(ServerProtocol):
+    def fail(self, code: int, reason: str = "") -> None:
+        # .NET's WebSocket closes a failed receive with the code and an empty
+        # description (CloseWithReceiveErrorAndThrowAsync); the reason is logged only.
+        if reason:
+            log.info("WebSocket failed (%d): %s", code, reason)
+        super().fail(code, "")
+
+
+class NativeWebSocket:
+    """One upgraded connection: its stream, its protocol state, the handshake answer."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        head: bytes,
+        trailing: bytes,
+        max_size: int,
+    ) -> None:
+        self._stream = stream
+        self._send_lock = trio.Lock()
+        self._trailing = trailing
+        self.protocol = _Protocol(max_size=max_size, logger=log)
+        # The protocol parses the request head itself (the front's h11 only routed it).
+        self.protocol.receive_data(head)
+        events = self.protocol.events_received()
+        if events and isinstance(events[0], Request):
+            self._response: Response = self.protocol.accept(events[0])
+        else:
+            self._response = self.protocol.reject(400, "Failed to open a WebSocket connection.\n")
+        self.accepted = False
+        self._eof_sent = False
+
+    @property
+    def handshake_refusal(self) -> Response | None:
+        """The refusal of an invalid upgrade request (no key, wrong version), if so."""
+        return self._response if self._response.status_code != 101 else None
+
+    async def _flush(self) -> None:
+        writes = self.protocol.data_to_send()
+        if not writes:
+            return
+        eof = writes[-1] is SEND_EOF or SEND_EOF in writes
+        data = b"".join(writes)
+        async with self._send_lock:
+            if data:
+                await self._stream.send_all(data)
+            if eof and not self._eof_sent:
+                self._eof_sent = True
+                if isinstance(self._stream, trio.SocketStream):
+                    await self._stream.send_eof()
+
+    async def serve(
+        self,
+        connection: HttpConnection,
+        attachment: Attachment,
+        manager: ConnectionManager,
+        *,
+        close_timeout: float,
+    ) -> None:
+        self.protocol.send_response(self._response)
+        self.accepted = True
+        await self._flush()
+        manager.start_application(connection)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    self._send_outbound, connection, attachment, nursery.cancel_scope, close_timeout
+                )
+                await self._receive_inbound(connection)
+                nursery.cancel_scope.cancel()
+        finally:
+            manager.transport_ended(connection, attachment)
+
+    async def _receive_inbound(self, connection: HttpConnection) -> None:
+        protocol = self.protocol
+        text_pending: bool | None = None  # the type of a fragmented message under way
+        fragments: list[bytes] = []
+        try:
+            data = self._trailing or await self._stream.receive_some(RECEIVE_CHUNK)
+            self._trailing = b""
+            while True:
+                if data:
+                    protocol.receive_data(data)
+                else:
+                    protocol.receive_eof()
+                messages: list[bytes] = []
+                for frame in protocol.events_received():
+                    if not isinstance(frame, Frame) or frame.opcode not in _DATA:
+                        continue
+                    opcode = frame.opcode
+                    if opcode is not Opcode.CONT:
+                        text_pending = opcode is Opcode.TEXT
+                    payload = bytes(frame.data)
+                    if not frame.fin:
+                        fragments.append(payload)
+                        continue
+                    if fragments:
+                        fragments.append(payload)
+                        payload = b"".join(fragments)
+                        fragments.clear()
+                    if text_pending:
+                        try:
+                            payload.decode("utf-8")
+                        except UnicodeDecodeError as exc:
+                            protocol.fail(1007, f"{exc.reason} at position {exc.start}")
+                            break
+                    messages.append(payload)
+                if messages:
+                    # One write per chunk, and no wait unless the hub is behind.
+                    inbound = connection.inbound
+                    if inbound.write_nowait(b"".join(messages)) and inbound.over_threshold:
+                        await inbound.drained()
+                await self._flush()
+                if protocol.state is not State.OPEN or not data:
+                    return
+                data = await self._stream.receive_some(RECEIVE_CHUNK)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return
+
+    async def _send_outbound(
+        self,
+        connection: HttpConnection,
+        attachment: Attachment,
+        scope: trio.CancelScope,
+        close_timeout: float,
+    ) -> None:
+        protocol = self.protocol
+        # This request's own pipe: after a takeover the connection has a new one.
+        outbound = attachment.outbound
+        try:
+            while (data := await outbound.read()) is not None:
+                if protocol.state is not State.OPEN:
+                    continue
+                if connection.active_format is TransferFormat.BINARY:
+                    protocol.send_binary(data)
+                else:
+                    protocol.send_text(data)
+                await self._flush()
+            if protocol.state is State.OPEN:
+                protocol.send_close(1000)
+                await self._flush()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        if attachment.taken_over:
+            scope.deadline = min(scope.deadline, trio.current_time() + close_timeout)
+        else:
+            scope.cancel()
+
+    def _closed(self) -> bool:
+        return self.protocol.state is State.CLOSED
+
+    async def finish(self, close_timeout: float) -> None:
+        """After the request: give the peer up to `close_timeout` to answer our close
+        frame (closing with its data unread would reset the connection, and the close
+        frame might be lost), then let the front close the stream."""
+        protocol = self.protocol
+        if not self.accepted or protocol.state is State.CLOSED:
+            return
+        with trio.move_on_after(close_timeout):
+            try:
+                if protocol.state is State.OPEN:
+                    protocol.send_close(1000)
+                    await self._flush()
+                while not self._closed():
+                    data = await self._stream.receive_some(RECEIVE_CHUNK)
+                    if not data:
+                        return
+                    protocol.receive_data(data)
+                    protocol.events_received()
+                    await self._flush()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                return
