@@ -26,6 +26,15 @@ CHOICES = [
     for option in command.options
     for choice in option.choices
     for spelling in _spellings(command.name, choice)
+    # serve takes no URL: its choices are tried by starting it, below.
+    if command.name != "serve"
+]
+SERVE_CHOICES = [
+    [option.names[0], choice.upper()]
+    for command in docs.cli_doc().commands
+    if command.name == "serve"
+    for option in command.options
+    for choice in option.choices
 ]
 
 
@@ -47,6 +56,7 @@ def test_a_choice_in_any_case_is_accepted(command: str, flag: str, choice: str) 
         ["--transports", "WebSockets,SSE,LongPolling"],
         ["--transports", "serversentevents"],
         ["--fault", "Negotiate-Slow=0"],
+        *SERVE_CHOICES,
     ],
 )
 def test_serve_choices_in_any_case(flags: list[str]) -> None:
