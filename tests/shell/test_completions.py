@@ -69,11 +69,13 @@ def test_bash_completes_commands() -> None:
 
 
 def test_bash_completes_options_per_command() -> None:
-    assert _bash_complete("hubcli", "stream", "--co") == [
-        "--count",
-        "--cookie",
-        "--connect-timeout",
+    assert sorted(_bash_complete("hubcli", "stream", "--co")) == [
+        "--color",
+        "--compact",
         "--connect-retries",
+        "--connect-timeout",
+        "--cookie",
+        "--count",
     ]
     assert _bash_complete("hubcli", "upload", "--nu") == ["--null"]
     assert "--list-methods" in _bash_complete("hubcli", "serve", "--")
@@ -162,6 +164,8 @@ def test_fish_parses_and_completes(require_tool: Callable[[str], str]) -> None:
     subprocess.run([fish, "--no-execute", str(FISH)], check=True, timeout=30)
     assert _fish_complete(fish, "hubcli st") == ["stream"]
     assert set(_fish_complete(fish, "hubcli stream --co")) == {
+        "--color",
+        "--compact",
         "--count",
         "--cookie",
         "--connect-timeout",

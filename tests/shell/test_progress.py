@@ -224,7 +224,17 @@ def test_no_progress_when_stderr_is_a_pipe(shared_hub_server: str) -> None:
 def test_no_progress_when_stdout_is_the_terminal_too(shared_hub_server: str) -> None:
     with _terminal() as (controller, terminal):
         process = subprocess.Popen(
-            [*HUBCLI, "stream", shared_hub_server, "Counter", "8", "100"],
+            # Compact and plain: this is about the progress line, not the styling.
+            [
+                *HUBCLI,
+                "stream",
+                "--compact",
+                "--no-color",
+                shared_hub_server,
+                "Counter",
+                "8",
+                "100",
+            ],
             stdin=subprocess.DEVNULL,
             stdout=terminal,
             stderr=terminal,
