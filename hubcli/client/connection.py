@@ -409,6 +409,11 @@ class HubConnection:
         except BaseException:
             self.forget(call)
             raise
+        if self._failure is not None:
+            # The connection ended while the invocation was on its way: the call was
+            # failed with it, and its uploads would have no nursery left to run in.
+            self.forget(call)
+            raise self._failure
         if invocation_id is None and not uploads:
             call.complete(Completion.void(""))
         nursery = self._nursery
