@@ -27,7 +27,7 @@ import logging
 from typing import Final
 
 import trio
-from websockets.frames import Frame, Opcode
+from websockets.frames import Close, CloseCode, Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import SEND_EOF, State
 from websockets.server import ServerProtocol
@@ -42,6 +42,28 @@ _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 
 
 class _Protocol(ServerProtocol):
+    """The `websockets` protocol, answering as the real server's transport does."""
+
+    def __init__(self, *, max_size: int, logger: logging.Logger) -> None:
+        super().__init__(max_size=max_size, logger=logger)
+        self._close_answered = False
+
+    def data_to_send(self) -> list[bytes]:
+        # `websockets` answers a peer's close by echoing its frame; the real server's
+        # transport ends its side with NormalClosure and no description whatever the
+        # peer sent (a close without a code included), so the echo is swapped for that.
+        writes = super().data_to_send()
+        received = self.close_rcvd
+        if received is None or not self.close_rcvd_then_sent or self._close_answered:
+            return writes
+        self._close_answered = True
+        echoed_data = b"" if received.code == CloseCode.NO_STATUS_RCVD else received.serialize()
+        echo = Frame(Opcode.CLOSE, echoed_data).serialize(mask=False)
+        normal = Close(CloseCode.NORMAL_CLOSURE, "")
+        answer = Frame(Opcode.CLOSE, normal.serialize()).serialize(mask=False)
+        self.close_sent = normal
+        return [answer if write == echo else write for write in writes]
+
     def fail(self, code: int, reason: str = "") -> None:
         # .NET's WebSocket closes a failed receive with the code and an empty
         # description (CloseWithReceiveErrorAndThrowAsync); the reason is logged only.
