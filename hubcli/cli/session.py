@@ -1,18 +1,23 @@
 """`hubcli session URL`: many calls on one connection, driven line by line.
 
 With stdin not a terminal, a JSON-lines protocol for programs (session_engine.py,
-session_requests.py; its schema: hubcli/schemas/session-v1.json).
+session_requests.py; its schema: hubcli/schemas/session-v1.json). At a terminal, an
+interactive shell whose typed commands become requests of that protocol
+(session_shell.py; prompt_toolkit, the `shell` extra).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import os
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
 from .combinations import check_combinations
+from .errors import UsageError, report
+from .exit_codes import ExitCode
 from .launch import Body, client_command, launch
 from .listen import ReconnectDelaysOption, ReconnectOption, reconnect_policy
 from .options import (
@@ -21,6 +26,7 @@ from .options import (
     OUTPUT,
     CacertOption,
     CertOption,
+    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -70,6 +76,18 @@ NoWaitOption = Annotated[
         rich_help_panel=ARGUMENTS,
     ),
 ]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--methods",
+        metavar="FILE",
+        show_default=False,
+        help="At a terminal: hub method names to complete with Tab, one a line ('#' "
+        "starts a comment); SignalR cannot list a hub's methods.",
+        rich_help_panel=ARGUMENTS,
+    ),
+]
+SHELL_EXTRA: Final = "pip install 'hubcli[shell]'"
 
 
 @client_command("session", short_help="Many calls on one connection: JSON-lines requests on stdin.")
@@ -81,6 +99,8 @@ def session_command(
     no_wait: NoWaitOption = False,
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
+    methods: MethodsOption = None,
+    color: ColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -130,6 +150,19 @@ def session_command(
     each call in flight, then exit 7 (--reconnect: connect again and go on).
     """
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
+    if os.isatty(0):
+        raise typer.Exit(
+            _shell(
+                ctx,
+                url,
+                flags,
+                on=on,
+                methods=methods,
+                color=color,
+                reconnect=reconnect,
+                reconnect_delays=reconnect_delays,
+            )
+        )
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         check_combinations("session", ctx)
@@ -156,3 +189,40 @@ def session_command(
         return body, settings, OutputSettings()
 
     launch(prepare)
+
+
+def _shell(
+    ctx: typer.Context,
+    url: str,
+    flags: ConnectionFlags,
+    *,
+    on: list[str] | None,
+    methods: str | None,
+    color: bool | None,
+    reconnect: bool,
+    reconnect_delays: str | None,
+) -> int:
+    """The interactive shell, with stdin a terminal; its exit status."""
+    try:
+        check_combinations("session", ctx)
+        settings = connection_settings(url, flags)
+        policy = reconnect_policy(reconnect, reconnect_delays)
+        try:
+            from . import session_shell
+        except ImportError as error:
+            if error.name is None or not error.name.startswith("prompt_toolkit"):
+                raise
+            raise UsageError(
+                "the interactive shell needs prompt_toolkit, which is not installed",
+                hint=f"{SHELL_EXTRA}; or give requests on stdin, e.g. < calls.jsonl",
+            ) from None
+        names = session_shell.read_methods(methods)
+    except UsageError as error:
+        report(str(error), error.hint)
+        return int(ExitCode.USAGE)
+    from .pretty import choose_style
+    from .startup import resume_collector
+
+    resume_collector()
+    style = choose_style(pretty=True, color=color, isatty=os.isatty(1), environ=os.environ)
+    return session_shell.run_shell(settings, policy, tuple(on or ()), names, style)
