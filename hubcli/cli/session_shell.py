@@ -428,7 +428,9 @@ async def _prompts(session: PromptSession[str], state: ShellState, bridge: Bridg
     verbose = False
     while True:
         try:
-            text = await session.prompt_async(PROMPT)
+            # handle_sigint=False: prompt_toolkit would otherwise take SIGINT over
+            # for each prompt and then drop ours; at the prompt Ctrl-C is a key.
+            text = await session.prompt_async(PROMPT, handle_sigint=False)
         except EOFError:
             return "/quit"
         except KeyboardInterrupt:
@@ -469,7 +471,7 @@ async def _upload_items(session: PromptSession[str], bridge: Bridge, upload_id: 
     """Items of upload `upload_id`, one a line, until an empty line or Ctrl-D."""
     while True:
         try:
-            text = await session.prompt_async(f"item [{upload_id}]> ")
+            text = await session.prompt_async(f"item [{upload_id}]> ", handle_sigint=False)
         except EOFError:
             text = ""
         except KeyboardInterrupt:
