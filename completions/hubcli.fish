@@ -141,6 +141,8 @@ complete -c hubcli -n '__fish_seen_subcommand_from session' -l on -x -d 'Print t
 complete -c hubcli -n '__fish_seen_subcommand_from session' -l no-wait -d 'At the end of stdin, cancel the calls in flight instead of waiting for them'
 complete -c hubcli -n '__fish_seen_subcommand_from session' -l reconnect -d 'When the connection is lost, connect again (after 0, 2, 10 and 30 s, then give up: exit 7) and run the --calls again'
 complete -c hubcli -n '__fish_seen_subcommand_from session' -l reconnect-delays -x -d 'Reconnect with these delays instead (implies --reconnect); \'forever\': backoff up to 30 s with jitter, never giving up'
+complete -c hubcli -n '__fish_seen_subcommand_from session' -l methods -r -F -d 'At a terminal: hub method names to complete with Tab, one a line (\'#\' starts a comment); SignalR cannot list a hub\'s methods'
+complete -c hubcli -n '__fish_seen_subcommand_from session' -l color -l no-color -d 'Colour the JSON, as jq does, or not (default: when stdout is a terminal; never with NO_COLOR or TERM=dumb set)'
 complete -c hubcli -n '__fish_seen_subcommand_from session' -s p -l protocol -x -a 'json messagepack' -d 'Hub protocol'
 complete -c hubcli -n '__fish_seen_subcommand_from session' -s t -l transport -x -a 'auto websockets sse longpolling' -d 'Transports allowed, repeatable or comma-separated (default auto: each the server offers, in its order, falling back to the next if one fails to start)'
 complete -c hubcli -n '__fish_seen_subcommand_from session' -l skip-negotiation -d 'Connect the WebSocket directly, without negotiate (WebSockets only)'
