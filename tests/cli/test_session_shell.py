@@ -306,9 +306,16 @@ def test_several_calls_upload_reply_and_slash_commands(
     shell.line("cd")
     shell.keys("Enter")
     shell.wait_for('← [3] "abcd"')
+    # Ctrl-C while typing an upload's items cancels it.
+    shell.line("upload StreamingConcat")
+    shell.wait_for("item [4]>")
+    shell.line("ef")
+    shell.keys("C-c")
+    shell.wait_for("← [4] cancelled")
+    shell.wait_for(lambda screen: screen.rstrip().endswith("hub>"))
     shell.line("reply GetName '\"bot\"'")
     shell.line("invoke AskCaller GetName []")
-    shell.wait_for('← [4] "bot"')
+    shell.wait_for('← [5] "bot"')
     shell.line("/verbose")
     shell.line("invoke Echo 9")
     shell.wait_for('-> {"type":1,"invocationId"')
@@ -327,11 +334,13 @@ def test_colour_unless_no_color(terminals: Callable[..., Terminal], hub_server: 
     coloured.keys("C-d")
     plain = _session(terminals, hub_server, env={"NO_COLOR": "1"})
     plain.line('invoke Echo "x"')
-    screen = plain.wait_for('← [1] "x"', escapes=True)
+    plain.wait_for('← [1] "x"')
+    screen = plain.screen(escapes=True)
     assert '32m"x"' not in screen
     forced = _session(terminals, hub_server, "--no-color")
     forced.line('invoke Echo "x"')
-    screen = forced.wait_for('← [1] "x"', escapes=True)
+    forced.wait_for('← [1] "x"')
+    screen = forced.screen(escapes=True)
     assert '32m"x"' not in screen
 
 
