@@ -26,7 +26,6 @@ from .options import (
     OUTPUT,
     CacertOption,
     CertOption,
-    ColorOption,
     ConnectionFlags,
     ConnectionSettings,
     ConnectRetriesOption,
@@ -87,10 +86,23 @@ MethodsOption = Annotated[
         rich_help_panel=ARGUMENTS,
     ),
 ]
+SessionColorOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        show_default=False,
+        help="At a terminal: colour the shell's JSON, or not (default: colour, but "
+        "never with NO_COLOR or TERM=dumb set). Records for programs never are.",
+        rich_help_panel=OUTPUT,
+    ),
+]
 SHELL_EXTRA: Final = "pip install 'hubcli[shell]'"
 
 
-@client_command("session", short_help="Many calls on one connection: JSON-lines requests on stdin.")
+@client_command(
+    "session",
+    short_help="Many calls on one connection: a shell at a terminal, JSON lines for programs.",
+)
 def session_command(
     ctx: typer.Context,
     url: UrlArg,
@@ -100,7 +112,7 @@ def session_command(
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
     methods: MethodsOption = None,
-    color: ColorOption = None,
+    color: SessionColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -148,6 +160,18 @@ def session_command(
     At the end of stdin the calls in flight are waited for (--no-wait: cancelled),
     then the connection closed: exit 0. The connection lost: an error record for
     each call in flight, then exit 7 (--reconnect: connect again and go on).
+
+    At a terminal (stdin a terminal), an interactive shell on the connection
+    (the shell extra: pip install 'hubcli[shell]'). Commands: invoke METHOD
+    [ARG...], send ..., stream ..., call ... (invoke, waiting for it), upload
+    [--stream] [--at N] METHOD [ARG...] (then the items, one a line; an empty
+    line or Ctrl-D ends them), cancel [ID], on TARGET, off TARGET, reply TARGET
+    VALUE; /help, /verbose (the raw frames), /close (after the calls in flight),
+    /quit. Each ARG is a JSON literal or else a string, as on the command line.
+    Results, stream items and pushes are printed above the prompt as they come;
+    Ctrl-C cancels the latest call in flight, Ctrl-D closes. History:
+    $XDG_STATE_HOME/hubcli/history (~/.local/state/hubcli/history), mode 0600;
+    Ctrl+R searches it, Tab completes commands and method names (--methods).
     """
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
     if os.isatty(0):
