@@ -318,6 +318,7 @@ class Bridge:
         self.number = 0
         self.connected: asyncio.Future[None] | None = None
         self.waiting: dict[Any, asyncio.Future[None]] = {}  # `call`s, by id
+        self.uploading = False  # an upload's items are being typed
 
     def to_trio(self, function: Any, *args: Any) -> None:
         if self.token is None:
@@ -406,8 +407,11 @@ def _prompt_session(state: ShellState, bridge: Bridge, style: Style) -> PromptSe
     @bindings.add("c-c")
     def _(event: KeyPressEvent) -> None:
         # Ctrl-C stops the latest call, not the shell; with nothing in flight it
-        # clears the line, as in bash.
-        if not bridge.cancel_latest():
+        # clears the line, as in bash. Typing an upload's items, it ends them: the
+        # upload is cancelled.
+        if bridge.uploading:
+            event.app.exit(exception=KeyboardInterrupt())
+        elif not bridge.cancel_latest():
             event.app.current_buffer.reset()
 
     return PromptSession(
@@ -468,7 +472,16 @@ async def _prompts(session: PromptSession[str], state: ShellState, bridge: Bridg
 
 
 async def _upload_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
-    """Items of upload `upload_id`, one a line, until an empty line or Ctrl-D."""
+    """Items of upload `upload_id`, one a line, until an empty line or Ctrl-D
+    (Ctrl-C: the upload is cancelled)."""
+    bridge.uploading = True
+    try:
+        await _read_items(session, bridge, upload_id)
+    finally:
+        bridge.uploading = False
+
+
+async def _read_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
     while True:
         try:
             text = await session.prompt_async(f"item [{upload_id}]> ", handle_sigint=False)
