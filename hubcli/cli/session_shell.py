@@ -319,6 +319,10 @@ class Bridge:
         self.connected: asyncio.Future[None] | None = None
         self.waiting: dict[Any, asyncio.Future[None]] = {}  # `call`s, by id
         self.uploading = False  # an upload's items are being typed
+        self.closed = False  # the connection is over: no more prompts
+        # The whole trio side: Ctrl-C before the connection is made cancels it.
+        self.scope = trio.CancelScope()
+        self.interrupted = False
 
     def to_trio(self, function: Any, *args: Any) -> None:
         if self.token is None:
@@ -337,6 +341,16 @@ class Bridge:
     def cancel(self, request_id: Any) -> None:
         if self.engine is not None:
             self.to_trio(self.engine.cancel, request_id)
+
+    def interrupt(self) -> None:
+        """SIGINT: before the connection is made, give up (exit 130); after, cancel
+        the latest call in flight (the prompt is between two lines then, as while
+        a `call` is waited for: at the prompt itself Ctrl-C is a key)."""
+        if self.engine is not None:
+            self.cancel_latest()
+            return
+        self.interrupted = True
+        self.to_trio(self.scope.cancel)
 
     def cancel_latest(self) -> bool:
         """Cancel the latest call in flight; False when there is none."""
@@ -374,12 +388,24 @@ async def _trio_side(
     policy: ReconnectPolicy | None,
     watched: tuple[str, ...],
 ) -> None:
+    bridge.token = trio.lowlevel.current_trio_token()
+    with bridge.scope:
+        if bridge.interrupted:
+            bridge.scope.cancel()
+        await _connected(bridge, settings, policy, watched)
+
+
+async def _connected(
+    bridge: Bridge,
+    settings: ConnectionSettings,
+    policy: ReconnectPolicy | None,
+    watched: tuple[str, ...],
+) -> None:
     from hubcli import client
 
     from .output import Formatter
     from .session_engine import SessionEngine
 
-    bridge.token = trio.lowlevel.current_trio_token()
     formatter = Formatter(raw=False, envelope=False, messagepack=settings.protocol == "messagepack")
 
     async def show(data: bytes) -> None:
@@ -430,7 +456,7 @@ async def _prompts(session: PromptSession[str], state: ShellState, bridge: Bridg
     handler = _ShellLog(_level(state.verbosity))
     logger.handlers[:] = [handler]
     verbose = False
-    while True:
+    while not bridge.closed:
         try:
             # handle_sigint=False: prompt_toolkit would otherwise take SIGINT over
             # for each prompt and then drop ours; at the prompt Ctrl-C is a key.
@@ -469,6 +495,7 @@ async def _prompts(session: PromptSession[str], state: ShellState, bridge: Bridg
                 await _upload_items(session, bridge, request["id"])
             if waiter is not None:
                 await waiter
+    return "/quit"
 
 
 async def _upload_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
@@ -482,7 +509,7 @@ async def _upload_items(session: PromptSession[str], bridge: Bridge, upload_id: 
 
 
 async def _read_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
-    while True:
+    while not bridge.closed:
         try:
             text = await session.prompt_async(f"item [{upload_id}]> ", handle_sigint=False)
         except EOFError:
@@ -529,10 +556,8 @@ async def _host(
     bridge.connected = loop.create_future()
     finished: asyncio.Future[outcome.Outcome[None]] = loop.create_future()
     state = ShellState(methods=set(methods), targets=set(watched), verbosity=settings.verbosity)
-    # Before the guest starts, so trio leaves SIGINT to its host. At the prompt
-    # Ctrl-C is a key (the terminal is raw); this is for the moments between two
-    # prompts (a `call` being waited for).
-    loop.add_signal_handler(signal.SIGINT, bridge.cancel_latest)
+    # Before the guest starts, so trio leaves SIGINT to its host.
+    loop.add_signal_handler(signal.SIGINT, bridge.interrupt)
     trio.lowlevel.start_guest_run(
         _trio_side,
         bridge,
@@ -544,6 +569,7 @@ async def _host(
         done_callback=finished.set_result,
         host_uses_signal_set_wakeup_fd=True,
     )
+    failed: BaseException | None = None
     first: set[asyncio.Future[Any]] = {bridge.connected, finished}
     await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
     if not finished.done():
@@ -554,20 +580,34 @@ async def _host(
             either: set[asyncio.Future[Any]] = {prompts, finished}
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             if prompts.done():
-                if prompts.result() == "/quit":
+                failed = prompts.exception()
+                if failed is not None or prompts.result() == "/quit":
                     for request_id in bridge.in_flight():
                         bridge.cancel(request_id)
                 bridge.to_trio(bridge.lines_in.close)
             else:
-                prompts.cancel()
+                # The connection is over: the prompt ends as at Ctrl-D, so what
+                # is still on its way to the screen (the calls' error records)
+                # gets there before the error line.
+                bridge.closed = True
+                for waiter in bridge.waiting.values():
+                    if not waiter.done():
+                        waiter.set_result(None)
+                if session.app.is_running:
+                    session.app.exit(exception=EOFError())
+                await prompts
             ended = await finished
     else:
         ended = finished.result()
     loop.remove_signal_handler(signal.SIGINT)
+    if bridge.interrupted:
+        return int(ExitCode.INTERRUPTED)
     try:
         ended.unwrap()
     except BaseException as error:
         return int(exit_code_for(sole_exception(error), settings))
+    if failed is not None:  # a bug on the prompt's side: the connection was closed first
+        return int(exit_code_for(failed, settings))
     return int(ExitCode.OK)
 
 
@@ -583,4 +623,7 @@ def run_shell(
     configure_logging(settings.verbosity)
     logger.setLevel(logging.DEBUG)  # what shows is the handler's choice (_ShellLog)
     logger.handlers[0].setLevel(_level(settings.verbosity))
-    return asyncio.run(_host(settings, policy, watched, methods, style))
+    try:
+        return asyncio.run(_host(settings, policy, watched, methods, style))
+    except KeyboardInterrupt:  # before the SIGINT handler was in place
+        return int(ExitCode.INTERRUPTED)

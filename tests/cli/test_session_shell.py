@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import socket
 import stat
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.hubcli_process import HUBCLI, TIMEOUT, run
+from tests.serverproc import HubServer
 
 WAIT = 20.0  # for one thing to show on the screen
 PROMPT = "hub>"  # capture-pane drops the space after it
@@ -92,9 +94,13 @@ class Terminal:
                 raise AssertionError(f"not on the screen: {wanted!r}; it shows:\n{screen}")
             time.sleep(0.05)
 
-    def last_line(self) -> str:
-        lines = [line for line in self.screen().splitlines() if line.strip()]
-        return lines[-1] if lines else ""
+    def lines(self) -> list[str]:
+        """The screen's lines with text, less tmux's own "Pane is dead" line."""
+        return [
+            line
+            for line in self.screen().splitlines()
+            if line.strip() and not line.startswith("Pane is dead")
+        ]
 
     def exit_status(self, timeout: float = WAIT) -> int:
         """The command's exit status, once it has ended."""
@@ -113,6 +119,14 @@ class Terminal:
                 timeout=TIMEOUT,
                 check=False,
             )
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A port nothing listens on (bound for a moment, then released)."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port: int = probe.getsockname()[1]
+    return port
 
 
 @pytest.fixture
@@ -344,6 +358,45 @@ def test_colour_unless_no_color(terminals: Callable[..., Terminal], hub_server: 
     assert '32m"x"' not in screen
 
 
+def test_the_connection_lost_ends_the_shell_with_exit_7(
+    terminals: Callable[..., Terminal], start_hub_server: Callable[..., HubServer]
+) -> None:
+    server = start_hub_server("--chaos")
+    shell = _session(terminals, server.url)
+    shell.line("stream Counter 100000 100")
+    shell.wait_for("← [1] 1")
+    shell.line("invoke DropConnection")
+    assert shell.exit_status() == 7
+    screen = "\n".join(shell.lines())
+    assert "← [1] error:" in screen  # the call in flight is told first
+    assert "hubcli: error: " in screen
+
+
+def test_a_failed_connect_is_one_error_line(
+    terminals: Callable[..., Terminal], unused_port: int
+) -> None:
+    shell = terminals("session", f"http://127.0.0.1:{unused_port}/hub")
+    assert shell.exit_status() == 4
+    lines = shell.lines()
+    assert len(lines) == 1
+    assert lines[0].startswith("hubcli: error: ")
+
+
+def test_ctrl_c_while_connecting_gives_up_with_exit_130(
+    terminals: Callable[..., Terminal],
+) -> None:
+    # A server that takes the TCP connection and never answers the negotiate.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        shell = terminals(
+            "session", "-v", "--connect-timeout", "60", f"http://127.0.0.1:{port}/hub"
+        )
+        shell.wait_for("negotiate: POST")
+        shell.keys("C-c")
+        assert shell.exit_status() == 130
+    assert "connected to" not in shell.screen()
+
+
 def test_without_prompt_toolkit_one_error_line_and_exit_2(
     terminals: Callable[..., Terminal], hub_server: str
 ) -> None:
@@ -354,8 +407,7 @@ def test_without_prompt_toolkit_one_error_line_and_exit_2(
     )
     shell = terminals(command=[sys.executable, "-c", code, "session", hub_server])
     assert shell.exit_status() == 2
-    lines = [line for line in shell.screen().splitlines() if line.strip()]
-    assert [line for line in lines if not line.startswith("Pane is dead")] == [
+    assert shell.lines() == [
         "hubcli: error: the interactive shell needs prompt_toolkit, which is not installed "
         "(pip install 'hubcli[shell]'; or give requests on stdin, e.g. < calls.jsonl)"
     ]
