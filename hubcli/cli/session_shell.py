@@ -38,7 +38,7 @@ import trio
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
-from prompt_toolkit.history import FileHistory
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import ColorDepth
 from prompt_toolkit.patch_stdout import patch_stdout
@@ -47,7 +47,7 @@ from hubcli.protocol import jsonvalues
 from hubcli.protocol.errors import ProtocolError
 
 from .arguments import parse_arguments
-from .errors import UsageError, cannot_read
+from .errors import UsageError, cannot_read, reason
 from .exit_codes import ExitCode
 from .pretty import Style, render
 
@@ -427,6 +427,20 @@ async def _connected(
         await bridge.engine.run(bridge.lines_out)
 
 
+def _history() -> History:
+    """The history file; when it cannot be made (an unwritable home), a warning and
+    a history for this session only."""
+    path = history_path()
+    try:
+        return FileHistory(str(private_file(path)))
+    except OSError as error:
+        sys.stderr.write(
+            f"hubcli: warning: cannot keep {path}: {reason(error)};"
+            " this session's lines are not kept\n"
+        )
+        return InMemoryHistory()
+
+
 def _prompt_session(state: ShellState, bridge: Bridge, style: Style) -> PromptSession[str]:
     bindings = KeyBindings()
 
@@ -441,7 +455,7 @@ def _prompt_session(state: ShellState, bridge: Bridge, style: Style) -> PromptSe
             event.app.current_buffer.reset()
 
     return PromptSession(
-        history=FileHistory(str(private_file(history_path()))),
+        history=_history(),
         completer=ShellCompleter(state),
         complete_while_typing=False,
         key_bindings=bindings,
@@ -621,6 +635,8 @@ def run_shell(
     from .runner import configure_logging
 
     configure_logging(settings.verbosity)
+    for warning in settings.warnings:
+        sys.stderr.write(warning + "\n")
     logger.setLevel(logging.DEBUG)  # what shows is the handler's choice (_ShellLog)
     logger.handlers[0].setLevel(_level(settings.verbosity))
     try:

@@ -200,6 +200,41 @@ def test_history_persists_across_sessions_in_a_private_file_and_ctrl_r_finds_it(
     assert second.exit_status() == 0
 
 
+def test_a_history_that_cannot_be_kept_is_a_warning(
+    terminals: Callable[..., Terminal], hub_server: str, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # the state directory would have to be under a file
+    shell = _session(terminals, hub_server, env={"XDG_STATE_HOME": str(blocked)})
+    shell.line("invoke Echo 1")
+    screen = shell.wait_for("← [1] 1")
+    assert (
+        f"hubcli: warning: cannot keep {blocked}/hubcli/history: Not a directory; "
+        "this session's lines are not kept"
+    ) in screen
+    shell.keys("C-d")
+    assert shell.exit_status() == 0
+
+
+@pytest.mark.parametrize(
+    ("transport", "protocol"), [("longpolling", "messagepack"), ("sse", "json")]
+)
+def test_other_transports_and_messagepack(
+    terminals: Callable[..., Terminal], hub_server: str, transport: str, protocol: str
+) -> None:
+    shell = _session(terminals, hub_server, "-t", transport, "-p", protocol)
+    shell.line('invoke Echo "über"')
+    shell.wait_for('← [1] "über"')
+    shell.line("stream Counter 100000 100")
+    shell.wait_for("← [2] 1")
+    shell.keys("C-c")
+    shell.wait_for("← [2] cancelled")
+    shell.line("invoke WaitForCancelledStreams 1 10000")
+    shell.wait_for("← [3] 1")
+    shell.keys("C-d")
+    assert shell.exit_status() == 0
+
+
 def test_history_is_not_written_when_stdin_is_not_a_terminal(
     hub_server: str, tmp_path: Path
 ) -> None:
