@@ -1,0 +1,224 @@
+"""The load of `hubcli bench`: connections on hubcli's client, driven by trio.
+
+Every connection is made first (at most `connect_concurrency` at a time, each
+timed), then all start together, as crank's client does. The first `warmup`
+seconds are run but not measured; then `duration` seconds are. Sends stop at the
+end; the calls still in flight finish (within `grace`) and count, so the report's
+requests are what the server answered.
+
+Closed loop: each connection calls again as soon as its answer is back. Open
+loop (`rate`): each connection has a schedule, the total `rate` spread evenly
+over the connections, and a call's latency runs from the time it was due, not
+from when it went out: a stalled server then shows in the latency instead of
+silently lowering the rate (coordinated omission, as wrk2 corrects it). A call
+that goes out more than LATE_AFTER behind its schedule counts as a late send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from hubcli.errors import HubcliError
+
+from .metrics import RunResult
+
+if TYPE_CHECKING:
+    from hubcli.client import Hub
+
+LATE_AFTER: Final = 0.001
+
+SCENARIOS: Final = ("echo",)
+
+Connect = Callable[[], AbstractAsyncContextManager["Hub"]]
+
+
+def utc_now() -> str:
+    """Now as ASP.NET Core reads a DateTime: what the benchmark hub's Echo takes."""
+    now = dt.datetime.now(dt.UTC)
+    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadPlan:
+    scenario: str = "echo"
+    connections: int = 10
+    duration: float = 10.0
+    warmup: float = 0.0
+    rate: float | None = None  # requests/s in all; None: closed loop
+    method: str = "Echo"
+    # None: the current time, as the benchmark hub's methods take (a DateTime);
+    # else a string of this many characters.
+    payload_size: int | None = None
+    grace: float = 5.0
+    connect_concurrency: int = 100
+
+    def payload(self) -> Callable[[], Any]:
+        if self.payload_size is None:
+            return utc_now
+        text = "x" * self.payload_size
+        return lambda: text
+
+
+def error_kind(error: BaseException) -> str:
+    """How the report names an error: its class (HubError, ConnectionClosedError)."""
+    return type(error).__name__
+
+
+@dataclass(slots=True)
+class _Window:
+    """The run's clock: when measuring starts, and when sending stops."""
+
+    measure_from: float
+    end: float
+
+
+class Load:
+    """One run of a plan; `result` fills in as it goes (the live line reads it)."""
+
+    def __init__(self, plan: LoadPlan, connect: Connect) -> None:
+        self.plan = plan
+        self._connect = connect
+        self.result = RunResult(plan.scenario, plan.connections, warmup=plan.warmup, rate=plan.rate)
+        self.first_connect_error: BaseException | None = None
+        self.started_at: float | None = None
+        self._window: _Window | None = None
+        self._over = False
+
+    @property
+    def window(self) -> _Window | None:
+        return self._window
+
+    async def run(self) -> RunResult:
+        plan = self.plan
+        started = trio.Event()
+        pending = plan.connections
+        all_tried = trio.Event()
+        limiter = trio.CapacityLimiter(max(plan.connect_concurrency, 1))
+
+        def tried() -> None:
+            nonlocal pending
+            pending -= 1
+            if pending == 0:
+                all_tried.set()
+
+        async with trio.open_nursery() as nursery:
+            for index in range(plan.connections):
+                nursery.start_soon(self._connection, index, limiter, tried, started)
+            if plan.connections == 0:
+                all_tried.set()
+            await all_tried.wait()
+            now = trio.current_time()
+            self.started_at = now
+            self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
+            started.set()
+            await trio.sleep_until(self._window.end)
+            # Sending has stopped; the calls in flight get `grace` to finish.
+            nursery.cancel_scope.deadline = self._window.end + plan.grace
+        self._over = True
+        if self._window is not None:
+            self.result.duration = plan.duration
+        return self.result
+
+    async def _connection(
+        self,
+        index: int,
+        limiter: trio.CapacityLimiter,
+        tried: Callable[[], None],
+        started: trio.Event,
+    ) -> None:
+        result = self.result
+        connected = False
+        # Held while connecting only: a run's connections stay open for all of it.
+        await limiter.acquire()
+        held = True
+        try:
+            begun = trio.current_time()
+            async with self._connect() as hub:
+                limiter.release()
+                held = False
+                connected = True
+                result.connect.record(trio.current_time() - begun)
+                result.reached += 1
+                tried()
+                await started.wait()
+                assert self._window is not None
+                await self._drive(hub, index, self._window)
+        except (HubcliError, OSError) as error:
+            if not connected:
+                if self.first_connect_error is None:
+                    self.first_connect_error = error
+                result.errors[f"connect {error_kind(error)}"] += 1
+                tried()
+            elif self._window is None or trio.current_time() < self._window.end:
+                result.lost += 1
+                result.errors[error_kind(error)] += 1
+        finally:
+            if held:
+                limiter.release()
+
+    async def _drive(self, hub: Hub, index: int, window: _Window) -> None:
+        plan = self.plan
+        if plan.rate is None:
+            await self._closed_loop(hub, window)
+        else:
+            interval = plan.connections / plan.rate
+            first = self.started_at or window.measure_from
+            await self._open_loop(
+                hub, window, first + interval * index / plan.connections, interval
+            )
+
+    async def _call(self, hub: Hub, due: float, window: _Window, payload: Any) -> None:
+        from hubcli.client import HubError
+
+        result = self.result
+        try:
+            await hub.invoke(self.plan.method, payload)
+        except HubError as error:
+            if due >= window.measure_from:
+                result.errors[error_kind(error)] += 1
+            return
+        done = trio.current_time()
+        if due >= window.measure_from:
+            result.requests += 1
+            result.latency.record(done - due)
+            second = int(done - window.measure_from)
+            result.count_second(min(second, max(int(self.plan.duration + 0.999) - 1, 0)))
+        else:
+            result.warmup_requests += 1
+
+    async def _closed_loop(self, hub: Hub, window: _Window) -> None:
+        payload = self.plan.payload()
+        while (sent := trio.current_time()) < window.end:
+            await self._call(hub, sent, window, payload())
+
+    async def _open_loop(self, hub: Hub, window: _Window, first: float, interval: float) -> None:
+        payload = self.plan.payload()
+        result = self.result
+        due = first
+        while due < window.end:
+            now = trio.current_time()
+            if now < due:
+                await trio.sleep_until(due)
+            elif now - due > LATE_AFTER and due >= window.measure_from:
+                result.late_sends += 1
+            await self._call(hub, due, window, payload())
+            due += interval
+
+
+async def run(
+    plan: LoadPlan, connect: Connect, watch: Callable[[Load], Awaitable[None]] | None = None
+) -> Load:
+    """Run `plan`, with `watch(load)` beside it until it ends (the live line)."""
+    load = Load(plan, connect)
+    async with trio.open_nursery() as nursery:
+        if watch is not None:
+            nursery.start_soon(watch, load)
+        await load.run()
+        nursery.cancel_scope.cancel()
+    return load
