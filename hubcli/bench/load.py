@@ -17,6 +17,7 @@ that goes out more than LATE_AFTER behind its schedule counts as a late send.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -55,13 +56,19 @@ class LoadPlan:
     # None: the current time, as the benchmark hub's methods take (a DateTime);
     # else a string of this many characters.
     payload_size: int | None = None
+    # Fixed arguments instead of the payload (--args), for any hub's methods.
+    arguments: tuple[Any, ...] | None = None
     grace: float = 5.0
     connect_concurrency: int = 100
 
-    def payload(self) -> Callable[[], Any]:
+    def payload(self) -> Callable[[], tuple[Any, ...]]:
+        """What gives each call's arguments."""
+        if self.arguments is not None:
+            arguments = self.arguments
+            return lambda: arguments
         if self.payload_size is None:
-            return utc_now
-        text = "x" * self.payload_size
+            return lambda: (utc_now(),)
+        text = ("x" * self.payload_size,)
         return lambda: text
 
 
@@ -88,7 +95,6 @@ class Load:
         self.first_connect_error: BaseException | None = None
         self.started_at: float | None = None
         self._window: _Window | None = None
-        self._over = False
 
     @property
     def window(self) -> _Window | None:
@@ -113,6 +119,9 @@ class Load:
             if plan.connections == 0:
                 all_tried.set()
             await all_tried.wait()
+            if self.result.reached == 0:
+                nursery.cancel_scope.cancel()  # nothing to run the load on
+                return self.result
             now = trio.current_time()
             self.started_at = now
             self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
@@ -120,7 +129,6 @@ class Load:
             await trio.sleep_until(self._window.end)
             # Sending has stopped; the calls in flight get `grace` to finish.
             nursery.cancel_scope.deadline = self._window.end + plan.grace
-        self._over = True
         if self._window is not None:
             self.result.duration = plan.duration
         return self.result
@@ -173,12 +181,14 @@ class Load:
                 hub, window, first + interval * index / plan.connections, interval
             )
 
-    async def _call(self, hub: Hub, due: float, window: _Window, payload: Any) -> None:
+    async def _call(
+        self, hub: Hub, due: float, window: _Window, arguments: tuple[Any, ...]
+    ) -> None:
         from hubcli.client import HubError
 
         result = self.result
         try:
-            await hub.invoke(self.plan.method, payload)
+            await hub.invoke(self.plan.method, *arguments)
         except HubError as error:
             if due >= window.measure_from:
                 result.errors[error_kind(error)] += 1
@@ -200,15 +210,17 @@ class Load:
     async def _open_loop(self, hub: Hub, window: _Window, first: float, interval: float) -> None:
         payload = self.plan.payload()
         result = self.result
-        due = first
-        while due < window.end:
+        # Each due time from its index, not by adding up intervals: the sum drifts,
+        # and a run of 1 s at 100/s would send 101 calls.
+        calls = max(math.ceil((window.end - first) / interval - 1e-9), 0)
+        for index in range(calls):
+            due = first + index * interval
             now = trio.current_time()
             if now < due:
                 await trio.sleep_until(due)
             elif now - due > LATE_AFTER and due >= window.measure_from:
                 result.late_sends += 1
             await self._call(hub, due, window, payload())
-            due += interval
 
 
 async def run(

@@ -98,7 +98,7 @@ DurationOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="How long to measure, after --warmup.",
+        help="How long to measure, after --warmup (0: connect only, timing the connects).",
         rich_help_panel=LOAD,
     ),
 ]
@@ -109,7 +109,7 @@ WarmupOption = Annotated[
         min=0.0,
         metavar="SECONDS",
         callback=finite_seconds,
-        help="Run the load this long first, unmeasured.",
+        help="Run the load this long first, unmeasured (0: none).",
         rich_help_panel=LOAD,
     ),
 ]
@@ -146,6 +146,16 @@ PayloadSizeOption = Annotated[
         show_default=False,
         help="Send a string of CHARS characters (default: the current time, which the "
         "benchmark hub's methods take).",
+        rich_help_panel=LOAD,
+    ),
+]
+BenchArgsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--args",
+        metavar="JSON",
+        show_default=False,
+        help="Call METHOD with this argument array instead (e.g. '[20]' for Slow).",
         rich_help_panel=LOAD,
     ),
 ]
@@ -250,6 +260,7 @@ def bench_command(
     rate: RateOption = None,
     method: MethodOption = None,
     payload_size: PayloadSizeOption = None,
+    args_json: BenchArgsOption = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
     fail_if: FailIfOption = None,
@@ -317,6 +328,19 @@ def bench_command(
                 compare_reports(baseline, baseline)
             except ValueError as error:
                 raise UsageError(f"--compare {compare}: {error}") from None
+        arguments = None
+        if args_json is not None:
+            if payload_size is not None:
+                raise UsageError("--args and --payload-size exclude each other")
+            import orjson
+
+            try:
+                parsed = orjson.loads(args_json)
+            except orjson.JSONDecodeError as error:
+                raise UsageError(f"--args: not JSON: {error}") from None
+            if not isinstance(parsed, list):
+                raise UsageError("--args: expected a JSON array of arguments")
+            arguments = tuple(parsed)
         plan = LoadPlan(
             scenario=scenario.value,
             connections=connections,
@@ -325,6 +349,7 @@ def bench_command(
             rate=rate,
             method=method or DEFAULT_METHODS[scenario],
             payload_size=payload_size,
+            arguments=arguments,
         )
         as_text = not (json_output or csv_output) and os.isatty(1)
         live = not quiet and verbose <= 0 and os.isatty(2)

@@ -113,13 +113,14 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
             "500 calls a second in all, latency from each call's scheduled time",
             f"hubcli bench {_U} -c 50 -d 30 --rate 500",
         ),
+        Example("Keep the report, one JSON object", f"hubcli bench {_U} --json | tee run.json"),
         Example(
-            "A CI gate: exit 8 if p99 is over 50 ms or any call failed",
-            f"hubcli bench {_U} --json --fail-if 'p99>50ms' --fail-if 'errors>0' > run.json",
+            "A CI gate: exit 8 if p99 is over 50 ms (repeatable: 'errors>0')",
+            f"hubcli bench {_U} --fail-if 'p99>50ms'",
         ),
         Example(
-            "The change against an earlier run's report, on stderr",
-            f"hubcli bench {_U} --json --compare run.json > new.json",
+            "The change against the earlier run, on stderr",
+            f"hubcli bench {_U} --compare run.json",
         ),
     ),
     "serve": (
