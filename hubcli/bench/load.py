@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -126,7 +127,10 @@ class Load:
             self.started_at = now
             self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
             started.set()
+            await trio.sleep_until(self._window.measure_from)
+            cpu = time.process_time()
             await trio.sleep_until(self._window.end)
+            self.result.cpu = time.process_time() - cpu
             # Sending has stopped; the calls in flight get `grace` to finish.
             nursery.cancel_scope.deadline = self._window.end + plan.grace
         if self._window is not None:

@@ -125,6 +125,9 @@ class RunResult:
     lost: int = 0  # connected, then ended before the run did
     late_sends: int = 0  # open loop: sends that started after their time
     per_second: list[int] = field(default_factory=list)  # completions by second of the window
+    # CPU seconds (user + system) this process spent in the window: what a load
+    # generator costs, for requests per CPU second.
+    cpu: float = 0.0
 
     def count_second(self, second: int) -> None:
         if second >= len(self.per_second):
@@ -145,6 +148,7 @@ class RunResult:
         self.reached += other.reached
         self.lost += other.lost
         self.late_sends += other.late_sends
+        self.cpu += other.cpu
         for second, count in enumerate(other.per_second):
             if second >= len(self.per_second):
                 self.per_second.append(0)
@@ -167,6 +171,7 @@ class RunResult:
             "lost": self.lost,
             "late_sends": self.late_sends,
             "per_second": self.per_second,
+            "cpu": self.cpu,
         }
 
     @classmethod
@@ -186,6 +191,7 @@ class RunResult:
             lost=record["lost"],
             late_sends=record["late_sends"],
             per_second=list(record["per_second"]),
+            cpu=record["cpu"],
         )
 
 
@@ -229,6 +235,10 @@ def report(result: RunResult) -> dict[str, Any]:
         "hubcli/connect/99": _ms(connect.percentile(99)),
         "hubcli/connect/max": _ms(connect.max),
         "hubcli/rps/by-second": list(result.per_second),
+        "hubcli/client/cpu": round(result.cpu, 3),
+        "hubcli/client/requests-per-cpu-second": (
+            round(result.requests / result.cpu, 1) if result.cpu > 0 else None
+        ),
         "hubcli/latency/histogram": latency.encode(),
     }
     return record
@@ -272,6 +282,12 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
         f"  Average:      {_format_ms(record['signalr/latency/mean'])}",
         f"  Requests/sec: {record['signalr/rps/max']:.2f}",
     ]
+    per_cpu = record.get("hubcli/client/requests-per-cpu-second")
+    if per_cpu is not None:
+        lines.append(
+            f"  Client CPU:   {record['hubcli/client/cpu']:.2f} s, "
+            f"{per_cpu:,.0f} requests a CPU second"
+        )
     if record.get("hubcli/rate") is not None:
         lines.append(
             f"  Rate asked:   {record['hubcli/rate']:g}/s, late sends {record['hubcli/sends/late']}"
