@@ -35,7 +35,11 @@ if TYPE_CHECKING:
 
 LATE_AFTER: Final = 0.001
 
-SCENARIOS: Final = ("echo",)
+SCENARIOS: Final = ("echo", "echoAll", "broadcast", "connect")
+# The client method the benchmark hub's pushes call (EchoAll, Broadcast).
+PUSH_TARGET: Final = "send"
+# How long the receivers of pushes keep listening after sending stops.
+PUSH_DRAIN: Final = 0.5
 
 Connect = Callable[[], AbstractAsyncContextManager["Hub"]]
 
@@ -73,6 +77,40 @@ class LoadPlan:
         return lambda: text
 
 
+def sent_at(value: Any) -> float | None:
+    """The wall-clock time (epoch seconds) a pushed DateTime says, if it is one."""
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+async def clock_offset(hub: Hub, samples: int = 9) -> float:
+    """How far the server's clock is ahead of ours, in seconds, as crank estimates
+    it: GetCurrentTime `samples` times, each offset taken at the call's midpoint,
+    the middle three averaged (the extremes are the calls that queued)."""
+    offsets = []
+    for _ in range(samples):
+        before = time.time()
+        server = sent_at(await hub.invoke("GetCurrentTime"))
+        after = time.time()
+        if server is not None:
+            offsets.append(server - (before + after) / 2)
+    if not offsets:
+        return 0.0
+    offsets.sort()
+    middle = offsets[len(offsets) // 2 - 1 : len(offsets) // 2 + 2] or offsets
+    return sum(middle) / len(middle)
+
+
 def error_kind(error: BaseException) -> str:
     """How the report names an error: its class (HubError, ConnectionClosedError)."""
     return type(error).__name__
@@ -96,6 +134,8 @@ class Load:
         self.first_connect_error: BaseException | None = None
         self.started_at: float | None = None
         self._window: _Window | None = None
+        # broadcast: the server's clock ahead of ours (seconds), from connection 0.
+        self.offset: float | None = None
 
     @property
     def window(self) -> _Window | None:
@@ -114,6 +154,8 @@ class Load:
             if pending == 0:
                 all_tried.set()
 
+        if plan.scenario == "connect":
+            return await self._run_connects()
         async with trio.open_nursery() as nursery:
             for index in range(plan.connections):
                 nursery.start_soon(self._connection, index, limiter, tried, started)
@@ -137,6 +179,23 @@ class Load:
             self.result.duration = plan.duration
         return self.result
 
+    async def _run_connects(self) -> RunResult:
+        plan = self.plan
+        now = trio.current_time()
+        self.started_at = now
+        self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
+        self.result.reached = plan.connections
+        async with trio.open_nursery() as nursery:
+            for _ in range(plan.connections):
+                nursery.start_soon(self._connect_loop, self._window)
+            await trio.sleep_until(self._window.measure_from)
+            cpu = time.process_time()
+            await trio.sleep_until(self._window.end)
+            self.result.cpu = time.process_time() - cpu
+            nursery.cancel_scope.deadline = self._window.end + plan.grace
+        self.result.duration = plan.duration
+        return self.result
+
     async def _connection(
         self,
         index: int,
@@ -157,6 +216,8 @@ class Load:
                 connected = True
                 result.connect.record(trio.current_time() - begun)
                 result.reached += 1
+                if index == 0 and self.plan.scenario == "broadcast":
+                    self.offset = await clock_offset(hub)
                 tried()
                 await started.wait()
                 assert self._window is not None
@@ -176,7 +237,9 @@ class Load:
 
     async def _drive(self, hub: Hub, index: int, window: _Window) -> None:
         plan = self.plan
-        if plan.rate is None:
+        if plan.scenario in ("echoAll", "broadcast"):
+            await self._pushes(hub, index, window)
+        elif plan.rate is None:
             await self._closed_loop(hub, window)
         else:
             interval = plan.connections / plan.rate
@@ -185,8 +248,76 @@ class Load:
                 hub, window, first + interval * index / plan.connections, interval
             )
 
+    async def _pushes(self, hub: Hub, index: int, window: _Window) -> None:
+        """echoAll and broadcast: every connection times the pushes it receives
+        from the time in them; echoAll's connections each call EchoAll in a
+        closed loop, broadcast's first connection starts one Broadcast."""
+        plan = self.plan
+        offset = 0.0
+        if plan.scenario == "broadcast":
+            offset = self.offset if self.offset is not None else 0.0
+        events = hub.events(PUSH_TARGET)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._receive, events, window, offset)
+            if plan.scenario == "echoAll":
+                payload = plan.payload()
+                while (sent := trio.current_time()) < window.end:
+                    await self._call(hub, sent, window, payload(), answered=False)
+            elif index == 0:
+                # The benchmark hub's Broadcast(duration) pushes for that many
+                # whole seconds; one more, as crank asks, outlasts the window.
+                seconds = math.ceil(window.end - trio.current_time()) + 1
+                await hub.send(plan.method, *(plan.arguments or (seconds,)))
+            await trio.sleep_until(window.end + PUSH_DRAIN)
+            nursery.cancel_scope.cancel()
+
+    async def _receive(self, events: Any, window: _Window, offset: float) -> None:
+        result = self.result
+        async for event in events:
+            arrived = time.time()
+            sent = sent_at(event.arguments[0]) if event.arguments else None
+            now = trio.current_time()
+            if sent is None or now > window.end + PUSH_DRAIN:
+                continue
+            if now >= window.measure_from:
+                result.requests += 1
+                result.latency.record(max(arrived - (sent - offset), 0.0))
+                second = int(now - window.measure_from)
+                result.count_second(min(second, max(int(self.plan.duration + 0.999) - 1, 0)))
+            else:
+                result.warmup_requests += 1
+
+    async def _connect_loop(self, window: _Window) -> None:
+        """connect: connect, call once, close, again; the latency is the time to
+        the first answer, connecting included."""
+        result = self.result
+        payload = self.plan.payload()
+        while (begun := trio.current_time()) < window.end:
+            try:
+                async with self._connect() as hub:
+                    result.connect.record(trio.current_time() - begun)
+                    await hub.invoke(self.plan.method, *payload())
+                    done = trio.current_time()
+            except (HubcliError, OSError) as error:
+                if begun >= window.measure_from:
+                    result.errors[error_kind(error)] += 1
+                continue
+            if begun >= window.measure_from:
+                result.requests += 1
+                result.latency.record(done - begun)
+                second = int(done - window.measure_from)
+                result.count_second(min(second, max(int(self.plan.duration + 0.999) - 1, 0)))
+            else:
+                result.warmup_requests += 1
+
     async def _call(
-        self, hub: Hub, due: float, window: _Window, arguments: tuple[Any, ...]
+        self,
+        hub: Hub,
+        due: float,
+        window: _Window,
+        arguments: tuple[Any, ...],
+        *,
+        answered: bool = True,
     ) -> None:
         from hubcli.client import HubError
 
@@ -198,6 +329,8 @@ class Load:
                 result.errors[error_kind(error)] += 1
             return
         done = trio.current_time()
+        if not answered:
+            return  # what counts is elsewhere (the pushes it causes)
         if due >= window.measure_from:
             result.requests += 1
             result.latency.record(done - due)

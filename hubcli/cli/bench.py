@@ -63,11 +63,19 @@ LOAD: Final = "Load"
 
 class Scenario(enum.StrEnum):
     echo = "echo"
+    echoAll = "echoAll"  # the name ASP.NET Core's benchmarks use
+    broadcast = "broadcast"
+    connect = "connect"
 
 
 # The method each scenario calls unless --method says otherwise: the names of
 # ASP.NET Core's benchmark hub (BenchmarkServer's EchoHub).
-DEFAULT_METHODS: Final = {Scenario.echo: "Echo"}
+DEFAULT_METHODS: Final = {
+    Scenario.echo: "Echo",
+    Scenario.echoAll: "EchoAll",
+    Scenario.broadcast: "Broadcast",
+    Scenario.connect: "Echo",
+}
 
 ScenarioOption = Annotated[
     Scenario,
@@ -133,7 +141,8 @@ MethodOption = Annotated[
         "--method",
         metavar="NAME",
         show_default=False,
-        help="The hub method the scenario calls (default: the benchmark hub's, Echo).",
+        help="The hub method the scenario calls (default: the benchmark hub's: Echo, "
+        "EchoAll, Broadcast).",
         rich_help_panel=LOAD,
     ),
 ]

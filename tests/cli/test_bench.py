@@ -153,3 +153,41 @@ def test_csv_is_a_header_and_a_value_line(hub_server: str, flag: str) -> None:
     row = dict(zip(header.split(","), values.split(","), strict=True))
     assert int(row["signalr/requests"]) > 0
     assert row["hubcli/scenario"] == "echo"
+
+
+def test_echo_all_counts_every_push_to_every_connection(hub_server: str) -> None:
+    before = counters(hub_server)["benchmarkCalls"].get("EchoAll", 0)
+    code, report, stderr = bench(hub_server, "-s", "echoAll", "-c", "3", "-d", "1")
+    assert code == 0, stderr
+    calls = counters(hub_server)["benchmarkCalls"]["EchoAll"] - before
+    # Each EchoAll call reaches the 3 connections; each push is one request.
+    assert report["signalr/requests"] == 3 * calls > 0
+    assert report["hubcli/errors"] == 0
+
+
+def test_broadcast_times_the_pushes_of_one_broadcast(hub_server: str) -> None:
+    code, report, stderr = bench(
+        hub_server, "-s", "broadcast", "--method", "BroadcastFor", "-c", "2", "-d", "1"
+    )
+    assert code == 0, stderr
+    after = counters(hub_server)["benchmarkCalls"]
+    assert after["BroadcastFor"] == 1
+    assert after["GetCurrentTime"] == 9  # the clock offset's samples
+    # Pushes are sent for a second longer than the window: no more arrive than left.
+    assert 0 < report["signalr/requests"] <= 2 * after["BroadcastSent"]
+    assert 0 < report["signalr/latency/50"] < 1000
+
+
+def test_connect_makes_a_connection_per_request(hub_server: str) -> None:
+    before = counters(hub_server)
+    code, report, stderr = bench(hub_server, "-s", "connect", "-c", "2", "-d", "1")
+    assert code == 0, stderr
+    after = counters(hub_server)
+    assert report["signalr/requests"] > 0
+    echoes = after["benchmarkCalls"]["Echo"] - before["benchmarkCalls"].get("Echo", 0)
+    assert echoes == report["signalr/requests"]
+    opened = after["connectionsOpened"] - before["connectionsOpened"] - 1  # GetCounters
+    # Every answered call had a connection of its own; at most one per loop was cut
+    # off by the end of the run.
+    assert report["signalr/requests"] <= opened <= report["signalr/requests"] + 2
+    assert report["hubcli/connect/50"] <= report["signalr/latency/50"]
