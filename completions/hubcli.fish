@@ -16,11 +16,12 @@ complete -c hubcli -n __fish_use_subcommand -a upload -d 'Send stdin to METHOD a
 complete -c hubcli -n '__fish_use_subcommand' -l version -d 'Print the version'
 complete -c hubcli -n '__fish_use_subcommand' -s h -l help -d 'Show this message and exit'
 
-complete -c hubcli -n '__fish_seen_subcommand_from bench' -s s -l scenario -x -a 'echo echoAll broadcast connect' -d 'echo: each connection invokes METHOD (default Echo) in a loop, timing each answer'
+complete -c hubcli -n '__fish_seen_subcommand_from bench' -s s -l scenario -x -a 'echo echoAll broadcast echoIdle stream connect' -d 'echo: each connection invokes METHOD (default Echo) in a loop, timing each answer'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -s c -l connections -x -d 'Connections to open (all connect first, then the load starts on all)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -s d -l duration -x -d 'How long to measure, after --warmup (0: connect only, timing the connects)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l warmup -x -d 'Run the load this long first, unmeasured (0: none)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l rate -x -d 'Open loop: N calls a second in all, each on its schedule; latency counts from the scheduled time and sends behind it count as late (default: closed loop, each connection calls again once answered)'
+complete -c hubcli -n '__fish_seen_subcommand_from bench' -l interval -x -d 'echoIdle: each connection calls once every SECONDS, their calls spread evenly (crank\'s sendDelay; 0: as fast as answered, a closed loop)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l method -x -d 'The hub method the scenario calls (default: the benchmark hub\'s: Echo, EchoAll, Broadcast)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l payload-size -x -d 'Send a string of CHARS characters (default: the current time, which the benchmark hub\'s methods take)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l args -x -d 'Call METHOD with this argument array instead (e.g'

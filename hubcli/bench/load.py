@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 LATE_AFTER: Final = 0.001
 
-SCENARIOS: Final = ("echo", "echoAll", "broadcast", "connect")
+SCENARIOS: Final = ("echo", "echoAll", "broadcast", "echoIdle", "stream", "connect")
 # The client method the benchmark hub's pushes call (EchoAll, Broadcast).
 PUSH_TARGET: Final = "send"
 # How long the receivers of pushes keep listening after sending stops.
@@ -111,6 +111,13 @@ async def clock_offset(hub: Hub, samples: int = 9) -> float:
     return sum(middle) / len(middle)
 
 
+def peak_memory() -> float:
+    """This process's peak resident memory so far, MiB (Linux counts KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def error_kind(error: BaseException) -> str:
     """How the report names an error: its class (HubError, ConnectionClosedError)."""
     return type(error).__name__
@@ -173,6 +180,7 @@ class Load:
             cpu = time.process_time()
             await trio.sleep_until(self._window.end)
             self.result.cpu = time.process_time() - cpu
+            self.result.memory = peak_memory()
             # Sending has stopped; the calls in flight get `grace` to finish.
             nursery.cancel_scope.deadline = self._window.end + plan.grace
         if self._window is not None:
@@ -239,6 +247,8 @@ class Load:
         plan = self.plan
         if plan.scenario in ("echoAll", "broadcast"):
             await self._pushes(hub, index, window)
+        elif plan.scenario == "stream":
+            await self._stream(hub, window)
         elif plan.rate is None:
             await self._closed_loop(hub, window)
         else:
@@ -270,6 +280,31 @@ class Load:
                 await hub.send(plan.method, *(plan.arguments or (seconds,)))
             await trio.sleep_until(window.end + PUSH_DRAIN)
             nursery.cancel_scope.cancel()
+
+    async def _stream(self, hub: Hub, window: _Window) -> None:
+        """stream: one stream a connection, read until the end of the window; each
+        item is a request, and its latency the gap since the item before (the
+        first's: since the stream was asked for). Items of one frame arrive together."""
+        result = self.result
+        plan = self.plan
+        last = trio.current_time()
+        async with hub.stream(plan.method, *plan.payload()()) as call:
+            async for batch in call.batches():
+                now = trio.current_time()
+                if now >= window.end:
+                    break
+                if now < window.measure_from:
+                    result.warmup_requests += len(batch)
+                    last = now
+                    continue
+                result.requests += len(batch)
+                result.latency.record(now - last)
+                for _ in range(len(batch) - 1):
+                    result.latency.record(0.0)
+                last = now
+                second = int(now - window.measure_from)
+                for _ in batch:
+                    result.count_second(second)
 
     async def _receive(self, events: Any, window: _Window, offset: float) -> None:
         result = self.result

@@ -128,6 +128,8 @@ class RunResult:
     # CPU seconds (user + system) this process spent in the window: what a load
     # generator costs, for requests per CPU second.
     cpu: float = 0.0
+    # The process's peak resident memory, MiB (summed over processes).
+    memory: float = 0.0
 
     def count_second(self, second: int) -> None:
         if second >= len(self.per_second):
@@ -149,6 +151,7 @@ class RunResult:
         self.lost += other.lost
         self.late_sends += other.late_sends
         self.cpu += other.cpu
+        self.memory += other.memory
         for second, count in enumerate(other.per_second):
             if second >= len(self.per_second):
                 self.per_second.append(0)
@@ -172,6 +175,7 @@ class RunResult:
             "late_sends": self.late_sends,
             "per_second": self.per_second,
             "cpu": self.cpu,
+            "memory": self.memory,
         }
 
     @classmethod
@@ -192,6 +196,7 @@ class RunResult:
             late_sends=record["late_sends"],
             per_second=list(record["per_second"]),
             cpu=record["cpu"],
+            memory=record["memory"],
         )
 
 
@@ -236,6 +241,7 @@ def report(result: RunResult) -> dict[str, Any]:
         "hubcli/connect/max": _ms(connect.max),
         "hubcli/rps/by-second": list(result.per_second),
         "hubcli/client/cpu": round(result.cpu, 3),
+        "hubcli/client/memory-mib": round(result.memory, 1),
         "hubcli/client/requests-per-cpu-second": (
             round(result.requests / result.cpu, 1) if result.cpu > 0 else None
         ),

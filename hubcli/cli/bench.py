@@ -65,6 +65,8 @@ class Scenario(enum.StrEnum):
     echo = "echo"
     echoAll = "echoAll"  # the name ASP.NET Core's benchmarks use
     broadcast = "broadcast"
+    echoIdle = "echoIdle"  # the name ASP.NET Core's benchmarks use
+    stream = "stream"
     connect = "connect"
 
 
@@ -74,8 +76,12 @@ DEFAULT_METHODS: Final = {
     Scenario.echo: "Echo",
     Scenario.echoAll: "EchoAll",
     Scenario.broadcast: "Broadcast",
+    Scenario.echoIdle: "Echo",
+    Scenario.stream: "StreamTimes",
     Scenario.connect: "Echo",
 }
+# Arguments a scenario's default method takes, unless --args or --payload-size.
+DEFAULT_ARGUMENTS: Final = {Scenario.stream: (0,)}
 
 ScenarioOption = Annotated[
     Scenario,
@@ -132,6 +138,18 @@ RateOption = Annotated[
         help="Open loop: N calls a second in all, each on its schedule; latency counts "
         "from the scheduled time and sends behind it count as late (default: closed "
         "loop, each connection calls again once answered).",
+        rich_help_panel=LOAD,
+    ),
+]
+IntervalOption = Annotated[
+    float,
+    typer.Option(
+        "--interval",
+        min=0.0,
+        metavar="SECONDS",
+        callback=finite_seconds,
+        help="echoIdle: each connection calls once every SECONDS, their calls spread "
+        "evenly (crank's sendDelay; 0: as fast as answered, a closed loop).",
         rich_help_panel=LOAD,
     ),
 ]
@@ -267,6 +285,7 @@ def bench_command(
     duration: DurationOption = 10.0,
     warmup: WarmupOption = 0.0,
     rate: RateOption = None,
+    interval: IntervalOption = 10.0,
     method: MethodOption = None,
     payload_size: PayloadSizeOption = None,
     args_json: BenchArgsOption = None,
@@ -350,12 +369,20 @@ def bench_command(
             if not isinstance(parsed, list):
                 raise UsageError("--args: expected a JSON array of arguments")
             arguments = tuple(parsed)
+        elif payload_size is None and method is None:
+            arguments = DEFAULT_ARGUMENTS.get(scenario)
+        load_rate: float | None = rate
+        if scenario is Scenario.echoIdle and interval > 0:
+            if rate is not None:
+                raise UsageError("--rate does nothing with -s echoIdle", hint="use --interval")
+            # An open loop in which each connection's turn comes once an interval.
+            load_rate = connections / interval
         plan = LoadPlan(
             scenario=scenario.value,
             connections=connections,
             duration=duration,
             warmup=warmup,
-            rate=rate,
+            rate=load_rate,
             method=method or DEFAULT_METHODS[scenario],
             payload_size=payload_size,
             arguments=arguments,

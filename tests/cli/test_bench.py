@@ -191,3 +191,25 @@ def test_connect_makes_a_connection_per_request(hub_server: str) -> None:
     # off by the end of the run.
     assert report["signalr/requests"] <= opened <= report["signalr/requests"] + 2
     assert report["hubcli/connect/50"] <= report["signalr/latency/50"]
+
+
+def test_echo_idle_calls_once_an_interval_on_each_connection(hub_server: str) -> None:
+    before = counters(hub_server)["benchmarkCalls"].get("Echo", 0)
+    code, report, stderr = bench(
+        hub_server, "-s", "echoIdle", "-c", "20", "--interval", "0.5", "-d", "1"
+    )
+    assert code == 0, stderr
+    # 20 connections, each calling twice in the second: 40 calls, spread evenly.
+    assert report["hubcli/rate"] == 40
+    assert report["signalr/requests"] == 40
+    assert counters(hub_server)["benchmarkCalls"]["Echo"] - before == 40
+
+
+def test_stream_counts_items_the_server_sent(hub_server: str) -> None:
+    code, report, stderr = bench(hub_server, "-s", "stream", "-c", "2", "-d", "1")
+    assert code == 0, stderr
+    after = counters(hub_server)["benchmarkCalls"]
+    assert after["StreamTimes"] == 2
+    # The server yields a few more than arrive: those in flight when cancelled.
+    assert 0 < report["signalr/requests"] <= after["StreamTimesItems"]
+    assert after["StreamTimesItems"] - report["signalr/requests"] < 0.2 * after["StreamTimesItems"]

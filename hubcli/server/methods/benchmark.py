@@ -11,6 +11,7 @@ can be checked against what the server saw.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import trio
@@ -60,3 +61,16 @@ async def get_current_time(ctx: CallContext) -> str:
     """Returns the server's UTC time, ISO 8601 (benchmark hub; clock offsets)."""
     ctx.state.benchmark_calls["GetCurrentTime"] += 1
     return utc_now()
+
+
+@hub_method("StreamTimes(delayMs: int) -> stream<string>")
+async def stream_times(ctx: CallContext, delay_ms: int) -> AsyncIterator[str]:
+    """Streams the server's UTC time every delayMs milliseconds (0: as fast as the
+    client reads) until cancelled; counts the items (hubcli bench -s stream)."""
+    calls = ctx.state.benchmark_calls
+    calls["StreamTimes"] += 1
+    while True:
+        yield utc_now()
+        calls["StreamTimesItems"] += 1
+        if delay_ms > 0:
+            await trio.sleep(delay_ms / 1000)
