@@ -65,6 +65,9 @@ class LoadPlan:
     arguments: tuple[Any, ...] | None = None
     grace: float = 5.0
     connect_concurrency: int = 100
+    # broadcast: whether this process's first connection starts the broadcast
+    # (with --processes, only the first process's does).
+    trigger: bool = True
 
     def payload(self) -> Callable[[], tuple[Any, ...]]:
         """What gives each call's arguments."""
@@ -273,7 +276,7 @@ class Load:
                 payload = plan.payload()
                 while (sent := trio.current_time()) < window.end:
                     await self._call(hub, sent, window, payload(), answered=False)
-            elif index == 0:
+            elif index == 0 and plan.trigger:
                 # The benchmark hub's Broadcast(duration) pushes for that many
                 # whole seconds; one more, as crank asks, outlasts the window.
                 seconds = math.ceil(window.end - trio.current_time()) + 1

@@ -55,6 +55,7 @@ from .progress import Progress, QuietOption
 
 if TYPE_CHECKING:
     from hubcli.bench.load import Load
+    from hubcli.bench.metrics import RunResult
 
     from .runner import Session
 
@@ -186,6 +187,20 @@ BenchArgsOption = Annotated[
         rich_help_panel=LOAD,
     ),
 ]
+ProcessesOption = Annotated[
+    int,
+    typer.Option(
+        "--processes",
+        min=1,
+        metavar="N",
+        help="Spread the connections over N processes, to use every core; their "
+        "histograms are added up into one report (no live line).",
+        rich_help_panel=LOAD,
+    ),
+]
+# Internal: `--worker I/N` makes this process one of --processes N, which prints
+# its raw result (histograms and all) for the first one to add up.
+WorkerOption = Annotated[str | None, typer.Option("--worker", hidden=True)]
 JsonOption = Annotated[
     bool,
     typer.Option(
@@ -275,6 +290,50 @@ def _read_baseline(path: str) -> dict[str, Any]:
     return baseline
 
 
+async def _run_processes(count: int) -> RunResult:
+    """This command line again in `count` processes (`--worker I/N`), their results
+    added up; stderr is theirs too (warnings, -v)."""
+    import subprocess
+
+    import orjson
+    import trio
+
+    from hubcli.bench.metrics import RunResult
+    from hubcli.errors import ConnectError
+
+    argv = [sys.executable, "-m", "hubcli", *sys.argv[1:]]
+    outputs: list[bytes] = [b""] * count
+
+    async def one(index: int) -> None:
+        done = await trio.run_process(
+            [*argv, "--worker", f"{index}/{count}"],
+            stdin=subprocess.DEVNULL,
+            capture_stdout=True,
+            check=False,
+        )
+        outputs[index] = done.stdout
+
+    async with trio.open_nursery() as nursery:
+        for index in range(count):
+            nursery.start_soon(one, index)
+    merged: RunResult | None = None
+    first_error = None
+    for output in outputs:
+        if not output.strip():
+            continue
+        wire = orjson.loads(output)
+        first_error = first_error or wire.pop("first_error", None)
+        wire.pop("first_error", None)
+        part = RunResult.from_wire(wire)
+        if merged is None:
+            merged = part
+        else:
+            merged.merge(part)
+    if merged is None or merged.reached == 0:
+        raise ConnectError(first_error or "no process of --processes could connect")
+    return merged
+
+
 @client_command("bench", short_help="Load a hub and measure it: latency, requests/s, errors.")
 def bench_command(
     ctx: typer.Context,
@@ -289,6 +348,8 @@ def bench_command(
     method: MethodOption = None,
     payload_size: PayloadSizeOption = None,
     args_json: BenchArgsOption = None,
+    processes: ProcessesOption = 1,
+    worker: WorkerOption = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
     fail_if: FailIfOption = None,
@@ -377,9 +438,19 @@ def bench_command(
                 raise UsageError("--rate does nothing with -s echoIdle", hint="use --interval")
             # An open loop in which each connection's turn comes once an interval.
             load_rate = connections / interval
+        share, trigger = connections, True
+        if worker is not None:
+            index, count = (int(part) for part in worker.split("/"))
+            share = connections // count + (1 if index < connections % count else 0)
+            trigger = index == 0
+        elif processes > connections:
+            raise UsageError(f"--processes {processes} is more than -c {connections}")
+        if load_rate is not None:
+            load_rate *= share / connections  # this process's part of the rate
         plan = LoadPlan(
             scenario=scenario.value,
-            connections=connections,
+            trigger=trigger,
+            connections=share,
             duration=duration,
             warmup=warmup,
             rate=load_rate,
@@ -388,7 +459,7 @@ def bench_command(
             arguments=arguments,
         )
         as_text = not (json_output or csv_output) and os.isatty(1)
-        live = not quiet and verbose <= 0 and os.isatty(2)
+        live = not quiet and verbose <= 0 and os.isatty(2) and processes == 1
 
         async def body(session: Session) -> None:
             from hubcli.bench import load as loads
@@ -414,10 +485,22 @@ def bench_command(
                 finally:
                     line.clear()
 
-            outcome = await loads.run(plan, session.connect, watch if live else None)
-            result = outcome.result
-            if result.reached == 0 and outcome.first_connect_error is not None:
-                raise outcome.first_connect_error
+            if worker is not None:
+                outcome = await loads.run(plan, session.connect)
+                wire = outcome.result.to_wire()
+                error = outcome.first_connect_error
+                wire["first_error"] = None if error is None else str(error)
+                import orjson
+
+                await session.output.writer.write(orjson.dumps(wire) + b"\n")
+                return
+            if processes > 1:
+                result = await _run_processes(processes)
+            else:
+                outcome = await loads.run(plan, session.connect, watch if live else None)
+                result = outcome.result
+                if result.reached == 0 and outcome.first_connect_error is not None:
+                    raise outcome.first_connect_error
             record = report(result)
             if as_text:
                 text = "\n".join(summary_lines(record)) + "\n"

@@ -213,3 +213,18 @@ def test_stream_counts_items_the_server_sent(hub_server: str) -> None:
     # The server yields a few more than arrive: those in flight when cancelled.
     assert 0 < report["signalr/requests"] <= after["StreamTimesItems"]
     assert after["StreamTimesItems"] - report["signalr/requests"] < 0.2 * after["StreamTimesItems"]
+
+
+def test_processes_add_up_into_one_report(hub_server: str) -> None:
+    before = counters(hub_server)
+    code, report, stderr = bench(
+        hub_server, "-c", "4", "--processes", "2", "-d", "1", "--rate", "100"
+    )
+    assert code == 0, stderr
+    after = counters(hub_server)
+    # Each process sends its half of the rate on its two connections.
+    assert report["signalr/requests"] == 100
+    assert after["benchmarkCalls"]["Echo"] - before["benchmarkCalls"].get("Echo", 0) == 100
+    assert after["connectionsOpened"] - before["connectionsOpened"] == 4 + 1
+    assert report["hubcli/connections/reached"] == 4
+    assert report["signalr/latency/50"] > 0
