@@ -28,6 +28,7 @@ complete -c hubcli -n '__fish_seen_subcommand_from bench' -l args -x -d 'Call ME
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l processes -x -d 'Spread the connections over N processes, to use every core; their histograms are added up into one report (no live line)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l json -d 'The report as one JSON object (crank\'s metric names, then hubcli\'s), also at a terminal'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l csv -d 'The report as CSV: a header line and a value line'
+complete -c hubcli -n '__fish_seen_subcommand_from bench' -l html -r -F -d 'Also write the report to FILE as a self-contained web page with charts (latency by percentile, its distribution, the rate over time)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l fail-if -x -d 'Exit 8 when CONDITION holds, e.g'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l compare -x -d 'Print the change against an earlier run\'s --json report (on stderr)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -s q -l quiet -d 'No progress line on stderr (drawn only when stderr is a terminal)'

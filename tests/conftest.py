@@ -57,8 +57,9 @@ def shared_hub_server() -> Iterator[str]:
 
 # ---------------------------------------------------------------- outside programs
 # Programs some tests run, installed in CI when missing: the shells whose completion
-# files are tested, and jq for the pipeline test of issue 4.
-TOOLS = ("zsh", "fish", "jq")
+# files are tested, jq for the pipeline test of issue 4, and a headless browser to
+# render `hubcli bench --html` pages in (issue 15).
+TOOLS = ("zsh", "fish", "jq", "chromium")
 # apt-get update + install of them: about 10-30 s, once per session, in CI only.
 APT_TIMEOUT = 600
 

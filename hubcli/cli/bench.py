@@ -218,6 +218,17 @@ CsvOption = Annotated[
         rich_help_panel=OUTPUT,
     ),
 ]
+HtmlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--html",
+        metavar="FILE",
+        show_default=False,
+        help="Also write the report to FILE as a self-contained web page with charts "
+        "(latency by percentile, its distribution, the rate over time).",
+        rich_help_panel=OUTPUT,
+    ),
+]
 FailIfOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -352,6 +363,7 @@ def bench_command(
     worker: WorkerOption = None,
     json_output: JsonOption = False,
     csv_output: CsvOption = False,
+    html_file: HtmlOption = None,
     fail_if: FailIfOption = None,
     compare: CompareOption = None,
     quiet: QuietOption = False,
@@ -409,6 +421,10 @@ def bench_command(
             conditions = [parse_condition(text) for text in fail_if or ()]
         except ValueError as error:
             raise UsageError(f"--fail-if: {error}") from None
+        if html_file is not None:
+            folder = os.path.dirname(os.path.abspath(html_file))
+            if os.path.isdir(html_file) or not os.access(folder, os.W_OK):
+                raise UsageError(f"cannot write --html {html_file}: not a writable file")
         baseline = None if compare is None else _read_baseline(compare)
         if baseline is not None:
             from hubcli.bench.metrics import compare as compare_reports
@@ -511,6 +527,16 @@ def bench_command(
 
                 text = orjson.dumps(record).decode() + "\n"
             await session.output.writer.write(text.encode())
+            if html_file is not None:
+                from hubcli.bench.html import page
+
+                try:
+                    with open(html_file, "w", encoding="utf-8") as out:
+                        out.write(page(record))
+                except OSError as error:
+                    from .errors import reason
+
+                    raise UsageError(f"cannot write --html {html_file}: {reason(error)}") from None
             if baseline is not None:
                 changes = compare_reports(baseline, record)
                 sys.stderr.write("\n".join(compare_lines(changes)) + "\n")
