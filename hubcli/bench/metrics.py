@@ -34,15 +34,20 @@ class Latencies:
 
     __slots__ = ("_histogram",)
 
-    def __init__(self) -> None:
-        self._histogram = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT_DIGITS)
+    def __init__(self, encoded: str | None = None) -> None:
+        """An empty histogram, or the one `encoded` (see `encode`) holds."""
+        if encoded is None:
+            self._histogram = HdrHistogram(_LOWEST_US, _HIGHEST_US, _SIGNIFICANT_DIGITS)
+        else:
+            self._histogram = HdrHistogram.decode(encoded.encode("ascii"))
 
     def record(self, seconds: float) -> None:
         micros = min(max(round(seconds * 1e6), _LOWEST_US), _HIGHEST_US)
         self._histogram.record_value(micros)
 
     def add(self, other: Latencies) -> None:
-        self._histogram.add(other._histogram)
+        """Add `other`'s samples (rare: once per process of --processes)."""
+        self._histogram.decode_and_add(other.encode().encode("ascii"))
 
     @property
     def count(self) -> int:
@@ -102,9 +107,7 @@ class Latencies:
 
     @classmethod
     def decode(cls, text: str) -> Latencies:
-        latencies = cls()
-        latencies._histogram = HdrHistogram.decode(text.encode("ascii"))
-        return latencies
+        return cls(text)
 
 
 @dataclass
