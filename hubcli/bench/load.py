@@ -194,16 +194,29 @@ class Load:
         plan = self.plan
         now = trio.current_time()
         self.started_at = now
-        self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
-        self.result.reached = plan.connections
+        window = self._window = _Window(now + plan.warmup, now + plan.warmup + plan.duration)
+        pending = plan.connections
+        all_tried = trio.Event()
+
+        def tried() -> None:
+            nonlocal pending
+            pending -= 1
+            if pending == 0:
+                all_tried.set()
+
         async with trio.open_nursery() as nursery:
             for _ in range(plan.connections):
-                nursery.start_soon(self._connect_loop, self._window)
-            await trio.sleep_until(self._window.measure_from)
+                nursery.start_soon(self._connect_loop, window, tried)
+            await all_tried.wait()
+            if self.result.reached == 0:
+                nursery.cancel_scope.cancel()  # nothing could connect
+                return self.result
+            await trio.sleep_until(window.measure_from)
             cpu = time.process_time()
-            await trio.sleep_until(self._window.end)
+            await trio.sleep_until(window.end)
             self.result.cpu = time.process_time() - cpu
-            nursery.cancel_scope.deadline = self._window.end + plan.grace
+            self.result.memory = peak_memory()
+            nursery.cancel_scope.deadline = window.end + plan.grace
         self.result.duration = plan.duration
         return self.result
 
@@ -325,18 +338,30 @@ class Load:
             else:
                 result.warmup_requests += 1
 
-    async def _connect_loop(self, window: _Window) -> None:
+    async def _connect_loop(self, window: _Window, tried: Callable[[], None]) -> None:
         """connect: connect, call once, close, again; the latency is the time to
-        the first answer, connecting included."""
+        the first answer, connecting included. A loop whose first connect fails
+        ends there, as a connection of the other scenarios that cannot connect."""
         result = self.result
         payload = self.plan.payload()
+        first = True
         while (begun := trio.current_time()) < window.end:
             try:
                 async with self._connect() as hub:
                     result.connect.record(trio.current_time() - begun)
+                    if first:
+                        first = False
+                        result.reached += 1
+                        tried()
                     await hub.invoke(self.plan.method, *payload())
                     done = trio.current_time()
             except (HubcliError, OSError) as error:
+                if first:
+                    if self.first_connect_error is None:
+                        self.first_connect_error = error
+                    result.errors[f"connect {error_kind(error)}"] += 1
+                    tried()
+                    return
                 if begun >= window.measure_from:
                     result.errors[error_kind(error)] += 1
                 continue

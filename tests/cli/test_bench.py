@@ -228,3 +228,9 @@ def test_processes_add_up_into_one_report(hub_server: str) -> None:
     assert after["connectionsOpened"] - before["connectionsOpened"] == 4 + 1
     assert report["hubcli/connections/reached"] == 4
     assert report["signalr/latency/50"] > 0
+
+
+@pytest.mark.parametrize("scenario", ["connect", "stream", "echoAll"])
+def test_no_connection_is_exit_4_in_every_scenario(scenario: str) -> None:
+    result = run("bench", "-s", scenario, "http://127.0.0.1:9/hub", "-c", "2", "-d", "30")
+    assert (result.returncode, result.stdout) == (4, "")
