@@ -65,6 +65,7 @@ COMMAND_MODULES: Final = (
     "upload",
     "listen",
     "session",
+    "bench",
     "serve",
     "demo",
 )

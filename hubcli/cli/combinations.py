@@ -84,6 +84,15 @@ IDLE: Final[dict[str, tuple[Idle, ...]]] = {
             "without --reply-exec",
         ),
     ),
+    "bench": (
+        _TOKEN_IN_QUERY,
+        Idle(
+            "interval",
+            "--interval",
+            lambda p: str(p.get("scenario")) == "echoIdle",
+            "without -s echoIdle",
+        ),
+    ),
     "serve": (
         Idle(
             "stateful_reconnect_buffer_size",

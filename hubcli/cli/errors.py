@@ -45,6 +45,10 @@ class UsageError(Exception):
         self.hint = hint
 
 
+class ThresholdsFailed(Exception):
+    """`hubcli bench --fail-if` conditions held: exit 8, naming them."""
+
+
 class StdinError(UsageError):
     """A stdin record hubcli cannot upload (invalid UTF-8, invalid JSON under --json)."""
 

@@ -14,6 +14,7 @@ class ExitCode(enum.IntEnum):
     AUTH_REFUSED = 5
     PROTOCOL_ERROR = 6
     CONNECTION_CLOSED = 7
+    CONDITION_FAILED = 8
     TIMED_OUT = 124
     INTERRUPTED = 130
     TERMINATED = 143
@@ -28,6 +29,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.AUTH_REFUSED: "authentication or authorization refused (401/403)",
     ExitCode.PROTOCOL_ERROR: "protocol error: handshake rejected, malformed or oversized message",
     ExitCode.CONNECTION_CLOSED: "the server closed the connection (Close with error, or a drop)",
+    ExitCode.CONDITION_FAILED: "bench: a --fail-if condition held (the report is still printed)",
     ExitCode.TIMED_OUT: "timed out (--connect-timeout, --max-time, --idle-timeout)",
     ExitCode.INTERRUPTED: "interrupted by Ctrl-C (CancelInvocation sent first)",
     ExitCode.TERMINATED: "terminated by SIGTERM (handled like Ctrl-C)",

@@ -104,6 +104,25 @@ EXAMPLES: Final[dict[str, tuple[Example, ...]]] = {
             f"cat calls.jsonl | hubcli session --on '*' {_U}",
         ),
     ),
+    "bench": (
+        Example(
+            "10 connections echo for 10 s; ghz's summary at a terminal",
+            f"hubcli bench {_U} -c 10 -d 10",
+        ),
+        Example(
+            "500 calls a second in all, latency from each call's scheduled time",
+            f"hubcli bench {_U} -c 50 -d 30 --rate 500",
+        ),
+        Example("Keep the report, one JSON object", f"hubcli bench {_U} --json | tee run.json"),
+        Example(
+            "A CI gate: exit 8 if p99 is over 50 ms (repeatable: 'errors>0')",
+            f"hubcli bench {_U} --fail-if 'p99>50ms'",
+        ),
+        Example(
+            "The change against the earlier run, on stderr",
+            f"hubcli bench {_U} --compare run.json",
+        ),
+    ),
     "serve": (
         Example("The built-in hub on http://127.0.0.1:5000/hub", "hubcli serve"),
         Example("A free port; the URL is the first stdout line", "hubcli serve --port 0"),
@@ -118,11 +137,12 @@ CLIENT_COMMANDS: Final = ("invoke", "send", "stream", "upload", "listen", "sessi
 def _client_codes(
     meanings: dict[ExitCode, str], cannot: tuple[ExitCode, ...] = ()
 ) -> dict[ExitCode, str]:
-    """The general table with a command's own wording, less what it cannot return."""
+    """The general table with a command's own wording, less what it cannot return
+    (and less bench's --fail-if status unless given a wording)."""
     return {
         code: meanings.get(code, meaning)
         for code, meaning in EXIT_CODE_MEANINGS.items()
-        if code not in cannot
+        if code not in cannot and (code is not ExitCode.CONDITION_FAILED or code in meanings)
     }
 
 
@@ -163,6 +183,15 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
             ExitCode.CONNECTION_CLOSED: "the connection was lost (or --reconnect gave up)",
             ExitCode.INTERRUPTED: f"{_CTRL_C} (at the shell's prompt Ctrl-C cancels the "
             "latest call instead)",
+        },
+        cannot=(ExitCode.HUB_ERROR,),
+    ),
+    "bench": _client_codes(
+        {
+            ExitCode.OK: "the run ended and the report was printed (errors are in it)",
+            ExitCode.CONNECT_FAILED: "not one connection could be made (DNS, TCP, TLS, ...)",
+            ExitCode.CONDITION_FAILED: "a --fail-if condition held (the report is printed)",
+            ExitCode.INTERRUPTED: _CTRL_C,
         },
         cannot=(ExitCode.HUB_ERROR,),
     ),

@@ -39,6 +39,7 @@ from hubcli.protocol import jsonvalues
 from . import PROCESS_START
 from .errors import (
     StdoutClosed,
+    ThresholdsFailed,
     UsageError,
     auth_hint,
     over_limit,
@@ -167,6 +168,9 @@ def exit_code_for(
     if isinstance(error, UsageError):
         report(str(error), error.hint)
         return ExitCode.USAGE
+    if isinstance(error, ThresholdsFailed):
+        report(f"--fail-if: {error}")
+        return ExitCode.CONDITION_FAILED
     if isinstance(error, UnencodableValueError):
         report(str(error), "send it as a string, or use -p json")
         return ExitCode.USAGE

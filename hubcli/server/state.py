@@ -8,6 +8,7 @@ wakes `wait_until`.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -54,6 +55,10 @@ class HubState:
         self.last_upload: dict[str, Any] | None = None
         # Server-to-client Invocations without an id, one per recipient.
         self.invocations_sent = 0
+        # For `hubcli bench` to check its report against: every connection ever
+        # made, and the calls of each benchmark method (methods/benchmark.py).
+        self.connections_opened = 0
+        self.benchmark_calls: Counter[str] = Counter()
         self._cancelled_streams = 0
         self._changed = trio.Event()
 
@@ -74,6 +79,7 @@ class HubState:
 
     def connected(self, client: HubClient) -> None:
         self.connections[client.connection_id] = client
+        self.connections_opened += 1
         user = client.user_id
         if user is not None:
             # Groups the HTTP API added this user to take its new connections too.
@@ -97,6 +103,8 @@ class HubState:
         return {
             "connections": len(self.connections),
             "invocationsSent": self.invocations_sent,
+            "connectionsOpened": self.connections_opened,
+            "benchmarkCalls": dict(self.benchmark_calls),
             "clientResults": self.results.counts.as_dict(self.results.pending),
             "groups": self.groups.sizes(),
         }

@@ -27,6 +27,8 @@ IDLE_LINES: dict[tuple[str, str], list[str]] = {
     ("listen", "token_in_query"): ["listen", "--token-in-query", URL],
     ("listen", "strict_json"): ["listen", "--strict-json", URL],
     ("listen", "reply_timeout"): ["listen", "--reply-timeout", "3", URL],
+    ("bench", "token_in_query"): ["bench", "--token-in-query", URL],
+    ("bench", "interval"): ["bench", "--interval", "5", URL],
     ("serve", "stateful_reconnect_buffer_size"): ["serve", "--stateful-reconnect-buffer-size", "9"],
     ("serve", "long_poll_timeout"): ["serve", "--transports", "sse", "--long-poll-timeout", "3"],
     ("serve", "break_websockets"): ["serve", "--break-websockets", "--transports", "sse"],

@@ -55,6 +55,7 @@ def test_bash_registers_the_completion() -> None:
 
 def test_bash_completes_commands() -> None:
     assert _bash_complete("hubcli", "") == [
+        "bench",
         "demo",
         "invoke",
         "listen",

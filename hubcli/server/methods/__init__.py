@@ -1,12 +1,13 @@
 """The hub's methods: the seed samples, the official functional-test hubs, the
 chat samples' sends and groups, pushes and client results, what hubcli's own
-tests need, and the chaos hub's faults. `build_methods()` collects them into a fresh table."""
+tests need, the chaos hub's faults and the benchmark hub's surface.
+`build_methods()` collects them into a fresh table."""
 
 from __future__ import annotations
 
 from hubcli.server.binding import HubMethod, collect
 
-from . import chaos, chat, functional, hubstate, pushes, samples, testing
+from . import benchmark, chaos, chat, functional, hubstate, pushes, samples, testing
 
 
 def build_methods() -> dict[str, HubMethod]:
@@ -19,6 +20,7 @@ def build_methods() -> dict[str, HubMethod]:
         vars(hubstate),
         vars(testing),
         vars(chaos),
+        vars(benchmark),
     )
 
 
