@@ -229,7 +229,12 @@ class Invocations:
         if not message.stream_ids:
             # Only plain invocations take the slot, as ActiveInvocationLimit: one with
             # client streams waiting on it would hold up the reads its items need.
-            await self._slot.acquire()
+            try:
+                # A free slot is taken without a schedule point of its own: the read
+                # loop that runs this checkpoints on its next read anyway.
+                self._slot.acquire_nowait()
+            except trio.WouldBlock:
+                await self._slot.acquire()
             release = self._releaser()
         call = _Call(message, method, arguments, uploads, self._context(release))
         self._nursery.start_soon(self._run_invocation, call)
@@ -275,7 +280,7 @@ class Invocations:
                 else:
                     # A void .NET method completes with a null result, not without one.
                     completion = Completion.with_result(invocation_id, result)
-                await self._connection.write_message(completion)
+                await self._connection.write_last(completion)
             self._start_background(call.context)
         finally:
             call.context.release_invocation_slot()

@@ -212,6 +212,18 @@ class HubSession:
             if start >= len(data):
                 return
 
+    async def write_last(self, message: HubMessage) -> None:
+        """A task's last write (an invocation's Completion): as write_message, but
+        with no schedule point of its own while the transport keeps up, since the
+        task ends right after it (a round of the scheduler per call saved)."""
+        if self._replay is None:
+            outbound = self.http.outbound
+            if self.enqueue(self.protocol.encode(message), 1):
+                if outbound.over_threshold:
+                    await outbound.drained()
+                return
+        await self.write_message(message)
+
     async def write_message(self, message: HubMessage) -> None:
         await self.write_bytes(
             self.protocol.encode(message), 1 if isinstance(message, COUNTED) else 0

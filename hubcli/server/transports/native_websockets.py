@@ -85,13 +85,23 @@ class NativeWebSocket:
             return
         eof = writes[-1] is SEND_EOF or SEND_EOF in writes
         data = b"".join(writes)
-        async with self._send_lock:
+        lock = self._send_lock
+        try:
+            # Uncontended (nearly always), the lock is taken without the schedule
+            # point `async with` adds: send_all is one already, and a round of the
+            # scheduler per frame sent was a sixth of an invoke's server time.
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
             if data:
                 await self._stream.send_all(data)
             if eof and not self._eof_sent:
                 self._eof_sent = True
                 if isinstance(self._stream, trio.SocketStream):
                     await self._stream.send_eof()
+        finally:
+            lock.release()
 
     async def serve(
         self,
