@@ -174,6 +174,11 @@ class HubSession:
             self._replay.record(data, messages)
         return self.http.outbound.write_nowait(data)
 
+    @property
+    def backlogged(self) -> bool:
+        replay = self._replay
+        return self.http.outbound.over_threshold or (replay is not None and replay.over_limit)
+
     async def drained(self) -> None:
         await self.http.outbound.drained()
         if self._replay is not None:
