@@ -307,8 +307,12 @@ class HubSession:
                 # Unknown message types are skipped: "future protocol changes can add
                 # message types", as the server's parsers say. (With a size limit set,
                 # ASP.NET Core then stops reading that connection; not copied.)
+                # Batching: a read's consecutive items of one stream (or sends of one
+                # target) come as one message, not an object each. Not on a stateful
+                # connection, where every message is numbered on receipt.
                 parser = self.protocol.parser(
                     max_message_size=parser_limit(self.protocol, limit),
+                    batching=self._incoming is None,
                     ignore_unknown_types=True,
                 )
                 return parser, rest
