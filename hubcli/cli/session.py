@@ -167,7 +167,8 @@ def session_command(
     [--stream] [--at N] METHOD [ARG...] (then the items, one a line; an empty
     line or Ctrl-D ends them), cancel [ID], on TARGET, off TARGET, reply TARGET
     VALUE; /help, /verbose (the raw frames), /close (after the calls in flight),
-    /quit. Each ARG is a JSON literal or else a string, as on the command line.
+    /quit. Each ARG is JSON, typed as it is ({"a": 1} is one object), or else a
+    word read as a shell reads it, a string.
     Results, stream items and pushes are printed above the prompt as they come;
     Ctrl-C cancels the latest call in flight, Ctrl-D closes. History:
     $XDG_STATE_HOME/hubcli/history (~/.local/state/hubcli/history), mode 0600;

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
 import logging
 import math
 import os
@@ -83,8 +85,9 @@ HELP: Final = (
     "\n".join(f"  {text}" for text in COMMANDS.values())
     + "\n"
     + "\n".join(f"  {name:<26} {text}" for name, text in SLASH.items())
-    + "\n  Each ARG is a JSON literal, or else a string. Ctrl-C cancels the latest call"
-    "\n  in flight (or clears the line); Tab completes; Ctrl+R searches the history."
+    + '\n  Each ARG is JSON, typed as it is ({"a": 1}), or else a word as a shell reads it.'
+    "\n  Ctrl-C cancels the latest call in flight (or clears the line); Tab completes;"
+    "\n  Ctrl+R searches the history."
 )
 _METHOD_COMMANDS: Final = frozenset({"invoke", "send", "stream", "upload", "call"})
 
@@ -203,6 +206,41 @@ def _values(words: list[str]) -> list[Any]:
     return values
 
 
+_JSON_OPENERS: Final = frozenset('{["')
+_DECODER: Final = json.JSONDecoder()
+
+
+def shell_words(text: str) -> list[str]:
+    """`text` split into words: a word that starts as JSON does (`{`, `[`, `"`) and
+    is whole JSON is taken as it is typed, spaces and quotes included (so
+    `invoke Echo {"a": 1}` sends the object, not the string `{a:`); every other
+    word as a shell splits it, quotes removed."""
+    words: list[str] = []
+    position, end = 0, len(text)
+    while True:
+        while position < end and text[position].isspace():
+            position += 1
+        if position == end:
+            return words
+        if text[position] in _JSON_OPENERS:
+            try:
+                _, after = _DECODER.raw_decode(text, position)
+            except ValueError:
+                after = -1
+            if after == end or (after > 0 and text[after].isspace()):
+                words.append(text[position:after])
+                position = after
+                continue
+        rest = io.StringIO(text[position:])
+        lexer = shlex.shlex(rest, posix=True)
+        lexer.whitespace_split = True
+        lexer.commenters = ""
+        word = lexer.get_token()
+        assert word is not None  # a non-space character is there
+        words.append(word)
+        position += rest.tell()
+
+
 def parse_line(text: str, state: ShellState) -> Typed:
     """A typed line as a Typed; a UsageError when it makes no sense."""
     stripped = text.strip()
@@ -214,7 +252,7 @@ def parse_line(text: str, state: ShellState) -> Typed:
             raise UsageError(f"unknown command {word}", hint="/help lists them")
         return Typed(slash=word)
     try:
-        words = shlex.split(stripped)
+        words = shell_words(stripped)
     except ValueError as error:
         raise UsageError(f"{error}", hint="quote as in a shell") from None
     command, rest = words[0], words[1:]

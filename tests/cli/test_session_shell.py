@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from hubcli.cli.session_shell import shell_words
 from tests.cli.hubcli_process import HUBCLI, TIMEOUT, run
 from tests.serverproc import HubServer
 
@@ -373,6 +374,34 @@ def test_several_calls_upload_reply_and_slash_commands(
     shell.wait_for("error: unknown command 'nonsense'")
     shell.line("/close")
     assert shell.exit_status() == 0
+
+
+def test_json_is_typed_as_it_is(terminals: Callable[..., Terminal], hub_server: str) -> None:
+    # Not as a shell would split it: {"a": [1, "x y"]} stays one object.
+    shell = _session(terminals, hub_server)
+    shell.line('invoke Echo {"a": [1, "x y"]}')
+    shell.wait_for('→ [1] invoke Echo [{"a":[1,"x y"]}]')
+    shell.line("""invoke Echo "two words" 'single quoted' bare""")
+    shell.wait_for('→ [2] invoke Echo ["two words","single quoted","bare"]')
+    shell.line("/quit")
+    assert shell.exit_status() == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('invoke Echo {"a": 1}', ["invoke", "Echo", '{"a": 1}']),
+        ('invoke Echo [1, {"b": "c d"}] 2', ["invoke", "Echo", '[1, {"b": "c d"}]', "2"]),
+        ('invoke Echo "x y"', ["invoke", "Echo", '"x y"']),
+        ("invoke Echo '{\"a\": 1}'", ["invoke", "Echo", '{"a": 1}']),
+        # Not whole JSON: a word as a shell reads it.
+        ("invoke Echo {a:1} x'y z'", ["invoke", "Echo", "{a:1}", "xy z"]),
+        ('invoke Echo {"a":1}x', ["invoke", "Echo", "{a:1}x"]),
+        ("  on   Send  ", ["on", "Send"]),
+    ],
+)
+def test_shell_words(line: str, words: list[str]) -> None:
+    assert shell_words(line) == words
 
 
 def test_colour_unless_no_color(terminals: Callable[..., Terminal], hub_server: str) -> None:
