@@ -263,6 +263,11 @@ def test_tab_completes_commands_and_method_names(
     shell.keys("Tab")
     shell.wait_for(lambda screen: screen.rstrip().endswith("hub> stream Counter"))
     shell.keys("C-u")
+    # upload's options, as hubcli upload has them.
+    shell.type("upload --j")
+    shell.keys("Tab")
+    shell.wait_for(lambda screen: screen.rstrip().endswith("hub> upload --json"))
+    shell.keys("C-u")
     # A method used earlier in the session is offered too.
     shell.line("invoke GetConnectionCount")
     shell.wait_for("← [1] 1")
@@ -365,7 +370,7 @@ def test_several_calls_upload_reply_and_slash_commands(
     shell.wait_for("error: not JSON; type the item again (upload --json)")
     shell.line('"7"')
     shell.wait_for('← [4] "7"')
-    shell.keys("Enter")
+    shell.keys("C-d")  # ends the items as an empty line does
     shell.wait_for("← [4] done")
     # Ctrl-C while typing an upload's items cancels it.
     shell.line("upload StreamingConcat")
@@ -403,6 +408,17 @@ def test_colour_unless_no_color(terminals: Callable[..., Terminal], hub_server: 
     forced.wait_for('← [1] "x"')
     screen = forced.screen(escapes=True)
     assert '32m"x"' not in screen
+
+
+def test_an_unreadable_methods_file_is_a_usage_error(
+    terminals: Callable[..., Terminal], hub_server: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-file"
+    shell = terminals("session", "--methods", str(missing), hub_server)
+    assert shell.exit_status() == 2
+    assert shell.lines() == [
+        f"hubcli: error: cannot read --methods {missing}: No such file or directory"
+    ]
 
 
 def test_the_connection_lost_ends_the_shell_with_exit_7(
