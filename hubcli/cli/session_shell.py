@@ -163,7 +163,13 @@ class Painter:
         if "cancelled" in record:
             return f"← {tag} " + self.paint("tag", "cancelled")
         if "error" in record:
-            return f"← {tag} " + self.paint("error", f"error: {record['error']}")
+            text = str(record["error"])
+            # A refused request: its line number means nothing to a person typing.
+            prefix = f"line {record.get('line')}: "
+            if "line" in record and text.startswith(prefix):
+                text = text[len(prefix) :]
+            lead = f"← {tag} " if tag else "← "
+            return lead + self.paint("error", f"error: {text}")
         if "target" in record:
             head = self.paint("push", f"⇐ {record['target']}")
             return f"{head} {self.value(record['arguments'])}"

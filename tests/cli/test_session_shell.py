@@ -386,6 +386,8 @@ def test_several_calls_upload_reply_and_slash_commands(
     shell.line("invoke Echo 9")
     shell.wait_for('-> {"type":1,"invocationId"')
     shell.wait_for('<- {"type":3,')
+    shell.line("cancel 99")
+    shell.wait_for("← error: no call in flight with id 99")
     shell.line("nonsense")
     shell.wait_for("error: unknown command 'nonsense'")
     shell.line("/close")
