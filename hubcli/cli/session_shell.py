@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import outcome
 import trio
-from prompt_toolkit import PromptSession, print_formatted_text
+from prompt_toolkit import Application, PromptSession, print_formatted_text
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.formatted_text import ANSI
@@ -332,6 +332,10 @@ class Bridge:
         self.connected: asyncio.Future[None] | None = None
         self.waiting: dict[Any, asyncio.Future[None]] = {}  # `call`s, by id
         self.uploading = False  # an upload's items are being typed
+        # Ctrl-C came as a signal while the items were typed (between two item
+        # prompts, when the terminal is not raw): the upload is to end.
+        self.upload_interrupted = False
+        self.app: Application[Any] | None = None  # the prompt's, once made
         self.closed = False  # the connection is over: no more prompts
         # The whole trio side: Ctrl-C before the connection is made cancels it.
         self.scope = trio.CancelScope()
@@ -359,6 +363,11 @@ class Bridge:
         """SIGINT: before the connection is made, give up (exit 130); after, cancel
         the latest call in flight (the prompt is between two lines then, as while
         a `call` is waited for: at the prompt itself Ctrl-C is a key)."""
+        if self.uploading:
+            self.upload_interrupted = True
+            if self.app is not None and self.app.is_running:
+                self.app.exit(exception=KeyboardInterrupt())
+            return
         if self.engine is not None:
             self.cancel_latest()
             return
@@ -531,6 +540,7 @@ async def _upload_items(
     """Items of upload `upload_id`, one a line, until an empty line or Ctrl-D
     (Ctrl-C: the upload is cancelled)."""
     bridge.uploading = True
+    bridge.upload_interrupted = False
     try:
         await _read_items(session, bridge, upload_id, json_items)
     finally:
@@ -542,6 +552,8 @@ async def _read_items(
 ) -> None:
     while not bridge.closed:
         try:
+            if bridge.upload_interrupted:
+                raise KeyboardInterrupt
             text = await session.prompt_async(f"item [{upload_id}]> ", handle_sigint=False)
         except EOFError:
             text = ""
@@ -617,6 +629,7 @@ async def _host(
     await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
     if not finished.done():
         session = _prompt_session(state, bridge, style)
+        bridge.app = session.app
         print(f"connected to {settings.url}; /help lists the commands, Ctrl-D closes")
         with patch_stdout(raw=True):
             prompts = asyncio.ensure_future(_prompts(session, state, bridge))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import stat
 import subprocess
@@ -110,6 +111,13 @@ class Terminal:
                 raise AssertionError(f"still running; the screen:\n{self.screen()}")
             time.sleep(0.05)
         return int(self._status.read_text())
+
+    def command_pid(self) -> int:
+        """The process id of the command (the child of the shell in the pane)."""
+        shell = self._run("display-message", "-p", "#{pane_pid}").strip()
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        assert len(children) == 1, children
+        return int(children[0])
 
     def kill(self) -> None:
         if self._started:
@@ -338,6 +346,30 @@ def test_ctrl_c_cancels_a_call_being_waited_for(
     shell.line("invoke Echo 7")
     shell.wait_for("← [2] 7")
     shell.line("/quit")
+    assert shell.exit_status() == 0
+
+
+def test_sigint_as_a_signal_cancels_the_latest_call_or_the_upload_being_typed(
+    terminals: Callable[..., Terminal], hub_server: str
+) -> None:
+    # SIGINT, not the Ctrl-C key: what the terminal sends when Ctrl-C is typed
+    # between two prompts (the terminal is not raw then), or what kill sends.
+    shell = _session(terminals, hub_server)
+    pid = shell.command_pid()
+    shell.line("stream Counter 100000 100")
+    shell.wait_for("← [1] 1")
+    os.kill(pid, signal.SIGINT)
+    shell.wait_for("← [1] cancelled")
+    shell.line("upload StreamingConcat")
+    shell.wait_for("item [2]>")
+    shell.line("ab")
+    shell.wait_for("item [2]> ab")
+    os.kill(pid, signal.SIGINT)
+    shell.wait_for("← [2] cancelled")
+    shell.wait_for(lambda screen: screen.rstrip().endswith("hub>"))
+    shell.line("invoke Echo 1")
+    shell.wait_for("← [3] 1")
+    shell.keys("C-d")
     assert shell.exit_status() == 0
 
 
