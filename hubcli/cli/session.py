@@ -164,8 +164,9 @@ def session_command(
     At a terminal (stdin a terminal), an interactive shell on the connection
     (the shell extra: pip install 'hubcli[shell]'). Commands: invoke METHOD
     [ARG...], send ..., stream ..., call ... (invoke, waiting for it), upload
-    [--stream] [--at N] METHOD [ARG...] (then the items, one a line; an empty
-    line or Ctrl-D ends them), cancel [ID], on TARGET, off TARGET, reply TARGET
+    [--stream] [--json] METHOD [ARG...] (then the items, one a line, strings
+    unless --json; an empty line or Ctrl-D ends them; @stdin among the ARGs:
+    where the stream goes), cancel [ID], on TARGET, off TARGET, reply TARGET
     VALUE; /help, /verbose (the raw frames), /close (after the calls in flight),
     /quit. Each ARG is JSON, typed as it is ({"a": 1} is one object), or else a
     word read as a shell reads it, a string.

@@ -37,9 +37,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import outcome
 import trio
-from prompt_toolkit import PromptSession
+from prompt_toolkit import Application, PromptSession, print_formatted_text
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
+from prompt_toolkit.formatted_text import ANSI
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from prompt_toolkit.output import ColorDepth
@@ -66,8 +67,9 @@ COMMANDS: Final = {
     "invoke": "invoke METHOD [ARG...]     call METHOD; its result is printed when it comes",
     "send": "send METHOD [ARG...]       call METHOD without waiting for a result",
     "stream": "stream METHOD [ARG...]     print each item of a server-to-client stream",
-    "upload": "upload [--stream] [--at N] METHOD [ARG...]\n"
-    "                             then type the items, one a line; an empty line ends",
+    "upload": "upload [--stream] [--json] METHOD [ARG...]\n"
+    "                             then type the items, one a line (strings; --json: JSON);\n"
+    "                             an empty line ends; @stdin among the ARGs: the stream's place",
     "call": "call METHOD [ARG...]       invoke, and wait for it before the next prompt",
     "cancel": "cancel [ID]                cancel call ID (by default the latest in flight)",
     "on": "on TARGET                  print the hub's invocations of TARGET ('*': any)",
@@ -80,7 +82,7 @@ SLASH: Final = {
     "/close": "wait for the calls in flight, then close the connection",
     "/quit": "cancel the calls in flight and close (Ctrl-D too)",
 }
-OPTIONS: Final = {"upload": ("--stream", "--at")}
+OPTIONS: Final = {"upload": ("--stream", "--json")}
 HELP: Final = (
     "\n".join(f"  {text}" for text in COMMANDS.values())
     + "\n"
@@ -164,7 +166,13 @@ class Painter:
         if "cancelled" in record:
             return f"← {tag} " + self.paint("tag", "cancelled")
         if "error" in record:
-            return f"← {tag} " + self.paint("error", f"error: {record['error']}")
+            text = str(record["error"])
+            # A refused request: its line number means nothing to a person typing.
+            prefix = f"line {record.get('line')}: "
+            if "line" in record and text.startswith(prefix):
+                text = text[len(prefix) :]
+            lead = f"← {tag} " if tag else "← "
+            return lead + self.paint("error", f"error: {text}")
         if "target" in record:
             head = self.paint("push", f"⇐ {record['target']}")
             return f"{head} {self.value(record['arguments'])}"
@@ -184,6 +192,7 @@ class Typed:
 
     request: dict[str, Any] | None = None
     upload: bool = False  # items come on the next lines
+    json_items: bool = False  # upload --json: each item line is JSON
     wait: bool = False  # `call`: the next prompt after its last record
     cancel_latest: bool = False
     slash: str | None = None
@@ -275,31 +284,37 @@ def parse_line(text: str, state: ShellState) -> Typed:
         state.targets.add(rest[0])
         return Typed(request={"reply": rest[0], "result": _values(rest[1:])[0]})
     options: dict[str, Any] = {}
-    while command == "upload" and rest and rest[0] in ("--stream", "--at"):
-        option = rest.pop(0)
-        if option == "--stream":
+    json_items = False
+    # upload's options as `hubcli upload` has them, before the METHOD.
+    while command == "upload" and rest and rest[0] in OPTIONS["upload"]:
+        if rest.pop(0) == "--stream":
             options["streamBack"] = True
-        elif not rest or not rest[0].isdigit():
-            raise UsageError("--at takes the stream's position among the ARGs")
         else:
-            options["position"] = int(rest.pop(0))
+            json_items = True
     if rest and rest[0] == "--":
         rest = rest[1:]
     if not rest:
         raise UsageError(f"{command} needs a METHOD")
     method, *args = rest
-    values = _values(args)
-    if "position" in options and options["position"] > len(values):
-        raise UsageError(f"--at {options['position']}: there are only {len(values)} ARGs")
+    upload = command == "upload"
+    values, position = parse_arguments(args, None, strict=False, upload=upload)
+    if upload and position != len(values):
+        options["position"] = position
     state.methods.add(method)
     kind = "invoke" if command == "call" else command
     request: dict[str, Any] = {"id": state.new_id(), kind: method, "args": values, **options}
-    return Typed(request=request, upload=command == "upload", wait=command == "call")
+    return Typed(request=request, upload=upload, json_items=json_items, wait=command == "call")
 
 
-def upload_item(text: str) -> Any:
-    """A typed upload item, by the ARG rule."""
-    return _values([text])[0]
+def upload_item(text: str, *, json_items: bool) -> Any:
+    """A typed upload item: the line as a string, as `hubcli upload` sends stdin's
+    lines; with --json, the JSON value it holds (a UsageError if none)."""
+    if not json_items:
+        return text
+    try:
+        return jsonvalues.loads(text)
+    except ProtocolError:
+        raise UsageError("not JSON; type the item again", hint="upload --json") from None
 
 
 class ShellCompleter(Completer):
@@ -321,8 +336,6 @@ class ShellCompleter(Completer):
         else:
             command = before[0]
             named = [word for word in before[1:] if not word.startswith("-")]
-            if command == "upload" and named and named[-1].isdigit() and "--at" in before:
-                named = named[:-1]  # --at's N is not the method
             if current.startswith("-"):
                 candidates = OPTIONS.get(command, ())
             elif command in ("on", "off", "reply") and not named:
@@ -357,6 +370,10 @@ class Bridge:
         self.connected: asyncio.Future[None] | None = None
         self.waiting: dict[Any, asyncio.Future[None]] = {}  # `call`s, by id
         self.uploading = False  # an upload's items are being typed
+        # Ctrl-C came as a signal while the items were typed (between two item
+        # prompts, when the terminal is not raw): the upload is to end.
+        self.upload_interrupted = False
+        self.app: Application[Any] | None = None  # the prompt's, once made
         self.closed = False  # the connection is over: no more prompts
         # The whole trio side: Ctrl-C before the connection is made cancels it.
         self.scope = trio.CancelScope()
@@ -384,6 +401,11 @@ class Bridge:
         """SIGINT: before the connection is made, give up (exit 130); after, cancel
         the latest call in flight (the prompt is between two lines then, as while
         a `call` is waited for: at the prompt itself Ctrl-C is a key)."""
+        if self.uploading:
+            self.upload_interrupted = True
+            if self.app is not None and self.app.is_running:
+                self.app.exit(exception=KeyboardInterrupt())
+            return
         if self.engine is not None:
             self.cancel_latest()
             return
@@ -521,48 +543,55 @@ async def _prompts(session: PromptSession[str], state: ShellState, bridge: Bridg
             typed = parse_line(text, state)
         except UsageError as error:
             hint = f" ({error.hint})" if error.hint else ""
-            print(painter.paint("error", f"error: {error}{hint}"))
+            _say(painter.paint("error", f"error: {error}{hint}"))
             continue
         if typed.slash == "/help":
-            print(HELP)
+            _say(HELP)
         elif typed.slash == "/verbose":
             verbose = not verbose
             handler.setLevel(logging.DEBUG if verbose else _level(state.verbosity))
-            print("raw frames: on (-> sent, <- received)" if verbose else "raw frames: off")
+            _say("raw frames: on (-> sent, <- received)" if verbose else "raw frames: off")
         elif typed.slash in ("/quit", "/close"):
             return typed.slash
         elif typed.cancel_latest:
             if not bridge.cancel_latest():
-                print("nothing in flight")
+                _say("nothing in flight")
         elif typed.request is not None:
             request = typed.request
             if "id" in request:
-                print(painter.sent(request))
+                _say(painter.sent(request))
             waiter: asyncio.Future[None] | None = None
             if typed.wait:
                 waiter = loop.create_future()
                 bridge.waiting[request["id"]] = waiter
             bridge.submit(request)
             if typed.upload:
-                await _upload_items(session, bridge, request["id"])
+                await _upload_items(session, bridge, request["id"], typed.json_items)
             if waiter is not None:
                 await waiter
     return "/quit"
 
 
-async def _upload_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
+async def _upload_items(
+    session: PromptSession[str], bridge: Bridge, upload_id: int, json_items: bool
+) -> None:
     """Items of upload `upload_id`, one a line, until an empty line or Ctrl-D
     (Ctrl-C: the upload is cancelled)."""
     bridge.uploading = True
+    bridge.upload_interrupted = False
     try:
-        await _read_items(session, bridge, upload_id)
+        await _read_items(session, bridge, upload_id, json_items)
     finally:
         bridge.uploading = False
 
 
-async def _read_items(session: PromptSession[str], bridge: Bridge, upload_id: int) -> None:
+async def _read_items(
+    session: PromptSession[str], bridge: Bridge, upload_id: int, json_items: bool
+) -> None:
     while not bridge.closed:
         try:
+            if bridge.upload_interrupted:
+                raise KeyboardInterrupt
             text = await session.prompt_async(f"item [{upload_id}]> ", handle_sigint=False)
         except EOFError:
             text = ""
@@ -572,7 +601,19 @@ async def _read_items(session: PromptSession[str], bridge: Bridge, upload_id: in
         if not text:
             bridge.submit({"id": upload_id, "end": True})
             return
-        bridge.submit({"id": upload_id, "item": upload_item(text)})
+        try:
+            item = upload_item(text, json_items=json_items)
+        except UsageError as error:
+            _say(bridge.painter.paint("error", f"error: {error} ({error.hint})"))
+            continue
+        bridge.submit({"id": upload_id, "item": item})
+
+
+def _say(text: str) -> None:
+    """A line of the prompt's side, between two prompts: written at once, before
+    the next prompt is drawn (sys.stdout, patched, would queue it for its writer
+    thread, which can be late by then)."""
+    print_formatted_text(ANSI(text))
 
 
 class _ShellLog(logging.Handler):
@@ -626,6 +667,7 @@ async def _host(
     await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
     if not finished.done():
         session = _prompt_session(state, bridge, style)
+        bridge.app = session.app
         print(f"connected to {settings.url}; /help lists the commands, Ctrl-D closes")
         with patch_stdout(raw=True):
             prompts = asyncio.ensure_future(_prompts(session, state, bridge))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
 import stat
 import subprocess
@@ -111,6 +112,13 @@ class Terminal:
                 raise AssertionError(f"still running; the screen:\n{self.screen()}")
             time.sleep(0.05)
         return int(self._status.read_text())
+
+    def command_pid(self) -> int:
+        """The process id of the command (the child of the shell in the pane)."""
+        shell = self._run("display-message", "-p", "#{pane_pid}").strip()
+        children = Path(f"/proc/{shell}/task/{shell}/children").read_text().split()
+        assert len(children) == 1, children
+        return int(children[0])
 
     def kill(self) -> None:
         if self._started:
@@ -264,6 +272,11 @@ def test_tab_completes_commands_and_method_names(
     shell.keys("Tab")
     shell.wait_for(lambda screen: screen.rstrip().endswith("hub> stream Counter"))
     shell.keys("C-u")
+    # upload's options, as hubcli upload has them.
+    shell.type("upload --j")
+    shell.keys("Tab")
+    shell.wait_for(lambda screen: screen.rstrip().endswith("hub> upload --json"))
+    shell.keys("C-u")
     # A method used earlier in the session is offered too.
     shell.line("invoke GetConnectionCount")
     shell.wait_for("← [1] 1")
@@ -337,6 +350,30 @@ def test_ctrl_c_cancels_a_call_being_waited_for(
     assert shell.exit_status() == 0
 
 
+def test_sigint_as_a_signal_cancels_the_latest_call_or_the_upload_being_typed(
+    terminals: Callable[..., Terminal], hub_server: str
+) -> None:
+    # SIGINT, not the Ctrl-C key: what the terminal sends when Ctrl-C is typed
+    # between two prompts (the terminal is not raw then), or what kill sends.
+    shell = _session(terminals, hub_server)
+    pid = shell.command_pid()
+    shell.line("stream Counter 100000 100")
+    shell.wait_for("← [1] 1")
+    os.kill(pid, signal.SIGINT)
+    shell.wait_for("← [1] cancelled")
+    shell.line("upload StreamingConcat")
+    shell.wait_for("item [2]>")
+    shell.line("ab")
+    shell.wait_for("item [2]> ab")
+    os.kill(pid, signal.SIGINT)
+    shell.wait_for("← [2] cancelled")
+    shell.wait_for(lambda screen: screen.rstrip().endswith("hub>"))
+    shell.line("invoke Echo 1")
+    shell.wait_for("← [3] 1")
+    shell.keys("C-d")
+    assert shell.exit_status() == 0
+
+
 def test_several_calls_upload_reply_and_slash_commands(
     terminals: Callable[..., Terminal], hub_server: str
 ) -> None:
@@ -356,20 +393,34 @@ def test_several_calls_upload_reply_and_slash_commands(
     shell.line("cd")
     shell.keys("Enter")
     shell.wait_for('← [3] "abcd"')
+    # --json: each item is JSON (a line that is not is refused, the upload goes
+    # on); @stdin: where the stream goes among the ARGs.
+    shell.line("upload --stream --json StreamEcho")
+    shell.wait_for("item [4]>")
+    shell.line('"quoted"')
+    shell.wait_for('← [4] "quoted"')
+    shell.line("not json")
+    shell.wait_for("error: not JSON; type the item again (upload --json)")
+    shell.line('"7"')
+    shell.wait_for('← [4] "7"')
+    shell.keys("C-d")  # ends the items as an empty line does
+    shell.wait_for("← [4] done")
     # Ctrl-C while typing an upload's items cancels it.
     shell.line("upload StreamingConcat")
-    shell.wait_for("item [4]>")
+    shell.wait_for("item [5]>")
     shell.line("ef")
     shell.keys("C-c")
-    shell.wait_for("← [4] cancelled")
+    shell.wait_for("← [5] cancelled")
     shell.wait_for(lambda screen: screen.rstrip().endswith("hub>"))
     shell.line("reply GetName '\"bot\"'")
     shell.line("invoke AskCaller GetName []")
-    shell.wait_for('← [5] "bot"')
+    shell.wait_for('← [6] "bot"')
     shell.line("/verbose")
     shell.line("invoke Echo 9")
     shell.wait_for('-> {"type":1,"invocationId"')
     shell.wait_for('<- {"type":3,')
+    shell.line("cancel 99")
+    shell.wait_for("← error: no call in flight with id 99")
     shell.line("nonsense")
     shell.wait_for("error: unknown command 'nonsense'")
     shell.line("/close")
@@ -420,6 +471,17 @@ def test_colour_unless_no_color(terminals: Callable[..., Terminal], hub_server: 
     forced.wait_for('← [1] "x"')
     screen = forced.screen(escapes=True)
     assert '32m"x"' not in screen
+
+
+def test_an_unreadable_methods_file_is_a_usage_error(
+    terminals: Callable[..., Terminal], hub_server: str, tmp_path: Path
+) -> None:
+    missing = tmp_path / "no-such-file"
+    shell = terminals("session", "--methods", str(missing), hub_server)
+    assert shell.exit_status() == 2
+    assert shell.lines() == [
+        f"hubcli: error: cannot read --methods {missing}: No such file or directory"
+    ]
 
 
 def test_the_connection_lost_ends_the_shell_with_exit_7(
