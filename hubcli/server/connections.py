@@ -88,8 +88,9 @@ class HttpConnection:
         self.active_format = TransferFormat.TEXT
         self.application_started = False
         self.application_done = trio.Event()
-        # The hub asks for a graceful end (server shutdown) through this.
-        self.close_requested = trio.Event()
+        # A server shutdown asks the hub for a graceful end: request_close().
+        self.close_requested = False
+        self._on_close_request: Callable[[], None] | None = None
         # Long polling: the pending poll, so a newer poll or a DELETE can end it.
         self.poll_scope: trio.CancelScope | None = None
         self.poll_done = trio.Event()
@@ -125,6 +126,18 @@ class HttpConnection:
         if self.stateful:
             self.reconnect_enabled = True
             self._resend = resend
+
+    def request_close(self) -> None:
+        """Ask the hub for a graceful end (server shutdown), now or once it runs."""
+        self.close_requested = True
+        if self._on_close_request is not None:
+            self._on_close_request()
+
+    def on_close_request(self, callback: Callable[[], None]) -> None:
+        """Have request_close() call `callback` (at once if it was asked already)."""
+        self._on_close_request = callback
+        if self.close_requested:
+            callback()
 
     def disable_reconnect(self) -> None:
         self.reconnect_enabled = False
@@ -266,7 +279,7 @@ class ConnectionManager:
         """Ask every hub to send Close and end; dispose what is still open after `grace`."""
         connections = list(self._connections.values())
         for connection in connections:
-            connection.close_requested.set()
+            connection.request_close()
             if not connection.application_started:
                 self.dispose(connection)
         with trio.move_on_after(grace):

@@ -113,7 +113,10 @@ class HubSession:
         self._incoming: InboundSequence | None = None
         self._silenced = False
         self._closing: Close | None = None
-        self._stop = trio.Event()
+        # The hub's nursery scope, while it runs: a close request cancels it at
+        # once (no task per connection waiting for the request).
+        self._hub_scope: trio.CancelScope | None = None
+        self._stop_requested = False
         self._aborted = False
         self._last_sent = trio.current_time()
         self._last_received = trio.current_time()
@@ -154,7 +157,9 @@ class HubSession:
             if not allow_reconnect:
                 # HubConnectionContext.Abort(): a resume is refused from now on.
                 self.http.disable_reconnect()
-        self._stop.set()
+        self._stop_requested = True
+        if self._hub_scope is not None:
+            self._hub_scope.cancel()
 
     def drop_transport(self, forget: bool) -> None:
         if self._chaos is None:
@@ -377,8 +382,11 @@ class HubSession:
             drop_every = self._options.faults.drop_every
             if drop_every is not None and self.http.transport is not TransportName.LONG_POLLING:
                 nursery.start_soon(self._drop_periodically, drop_every)
-            nursery.start_soon(self._stop_on_request, nursery)
-            nursery.start_soon(self._close_on_shutdown)
+            self._hub_scope = nursery.cancel_scope
+            if self._stop_requested:
+                nursery.cancel_scope.cancel()
+            # A server shutdown asks for a graceful end (with reconnect allowed).
+            self.http.on_close_request(self._close_on_shutdown)
             try:
                 await self._dispatch(parser, rest, invocations)
             except ProtocolError as exc:
@@ -466,12 +474,7 @@ class HubSession:
             if sequence_id is not None and not self._aborted:
                 self.http.outbound.write_nowait(self.protocol.encode(Ack(sequence_id)))
 
-    async def _stop_on_request(self, nursery: trio.Nursery) -> None:
-        await self._stop.wait()
-        nursery.cancel_scope.cancel()
-
-    async def _close_on_shutdown(self) -> None:
-        await self.http.close_requested.wait()
+    def _close_on_shutdown(self) -> None:
         self.request_close(None, allow_reconnect=True)
 
     async def _dispatch(self, parser: MessageParser, data: bytes, invocations: Invocations) -> None:

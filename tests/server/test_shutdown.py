@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import trio
+import trio.testing
 
 from hubcli.protocol import Close
 from hubcli.server import HubApp, ServerOptions, serve
@@ -46,6 +47,9 @@ async def test_stop_closes_websockets_sse_and_long_polling_clients() -> None:
                     polled.set()
 
                 nursery.start_soon(poll)
+                # The poll is pending (the server waits to answer it) before the stop,
+                # as the test means: not racing the shutdown with its request.
+                await trio.testing.wait_all_tasks_blocked(0.05)
                 stop.set()
                 assert await ws.receive_all() == [Close(None, allow_reconnect=True)]
                 rest = b"".join([chunk async for chunk in events])
