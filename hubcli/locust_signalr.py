@@ -18,29 +18,39 @@ cooperative, with wsproto for the WebSocket. WebSockets only.
 
 What reaches Locust's statistics, request type "signalr": `connect` (negotiate,
 WebSocket and handshake), `invoke:METHOD` (until its Completion; a hub error is
-a failure), `send:METHOD` (written), `stream:METHOD` (one per item, timed from the
-item before), and `event:TARGET` for each push of a target subscribed with
-`hub.on(TARGET)`, timed from a time in its first argument when there is one
-(the benchmark hub's `send(time)`), else 0.
+a failure carrying the hub's text), `send:METHOD` (written), `stream:METHOD` (one
+per item, timed from the item before, the first from the invocation; a stream
+ending in an error is one more request, a failure), and `event:TARGET` for each
+push of a target subscribed with `hub.on(TARGET)`, timed from a time in its first
+argument when there is one (the benchmark hub's `send(time)`), else 0.
+
+The protocol is the user class's `protocol`, else the `--signalr-protocol` option
+this module adds to Locust's command line (json or messagepack; the master passes
+it on to its workers). Server-Sent Events and long polling are not spoken here.
+
+Import this module in a locustfile only: importing locust patches the process for
+gevent (threads, sockets), which would break trio in the same process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import itertools
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 import gevent
-import httpx
 from gevent.event import AsyncResult
+from gevent.lock import Semaphore
 from gevent.queue import Queue
-from locust import User
+from locust import User, events
+from locust.argument_parser import LocustArgumentParser
 from locust.event import EventHook
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -107,15 +117,18 @@ class SignalRConnection:
         self._greenlets: list[gevent.Greenlet[Any, Any]] = []
         self._failure: BaseException | None = None
         self._pending_text = ""
+        self._tls_context: ssl.SSLContext | None = None
+        # The keepalive greenlet and the user's both write: a sendall that blocks
+        # yields, and another frame must not start inside this one.
+        self._writing = Semaphore()
 
     # ------------------------------------------------------------ connecting
 
     def connect(self) -> None:
-        with httpx.Client(timeout=self.timeout, headers=list(self.headers)) as http:
-            answer = http.post(negotiation.negotiate_url(self.url))
-        if answer.status_code != 200:
-            raise SignalRError(f"negotiate answered {answer.status_code}")
-        negotiated = negotiation.parse_response(answer.content)
+        status, body = self._negotiate()
+        if status != 200:
+            raise SignalRError(f"negotiate answered {status}")
+        negotiated = negotiation.parse_response(body)
         if not isinstance(negotiated, negotiation.NegotiateResponse):
             raise SignalRError("negotiate redirects are not followed here")
         target = negotiation.websocket_url(
@@ -126,7 +139,7 @@ class SignalRConnection:
         port = parts.port or (443 if secure else 80)
         sock = socket.create_connection((parts.hostname or "", port), timeout=self.timeout)
         if secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+            sock = self._tls().wrap_socket(sock, server_hostname=parts.hostname)
         self._socket = sock
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         self._write(
@@ -157,6 +170,35 @@ class SignalRConnection:
             raise SignalRError(f"handshake refused: {response.error}")
         sock.settimeout(None)
         self._greenlets = [gevent.spawn(self._read, rest), gevent.spawn(self._keepalive)]
+
+    def _tls(self) -> ssl.SSLContext:
+        # Made on first use: loading the system's certificates costs a tenth of a
+        # second, too much to spend on every plain-HTTP user that connects.
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
+
+    def _negotiate(self) -> tuple[int, bytes]:
+        """POST /negotiate: its status and body.
+
+        The standard library's client, which gevent makes cooperative: an httpx
+        Client costs 0.3 s to make (its certificate store), which a user pays on
+        every connect.
+        """
+        parts = urlsplit(negotiation.negotiate_url(self.url))
+        host = parts.hostname or ""
+        http_connection = (
+            http.client.HTTPSConnection(host, parts.port, timeout=self.timeout, context=self._tls())
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(host, parts.port, timeout=self.timeout)
+        )
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            http_connection.request("POST", path, body=b"", headers=dict(self.headers))
+            answer = http_connection.getresponse()
+            return answer.status, answer.read()
+        finally:
+            http_connection.close()
 
     def close(self) -> None:
         for greenlet in self._greenlets:
@@ -190,7 +232,7 @@ class SignalRConnection:
         """Invoke without waiting for an answer."""
         self._send_message(Invocation(method, list(args)))
 
-    def stream(self, method: str, *args: Any) -> Iterator[Any]:
+    def stream(self, method: str, *args: Any) -> Generator[Any, None, None]:
         """The items of a server-to-client stream; leaving early cancels it."""
         invocation_id = str(next(self._ids))
         queue: Queue[Any] = Queue()
@@ -221,7 +263,8 @@ class SignalRConnection:
     def _write(self, data: bytes) -> None:
         if self._socket is None:
             raise SignalRError("not connected")
-        self._socket.sendall(data)
+        with self._writing:
+            self._socket.sendall(data)
 
     def _send_bytes(self, data: bytes) -> None:
         message = BytesMessage(data=data) if self._binary else TextMessage(data.decode("utf-8"))
@@ -269,9 +312,11 @@ class SignalRConnection:
             self._fail(error)
 
     def _keepalive(self) -> None:
-        while True:
-            gevent.sleep(KEEPALIVE_SECONDS)
-            self._send_message(PING)
+        # Ends with the connection, quietly: the calls after it report the failure.
+        with contextlib.suppress(OSError, SignalRError):
+            while True:
+                gevent.sleep(KEEPALIVE_SECONDS)
+                self._send_message(PING)
 
     def _dispatch(self, messages: Sequence[Any]) -> None:
         for message in messages:
@@ -325,6 +370,18 @@ def utc_now() -> str:
     return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _let_a_stop_in() -> None:
+    """Yield once before a call goes out, so a stop already on its way lands here.
+
+    Locust stops a user that is waiting between tasks by killing its greenlet, and
+    gevent delivers a kill later, from its loop: a user whose wait ended meanwhile
+    has started its next task, and the kill would land in the middle of a call the
+    server then counts but Locust never reports. The kill was queued before this
+    yield's turn, so it arrives here, before anything is sent.
+    """
+    gevent.sleep(0)
+
+
 class LocustHub:
     """A SignalRConnection whose every call, item and push is a Locust request."""
 
@@ -348,13 +405,14 @@ class LocustHub:
         error: BaseException | None = None
         try:
             self.connection.connect()
-        except (OSError, SignalRError, httpx.HTTPError, ValueError) as failure:
+        except (OSError, SignalRError, http.client.HTTPException, ValueError) as failure:
             error = failure
         self._fire("connect", started, error)
         if error is not None:
             raise error
 
     def invoke(self, method: str, *args: Any) -> Any:
+        _let_a_stop_in()
         started = time.perf_counter()
         try:
             result = self.connection.invoke(method, *args)
@@ -365,6 +423,7 @@ class LocustHub:
         return result
 
     def send(self, method: str, *args: Any) -> None:
+        _let_a_stop_in()
         started = time.perf_counter()
         error: BaseException | None = None
         try:
@@ -373,34 +432,56 @@ class LocustHub:
             error = failure
         self._fire(f"send:{method}", started, error)
 
-    def stream(self, method: str, *args: Any, count: int | None = None) -> int:
-        """Read the stream (its first `count` items); each item is a request."""
+    def stream(self, method: str, *args: Any, count: int | None = None) -> Iterator[Any]:
+        """The stream's items (its first `count`), each reported as it arrives.
+
+        A generator: nothing is invoked until it is iterated. Leaving it early (or
+        after `count` items) cancels the stream on the server.
+        """
+        name = f"stream:{method}"
+        _let_a_stop_in()
         received = 0
         last = time.perf_counter()
+        items = self.connection.stream(method, *args)
         try:
-            for _ in self.connection.stream(method, *args):
-                self._fire(f"stream:{method}", last, None)
+            for item in items:
+                self._fire(name, last, None)
                 last = time.perf_counter()
                 received += 1
+                yield item
                 if count is not None and received >= count:
-                    break
+                    return
         except (OSError, SignalRError) as error:
-            self._fire(f"stream:{method}", last, error)
-        return received
+            self._fire(name, last, error)
+        finally:
+            items.close()
 
-    def on(self, target: str) -> None:
-        """Report each push of `target` as `event:TARGET`."""
+    def read_stream(self, method: str, *args: Any, count: int | None = None) -> int:
+        """Read the stream (its first `count` items) for the load alone: how many came."""
+        return sum(1 for _ in self.stream(method, *args, count=count))
+
+    def on(self, target: str, handler: Callable[..., None] | None = None) -> None:
+        """Report each push of `target` as `event:TARGET`, then call `handler(*args)`.
+
+        A handler that raises makes that push a failure, with the handler's error.
+        """
         name = f"event:{target}"
 
         def pushed(*arguments: Any) -> None:
             sent = sent_at(arguments[0]) if arguments else None
             latency = 0.0 if sent is None else max(time.time() - sent, 0.0) * 1000
+            error: Exception | None = None
+            if handler is not None:
+                try:
+                    handler(*arguments)
+                except Exception as failure:  # the user's code: any error is its report
+                    error = failure
             self._request(
                 request_type=REQUEST_TYPE,
                 name=name,
                 response_time=latency,
                 response_length=0,
-                exception=None,
+                exception=error,
                 context={},
             )
 
@@ -413,19 +494,20 @@ class LocustHub:
 class SignalRUser(User):
     """A Locust user with one hub connection, `self.hub`, made as it starts.
 
-    `host` is the hub URL (or --host); `protocol` json or messagepack; `headers`
-    are sent with negotiate and the WebSocket upgrade.
+    `host` is the hub URL (or --host); `protocol` json or messagepack (None: the
+    --signalr-protocol option, json by default); `headers` are sent with negotiate
+    and the WebSocket upgrade.
     """
 
     abstract = True
-    protocol: ClassVar[str] = "json"
+    protocol: ClassVar[str | None] = None
     headers: ClassVar[Sequence[tuple[str, str]]] = ()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        connection = SignalRConnection(
-            self.host or "", protocol=self.protocol, headers=self.headers
-        )
+        options = self.environment.parsed_options
+        protocol = self.protocol or getattr(options, "signalr_protocol", None) or "json"
+        connection = SignalRConnection(self.host or "", protocol=protocol, headers=self.headers)
         self.hub = LocustHub(connection, self.environment.events.request)
 
     def on_start(self) -> None:
@@ -433,3 +515,30 @@ class SignalRUser(User):
 
     def on_stop(self) -> None:
         self.hub.close()
+
+
+def _options(parser: LocustArgumentParser) -> None:
+    # Locust's way for a locustfile to add options: the master sends them to its workers.
+    parser.add_argument(
+        "--signalr-protocol",
+        choices=("json", "messagepack"),
+        default="json",
+        help="The SignalR hub protocol of SignalRUser classes that name none (hubcli).",
+    )
+
+
+def _clock_now(**_: Any) -> None:
+    # gevent's loop reads the clock once per turn, and Locust's start-up (loading
+    # the locustfile, making the environment) runs without turning it: on a busy
+    # machine its clock is seconds behind when --run-time's timer is set, which
+    # then ends the run that much early (a 2 s run ended after 30 ms here).
+    gevent.get_hub().loop.update_now()
+
+
+# EventHook.add_listener is untyped: typed names for it, as with fire.
+_add_option_listener: Callable[[Callable[[LocustArgumentParser], None]], object] = (
+    events.init_command_line_parser.add_listener
+)
+_add_init_listener: Callable[[Callable[..., None]], object] = events.init.add_listener
+_add_option_listener(_options)
+_add_init_listener(_clock_now)

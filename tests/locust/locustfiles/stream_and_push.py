@@ -1,0 +1,28 @@
+"""A stream read to a fixed length, and pushes caught by hub.on with a handler."""
+
+from typing import Any
+
+from locust import constant, task
+
+from hubcli.locust_signalr import SignalRUser, utc_now
+
+ITEMS = 20
+
+
+class StreamAndPush(SignalRUser):
+    wait_time = constant(0.05)
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.pushes: list[Any] = []
+        self.hub.on("send", self.pushes.append)
+
+    @task
+    def stream(self) -> None:
+        items = list(self.hub.stream("StreamTimes", 0, count=ITEMS))
+        assert len(items) == ITEMS
+        assert all(isinstance(item, str) for item in items)
+
+    @task
+    def echo_all(self) -> None:
+        self.hub.invoke("EchoAll", utc_now())
