@@ -25,4 +25,9 @@ class StreamAndPush(SignalRUser):
 
     @task
     def echo_all(self) -> None:
-        self.hub.invoke("EchoAll", utc_now())
+        pushed = len(self.pushes)
+        now = utc_now()
+        self.hub.invoke("EchoAll", now)
+        # Its own push came before its Completion, and reached the handler (an
+        # error in a task is in Locust's exit status).
+        assert now in self.pushes[pushed:]
