@@ -91,6 +91,10 @@ class SignalRError(Exception):
     """The connection failed or ended, or the hub answered with an error."""
 
 
+# What a failed connect raises: the network, HTTP, the server's answers.
+_CONNECT_ERRORS: Final = (OSError, SignalRError, http.client.HTTPException, ValueError)
+
+
 class SignalRConnection:
     """One hub connection over a WebSocket, for gevent: blocking calls that yield."""
 
@@ -118,6 +122,7 @@ class SignalRConnection:
         self._failure: BaseException | None = None
         self._pending_text = ""
         self._tls_context: ssl.SSLContext | None = None
+        self._open = False
         # The keepalive greenlet and the user's both write: a sendall that blocks
         # yields, and another frame must not start inside this one.
         self._writing = Semaphore()
@@ -170,6 +175,20 @@ class SignalRConnection:
             raise SignalRError(f"handshake refused: {response.error}")
         sock.settimeout(None)
         self._greenlets = [gevent.spawn(self._read, rest), gevent.spawn(self._keepalive)]
+        self._open = True
+
+    @property
+    def usable(self) -> bool:
+        """Connected, and neither lost nor closed since."""
+        return self._open and self._failure is None
+
+    def reopened(self) -> SignalRConnection:
+        """A new connection like this one (not yet connected), its handlers too."""
+        again = SignalRConnection(
+            self.url, protocol=self.protocol.name, headers=self.headers, timeout=self.timeout
+        )
+        again._handlers = {target: list(handlers) for target, handlers in self._handlers.items()}
+        return again
 
     def _tls(self) -> ssl.SSLContext:
         # Made on first use: loading the system's certificates costs a tenth of a
@@ -383,12 +402,18 @@ def _let_a_stop_in() -> None:
 
 
 class LocustHub:
-    """A SignalRConnection whose every call, item and push is a Locust request."""
+    """A SignalRConnection whose every call, item and push is a Locust request.
+
+    A connection that failed to open or was lost (its calls in flight fail with
+    the reason) is made again by the next call, a `connect` request of its own,
+    with the same `on` handlers; after `close` nothing is connected again.
+    """
 
     def __init__(self, connection: SignalRConnection, request: EventHook) -> None:
         self.connection = connection
         # EventHook.fire takes **kwargs, untyped: one typed name for it.
         self._request: Callable[..., None] = request.fire
+        self._closed = False
 
     def _fire(self, name: str, started: float, error: BaseException | None) -> None:
         self._request(
@@ -400,12 +425,24 @@ class LocustHub:
             context={},
         )
 
+    def _ready(self) -> bool:
+        """Connected, connecting again first if need be; False if that failed."""
+        if self.connection.usable or self._closed:
+            return True  # after close: the call fails, saying so
+        self.connection.close()
+        self.connection = self.connection.reopened()
+        try:
+            self.connect()
+        except _CONNECT_ERRORS:
+            return False  # reported as a failed connect; the call is not made
+        return True
+
     def connect(self) -> None:
         started = time.perf_counter()
         error: BaseException | None = None
         try:
             self.connection.connect()
-        except (OSError, SignalRError, http.client.HTTPException, ValueError) as failure:
+        except _CONNECT_ERRORS as failure:
             error = failure
         self._fire("connect", started, error)
         if error is not None:
@@ -413,6 +450,8 @@ class LocustHub:
 
     def invoke(self, method: str, *args: Any) -> Any:
         _let_a_stop_in()
+        if not self._ready():
+            return None
         started = time.perf_counter()
         try:
             result = self.connection.invoke(method, *args)
@@ -424,6 +463,8 @@ class LocustHub:
 
     def send(self, method: str, *args: Any) -> None:
         _let_a_stop_in()
+        if not self._ready():
+            return
         started = time.perf_counter()
         error: BaseException | None = None
         try:
@@ -440,6 +481,8 @@ class LocustHub:
         """
         name = f"stream:{method}"
         _let_a_stop_in()
+        if not self._ready():
+            return
         received = 0
         last = time.perf_counter()
         items = self.connection.stream(method, *args)
@@ -488,6 +531,7 @@ class LocustHub:
         self.connection.on(target, pushed)
 
     def close(self) -> None:
+        self._closed = True
         self.connection.close()
 
 
@@ -511,7 +555,9 @@ class SignalRUser(User):
         self.hub = LocustHub(connection, self.environment.events.request)
 
     def on_start(self) -> None:
-        self.hub.connect()
+        # A failed connect is a failure in the statistics; the first call tries again.
+        with contextlib.suppress(*_CONNECT_ERRORS):
+            self.hub.connect()
 
     def on_stop(self) -> None:
         self.hub.close()

@@ -33,7 +33,7 @@ TIMEOUT: Final = 90.0
 class LocustRun:
     returncode: int
     stats: dict[str, dict[str, Any]]  # --json's entries by name
-    errors: list[dict[str, Any]]  # the error report, when the locustfile writes it
+    errors: list[dict[str, Any]]  # the error report (report_errors.py)
     log: str
 
 
@@ -61,7 +61,7 @@ def locust(
     seconds: int = 3,
 ) -> LocustRun:
     """A headless Locust run to its end: alone, or a master and `workers` workers."""
-    common = ["-f", str(locustfile), *options]
+    common = ["-f", f"{locustfile},{LOCUSTFILES / 'report_errors.py'}", *options]
     errors = tmp_path / "errors.json"
     env = {**os.environ, "HUBCLI_TEST_LOCUST_ERRORS": str(errors)}
     port = free_port()
@@ -114,7 +114,7 @@ def locust(
     text = log.read_text()
     assert out.strip(), text
     entries = json.loads(out)
-    reported = json.loads(errors.read_text()) if errors.exists() else []
+    reported = json.loads(errors.read_text())
     return LocustRun(main.returncode, {entry["name"]: entry for entry in entries}, reported, text)
 
 
@@ -143,6 +143,7 @@ def test_a_master_and_two_workers_count_what_the_server_counts(
     assert result.stats["connect"]["num_failures"] == 0
     # Our users' connections, and the one that asked for `after`.
     assert after["connectionsOpened"] - before["connectionsOpened"] == users + 1
+    assert result.errors == []
 
 
 def test_a_hub_error_is_a_failure_with_the_hubs_text(hub_server: str, tmp_path: Path) -> None:
@@ -179,3 +180,25 @@ def test_stream_items_and_pushes_are_requests(hub_server: str, tmp_path: Path) -
     pushes = result.stats["event:send"]["num_requests"]
     assert calls <= pushes <= after["invocationsSent"] - before["invocationsSent"]
     assert result.stats["event:send"]["num_failures"] == 0
+
+
+def test_a_lost_connection_is_made_again_by_the_next_call(hub_server: str, tmp_path: Path) -> None:
+    before = counters(hub_server)
+    result = locust(LOCUSTFILES / "closes.py", hub_server, tmp_path, users=2, seconds=3)
+    after = counters(hub_server)
+    connects = result.stats["connect"]
+    closes = result.stats["invoke:CloseConnection"]
+    assert closes["num_requests"] > 0
+    # Each call the hub answered with Close failed, and only those.
+    assert closes["num_failures"] == closes["num_requests"], result.log
+    [failure] = result.errors
+    assert failure["name"] == "invoke:CloseConnection"
+    assert "closed by the test" in failure["error"]
+    # Connected again after each close but perhaps each user's last; and each
+    # connect is one the server opened (one more: the GetCounters for `after`).
+    assert connects["num_failures"] == 0
+    assert closes["num_requests"] <= connects["num_requests"] <= closes["num_requests"] + 2
+    assert connects["num_requests"] == after["connectionsOpened"] - before["connectionsOpened"] - 1
+    echo = result.stats["invoke:Echo"]
+    assert echo["num_failures"] == 0, result.log
+    assert echo["num_requests"] == delta(before, after, "Echo")
