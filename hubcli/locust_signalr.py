@@ -80,8 +80,11 @@ from hubcli.protocol import (
 )
 from hubcli.protocol import handshake as handshakes
 from hubcli.protocol import negotiate as negotiation
+from hubcli.protocol.errors import HubcliError
 
 REQUEST_TYPE: Final = "signalr"
+# As the official clients: a chain of negotiate redirects longer than this is a loop.
+_MAX_REDIRECTS: Final = 100
 # How often a ping goes out: ASP.NET Core drops a client silent for 30 s.
 KEEPALIVE_SECONDS: Final = 15.0
 _END: Final = object()
@@ -92,7 +95,13 @@ class SignalRError(Exception):
 
 
 # What a failed connect raises: the network, HTTP, the server's answers.
-_CONNECT_ERRORS: Final = (OSError, SignalRError, http.client.HTTPException, ValueError)
+_CONNECT_ERRORS: Final = (
+    OSError,
+    SignalRError,
+    http.client.HTTPException,
+    ValueError,
+    HubcliError,  # the protocol core's: a negotiate error body, a bad handshake
+)
 
 
 class SignalRConnection:
@@ -130,14 +139,23 @@ class SignalRConnection:
     # ------------------------------------------------------------ connecting
 
     def connect(self) -> None:
-        status, body = self._negotiate()
-        if status != 200:
-            raise SignalRError(f"negotiate answered {status}")
-        negotiated = negotiation.parse_response(body)
-        if not isinstance(negotiated, negotiation.NegotiateResponse):
-            raise SignalRError("negotiate redirects are not followed here")
+        url, headers = self.url, list(self.headers)
+        for _ in range(_MAX_REDIRECTS):
+            status, body = self._negotiate(url, headers)
+            if status != 200:
+                raise SignalRError(f"negotiate answered {status}")
+            negotiated = negotiation.parse_response(body)
+            if isinstance(negotiated, negotiation.NegotiateResponse):
+                break
+            # Azure SignalR Service's way: the hub's address, and a token for it.
+            url = negotiated.url
+            if negotiated.access_token is not None:
+                headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+                headers.append(("Authorization", f"Bearer {negotiated.access_token}"))
+        else:
+            raise SignalRError(f"negotiate redirected more than {_MAX_REDIRECTS} times")
         target = negotiation.websocket_url(
-            negotiation.connect_url(self.url, negotiated.token_for_connect)
+            negotiation.connect_url(url, negotiated.token_for_connect)
         )
         parts = urlsplit(target)
         secure = parts.scheme == "wss"
@@ -152,7 +170,7 @@ class SignalRConnection:
                 Request(
                     host=parts.netloc,
                     target=path or "/",
-                    extra_headers=[(k.encode(), v.encode()) for k, v in self.headers],
+                    extra_headers=[(k.encode(), v.encode()) for k, v in headers],
                 )
             )
         )
@@ -197,14 +215,14 @@ class SignalRConnection:
             self._tls_context = ssl.create_default_context()
         return self._tls_context
 
-    def _negotiate(self) -> tuple[int, bytes]:
+    def _negotiate(self, url: str, headers: Sequence[tuple[str, str]]) -> tuple[int, bytes]:
         """POST /negotiate: its status and body.
 
         The standard library's client, which gevent makes cooperative: an httpx
         Client costs 0.3 s to make (its certificate store), which a user pays on
         every connect.
         """
-        parts = urlsplit(negotiation.negotiate_url(self.url))
+        parts = urlsplit(negotiation.negotiate_url(url))
         host = parts.hostname or ""
         http_connection = (
             http.client.HTTPSConnection(host, parts.port, timeout=self.timeout, context=self._tls())
@@ -213,7 +231,7 @@ class SignalRConnection:
         )
         try:
             path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-            http_connection.request("POST", path, body=b"", headers=dict(self.headers))
+            http_connection.request("POST", path, body=b"", headers=dict(headers))
             answer = http_connection.getresponse()
             return answer.status, answer.read()
         finally:
@@ -327,7 +345,9 @@ class SignalRConnection:
                 self._dispatch(self._parser.feed(rest))
             while True:
                 self._dispatch(self._parser.feed(self._next_payload()))
-        except (OSError, SignalRError, ValueError) as error:
+        except (OSError, SignalRError, ValueError, HubcliError) as error:
+            # A frame the codec cannot read ends the connection, as the official
+            # clients do: the calls waiting on it fail instead of waiting forever.
             self._fail(error)
 
     def _keepalive(self) -> None:
