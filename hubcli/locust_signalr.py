@@ -85,6 +85,8 @@ from hubcli.protocol.errors import HubcliError
 REQUEST_TYPE: Final = "signalr"
 # As the official clients: a chain of negotiate redirects longer than this is a loop.
 _MAX_REDIRECTS: Final = 100
+# The official clients' serverTimeout: this long without a frame, the connection is dead.
+SERVER_TIMEOUT_SECONDS: Final = 30.0
 # How often a ping goes out: ASP.NET Core drops a client silent for 30 s.
 KEEPALIVE_SECONDS: Final = 15.0
 _END: Final = object()
@@ -114,11 +116,16 @@ class SignalRConnection:
         protocol: str = "json",
         headers: Sequence[tuple[str, str]] = (),
         timeout: float = 30.0,
+        server_timeout: float = SERVER_TIMEOUT_SECONDS,
     ) -> None:
         self.url = url
         self.protocol = protocol_by_name(protocol)
         self.headers = tuple(headers)
         self.timeout = timeout
+        self.server_timeout = server_timeout
+        # Told why, once, when the server or the network ends the connection.
+        self.on_lost: Callable[[BaseException], None] | None = None
+        self._closing = False
         self._binary = self.protocol.transfer_format is TransferFormat.BINARY
         self._socket: socket.socket | None = None
         self._ws = WSConnection(ConnectionType.CLIENT)
@@ -191,7 +198,9 @@ class SignalRConnection:
                 break
         if not response.ok:
             raise SignalRError(f"handshake refused: {response.error}")
-        sock.settimeout(None)
+        # No frame for server_timeout (the server pings every 15 s by default) is a
+        # dead connection, as the official clients judge it (0: wait forever).
+        sock.settimeout(self.server_timeout or None)
         self._greenlets = [gevent.spawn(self._read, rest), gevent.spawn(self._keepalive)]
         self._open = True
 
@@ -203,7 +212,11 @@ class SignalRConnection:
     def reopened(self) -> SignalRConnection:
         """A new connection like this one (not yet connected), its handlers too."""
         again = SignalRConnection(
-            self.url, protocol=self.protocol.name, headers=self.headers, timeout=self.timeout
+            self.url,
+            protocol=self.protocol.name,
+            headers=self.headers,
+            timeout=self.timeout,
+            server_timeout=self.server_timeout,
         )
         again._handlers = {target: list(handlers) for target, handlers in self._handlers.items()}
         return again
@@ -238,6 +251,7 @@ class SignalRConnection:
             http_connection.close()
 
     def close(self) -> None:
+        self._closing = True
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         if self._socket is not None:
@@ -345,6 +359,8 @@ class SignalRConnection:
                 self._dispatch(self._parser.feed(rest))
             while True:
                 self._dispatch(self._parser.feed(self._next_payload()))
+        except TimeoutError:
+            self._fail(SignalRError(f"no message from the server in {self.server_timeout} s"))
         except (OSError, SignalRError, ValueError, HubcliError) as error:
             # A frame the codec cannot read ends the connection, as the official
             # clients do: the calls waiting on it fail instead of waiting forever.
@@ -381,6 +397,8 @@ class SignalRConnection:
         if self._failure is not None:
             return
         self._failure = error
+        if self._open and not self._closing and self.on_lost is not None:
+            self.on_lost(error)
         for call in self._calls.values():
             call.set_exception(SignalRError(str(error)))
         for stream in self._streams.values():
@@ -434,6 +452,7 @@ class LocustHub:
         # EventHook.fire takes **kwargs, untyped: one typed name for it.
         self._request: Callable[..., None] = request.fire
         self._closed = False
+        self._connected_at = time.perf_counter()
 
     def _fire(self, name: str, started: float, error: BaseException | None) -> None:
         self._request(
@@ -444,6 +463,11 @@ class LocustHub:
             exception=error,
             context={},
         )
+
+    def _lost(self, reason: BaseException) -> None:
+        # Every connection the server or the network ended, whether or not a call
+        # was waiting on it: a failure, timed from the connect.
+        self._fire("disconnect", self._connected_at, reason)
 
     def _ready(self) -> bool:
         """Connected, connecting again first if need be; False if that failed."""
@@ -460,11 +484,13 @@ class LocustHub:
     def connect(self) -> None:
         started = time.perf_counter()
         error: BaseException | None = None
+        self.connection.on_lost = self._lost
         try:
             self.connection.connect()
         except _CONNECT_ERRORS as failure:
             error = failure
         self._fire("connect", started, error)
+        self._connected_at = time.perf_counter()
         if error is not None:
             raise error
 
@@ -560,18 +586,25 @@ class SignalRUser(User):
 
     `host` is the hub URL (or --host); `protocol` json or messagepack (None: the
     --signalr-protocol option, json by default); `headers` are sent with negotiate
-    and the WebSocket upgrade.
+    and the WebSocket upgrade; `server_timeout`: seconds without a frame from the
+    server after which the connection is dead (0: never).
     """
 
     abstract = True
     protocol: ClassVar[str | None] = None
     headers: ClassVar[Sequence[tuple[str, str]]] = ()
+    server_timeout: ClassVar[float] = SERVER_TIMEOUT_SECONDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         options = self.environment.parsed_options
         protocol = self.protocol or getattr(options, "signalr_protocol", None) or "json"
-        connection = SignalRConnection(self.host or "", protocol=protocol, headers=self.headers)
+        connection = SignalRConnection(
+            self.host or "",
+            protocol=protocol,
+            headers=self.headers,
+            server_timeout=self.server_timeout,
+        )
         self.hub = LocustHub(connection, self.environment.events.request)
 
     def on_start(self) -> None:

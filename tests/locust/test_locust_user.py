@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -20,6 +21,7 @@ from typing import Any, Final
 import pytest
 
 from tests.cli.hubcli_process import run
+from tests.serverproc import HubServer
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 EXAMPLES: Final = ROOT / "examples" / "locust"
@@ -193,9 +195,12 @@ def test_a_lost_connection_is_made_again_by_the_next_call(hub_server: str, tmp_p
     assert closes["num_requests"] > 0
     # Each call the hub answered with Close failed, and only those.
     assert closes["num_failures"] == closes["num_requests"], result.log
-    [failure] = result.errors
-    assert failure["name"] == "invoke:CloseConnection"
-    assert "closed by the test" in failure["error"]
+    failures = {failure["name"]: failure for failure in result.errors}
+    assert set(failures) == {"invoke:CloseConnection", "disconnect"}
+    assert "closed by the test" in failures["invoke:CloseConnection"]["error"]
+    # Each close is a disconnect too, the hub's reason with it.
+    assert "closed by the test" in failures["disconnect"]["error"]
+    assert result.stats["disconnect"]["num_failures"] == closes["num_requests"]
     # Connected again after each close but perhaps each user's last; and each
     # connect is one the server opened (one more: the GetCounters for `after`).
     assert connects["num_failures"] == 0
@@ -204,3 +209,21 @@ def test_a_lost_connection_is_made_again_by_the_next_call(hub_server: str, tmp_p
     echo = result.stats["invoke:Echo"]
     assert echo["num_failures"] == 0, result.log
     assert echo["num_requests"] == delta(before, after, "Echo")
+
+
+def test_a_server_silent_past_server_timeout_is_a_disconnect(
+    start_hub_server: Callable[..., HubServer], tmp_path: Path
+) -> None:
+    url = start_hub_server("--keepalive", "0").url
+    result = locust(LOCUSTFILES / "quiet.py", url, tmp_path, users=2, seconds=3)
+    echo = result.stats["invoke:Echo"]
+    disconnects = result.stats["disconnect"]
+    assert echo["num_requests"] >= 4
+    assert echo["num_failures"] == 0, result.log
+    # Each wait outlasts the server timeout: every Echo but each user's first
+    # connected again, and every connection but perhaps each user's last was lost.
+    assert result.stats["connect"]["num_requests"] == echo["num_requests"]
+    assert echo["num_requests"] - 2 <= disconnects["num_failures"] <= echo["num_requests"]
+    [failure] = result.errors
+    assert failure["name"] == "disconnect"
+    assert "no message from the server in 0.3 s" in failure["error"]
