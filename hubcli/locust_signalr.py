@@ -20,9 +20,13 @@ What reaches Locust's statistics, request type "signalr": `connect` (negotiate,
 WebSocket and handshake), `invoke:METHOD` (until its Completion; a hub error is
 a failure carrying the hub's text), `send:METHOD` (written), `stream:METHOD` (one
 per item, timed from the item before, the first from the invocation; a stream
-ending in an error is one more request, a failure), and `event:TARGET` for each
+ending in an error is one more request, a failure), `event:TARGET` for each
 push of a target subscribed with `hub.on(TARGET)`, timed from a time in its first
-argument when there is one (the benchmark hub's `send(time)`), else 0.
+argument when there is one (the benchmark hub's `send(time)`), else 0, and
+`disconnect`, a failure, for each connection the server or the network ended (a
+Close, a reset, nothing heard for `server_timeout`), timed from its connect. The
+user's next call connects again. Negotiate redirects (Azure SignalR Service) are
+followed.
 
 The protocol is the user class's `protocol`, else the `--signalr-protocol` option
 this module adds to Locust's command line (json or messagepack; the master passes

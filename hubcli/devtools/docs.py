@@ -533,8 +533,10 @@ _LOCUST: Final = (
     "WebSocket, handshake), invoke:METHOD (until the Completion; a hub error is a "
     "failure with the hub's text), send:METHOD, stream:METHOD (one for each item, the time "
     "since the item before), event:TARGET (a push; its time is the age of a "
-    "timestamp in its first argument, else 0). A lost connection fails the calls "
-    "in flight; the next call connects again. Give --stop-timeout so calls in "
+    "timestamp in its first argument, else 0), disconnect (a failure: a connection "
+    "the server or the network ended, or silent for server_timeout, 30 s). A lost "
+    "connection fails the calls in flight; the next call connects again. "
+    "Negotiate redirects are followed. Give --stop-timeout so calls in "
     "flight end before their users stop, and the counts match the server's. "
     "examples/locust has a locustfile per scenario (echo, echo_all, broadcast, "
     "echo_idle, stream, connect).",
