@@ -155,11 +155,17 @@ def test_a_hub_error_is_a_failure_with_the_hubs_text(hub_server: str, tmp_path: 
     thrown = result.stats["invoke:ThrowHubException"]
     assert thrown["num_requests"] > 0
     assert thrown["num_failures"] == thrown["num_requests"]
-    [failure] = result.errors
-    assert failure["name"] == "invoke:ThrowHubException"
+    failures = {failure["name"]: failure for failure in result.errors}
+    assert set(failures) == {"invoke:ThrowHubException", "stream:StreamThenThrow"}
+    failure = failures["invoke:ThrowHubException"]
     assert failure["method"] == "signalr"
     assert "HubException: no such order 42" in failure["error"]
     assert failure["occurrences"] == thrown["num_failures"]
+    # Three items, then the hub's error: one failure a stream, after its items.
+    streamed = result.stats["stream:StreamThenThrow"]
+    assert streamed["num_failures"] > 0
+    assert streamed["num_requests"] == 4 * streamed["num_failures"]
+    assert "HubException: the stream broke" in failures["stream:StreamThenThrow"]["error"]
 
 
 def test_stream_items_and_pushes_are_requests(hub_server: str, tmp_path: Path) -> None:
@@ -227,3 +233,17 @@ def test_a_server_silent_past_server_timeout_is_a_disconnect(
     [failure] = result.errors
     assert failure["name"] == "disconnect"
     assert "no message from the server in 0.3 s" in failure["error"]
+
+
+def test_the_locust_user_stands_on_the_protocol_core_alone() -> None:
+    # gevent, not trio: nothing of hubcli's trio client, CLI or server may come in.
+    # In a process of its own, as importing locust patches the importer.
+    probe = (
+        "import sys, hubcli.locust_signalr; print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('trio', 'trio_websocket', 'httpx', 'typer', 'hypercorn')"
+        " or m.startswith(('hubcli.client', 'hubcli.cli', 'hubcli.server'))))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout
+    assert output.strip() == "[]"
