@@ -1,6 +1,6 @@
 """`hubcli serve` beside a Node hub and aiosignalr's server, side by side in one run.
 
-    .venv/bin/python bench/server_bench.py [--rows 1,3] [--hubs hubcli,node,aiosignalr]
+    .venv/bin/python bench/server_bench.py [--rows 1,3] [--hubs hubcli,node,aiosignalr,floor]
         [--repeat 5] [--connections 10000] [--json-out FILE]
         [--hubcli-src DIR] [--hubcli-python PATH] [--client-src DIR]
 
@@ -12,8 +12,12 @@ The servers (issue 13), each on 127.0.0.1, WebSockets and JSON:
   package's JSON codecs and the `ws` package (bench/package.json; `npm ci` in bench/
   on first use);
 - aiosignalr: aiosignalr 0.1.1's own server (bench/aiosignalr_hub.py), in its own venv
-  bench/.venv-aiosignalr (or $HUBCLI_BENCH_AIOSIGNALR_VENV), made on first use.
-Each hosts the same methods as `hubcli serve`: Echo, UploadSum, UploadSummary, Broadcast.
+  bench/.venv-aiosignalr (or $HUBCLI_BENCH_AIOSIGNALR_VENV), made on first use;
+- floor: bench/floor_hub.py, the bare floor of hubcli serve's WebSocket stack (trio's
+  listener, 64 KiB reads, the `websockets` sans-IO protocol) that only counts the
+  frames of row 1's upload and answers with the sum their count implies; row 1 only.
+  The issue's target for row 1 is hubcli within 1.25x of it, measured beside it.
+The first three host the same methods as `hubcli serve`: Echo, UploadSum, UploadSummary, Broadcast.
 
 Rows (every result is checked: a sum, a checksum, a count):
  1 the official JS client uploads 200k ints to UploadSum through a Subject, one frame an
@@ -69,7 +73,14 @@ BENCH = ROOT / "bench"
 NODE_MODULES = BENCH / "node_modules"
 AIOSIGNALR = "0.1.1"
 TIMEOUT = 900.0
-HUB_NAMES = {"hubcli": "hubcli serve", "node": "Node hub", "aiosignalr": "aiosignalr"}
+HUB_NAMES = {
+    "hubcli": "hubcli serve",
+    "node": "Node hub",
+    "aiosignalr": "aiosignalr",
+    "floor": "websockets floor",
+}
+# The floor (bench/floor_hub.py) only counts an upload's frames: row 1 alone.
+FLOOR_ROWS = (1,)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -239,6 +250,12 @@ class Setup:
                 hub,
                 ["node", str(BENCH / "node_hub.cjs")],
                 {**os.environ, "NODE_PATH": str(NODE_MODULES)},
+            )
+        if hub == "floor":
+            return Server(
+                hub,
+                [self.hubcli_python, str(BENCH / "floor_hub.py")],
+                {**os.environ, "PYTHONPATH": str(self.hubcli_src)},
             )
         assert self.aiosignalr_python is not None
         return Server(
@@ -493,6 +510,9 @@ def raise_file_limit(needed: int) -> str:
 
 
 def measure_once(row: Row, hub: str, setup: Setup, servers: dict[str, Server], cell: Cell) -> None:
+    if hub == "floor" and row.number not in FLOOR_ROWS:
+        cell.not_applicable = "counts an upload's frames only"
+        return
     server = servers[hub]
     fresh = None
     if row.fresh_server:
@@ -547,7 +567,7 @@ def format_cell(row: Row, cell: Cell) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1,2,3,4,5,6,7", help="comma-separated row numbers")
-    parser.add_argument("--hubs", default="hubcli,node,aiosignalr")
+    parser.add_argument("--hubs", default="hubcli,node,aiosignalr,floor")
     parser.add_argument("--repeat", type=int, default=5, help="samples of each row and hub")
     parser.add_argument("--items", type=int, default=200_000, help="rows 1 and 2")
     parser.add_argument("--large-items", type=int, default=1_000_000, help="row 5")
@@ -641,7 +661,7 @@ def main() -> None:
     labels = vars(options)
     header = ["work", *(HUB_NAMES[hub] for hub in hubs)]
     # The issue's targets: within 2x of the Node hub, ahead of aiosignalr.
-    ratios = [peer for peer in ("node", "aiosignalr") if "hubcli" in hubs and peer in hubs]
+    ratios = [peer for peer in ("node", "aiosignalr", "floor") if "hubcli" in hubs and peer in hubs]
     header += [f"hubcli / {HUB_NAMES[peer]}" for peer in ratios]
     print()
     print("| " + " | ".join(header) + " |")

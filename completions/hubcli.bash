@@ -69,11 +69,11 @@ _hubcli() {
             esac
             ;;
         session)
-            options="--on --no-wait --reconnect --reconnect-delays -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="--on --no-wait --reconnect --reconnect-delays --methods --color --no-color -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                --on|--reconnect-delays|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
+                --on|--reconnect-delays|--methods|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         stream)

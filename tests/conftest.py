@@ -57,9 +57,10 @@ def shared_hub_server() -> Iterator[str]:
 
 # ---------------------------------------------------------------- outside programs
 # Programs some tests run, installed in CI when missing: the shells whose completion
-# files are tested, jq for the pipeline test of issue 4, and a headless browser to
-# render `hubcli bench --html` pages in (issue 15).
-TOOLS = ("zsh", "fish", "jq", "chromium")
+# files are tested, jq for the pipeline test of issue 4, tmux, the real terminal the
+# interactive session shell is driven in, and a headless browser to render
+# `hubcli bench --html` pages in (issue 15).
+TOOLS = ("zsh", "fish", "jq", "tmux", "chromium")
 # apt-get update + install of them: about 10-30 s, once per session, in CI only.
 APT_TIMEOUT = 600
 

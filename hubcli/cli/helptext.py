@@ -175,10 +175,14 @@ EXIT_CODES: Final[dict[str, dict[ExitCode, str]]] = {
     ),
     "session": _client_codes(
         {
-            ExitCode.OK: f"stdin ended and the calls in flight are over, or {_READER_GONE}",
+            ExitCode.OK: f"stdin ended and the calls in flight are over, or {_READER_GONE}; "
+            "at a terminal, Ctrl-D, /quit or /close",
+            ExitCode.USAGE: "usage error: bad flags, an unreadable --methods FILE; at a "
+            "terminal, the shell's prompt_toolkit not installed (pip install 'hubcli[shell]')",
             ExitCode.HUB_ERROR: "never for the session: a call's hub error is its record",
             ExitCode.CONNECTION_CLOSED: "the connection was lost (or --reconnect gave up)",
-            ExitCode.INTERRUPTED: _CTRL_C,
+            ExitCode.INTERRUPTED: f"{_CTRL_C} (at the shell's prompt Ctrl-C cancels the "
+            "latest call instead)",
         },
         cannot=(ExitCode.HUB_ERROR,),
     ),

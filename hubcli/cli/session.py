@@ -1,18 +1,23 @@
 """`hubcli session URL`: many calls on one connection, driven line by line.
 
 With stdin not a terminal, a JSON-lines protocol for programs (session_engine.py,
-session_requests.py; its schema: hubcli/schemas/session-v1.json).
+session_requests.py; its schema: hubcli/schemas/session-v1.json). At a terminal, an
+interactive shell whose typed commands become requests of that protocol
+(session_shell.py; prompt_toolkit, the `shell` extra).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+import os
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from hubcli._defaults import DEFAULT_KEEPALIVE_SECONDS, DEFAULT_MAX_MESSAGE_SIZE
 
 from .combinations import check_combinations
+from .errors import UsageError, report
+from .exit_codes import ExitCode
 from .launch import Body, client_command, launch
 from .listen import ReconnectDelaysOption, ReconnectOption, reconnect_policy
 from .options import (
@@ -70,9 +75,34 @@ NoWaitOption = Annotated[
         rich_help_panel=ARGUMENTS,
     ),
 ]
+MethodsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--methods",
+        metavar="FILE",
+        show_default=False,
+        help="At a terminal: hub method names to complete with Tab, one a line ('#' "
+        "starts a comment); SignalR cannot list a hub's methods.",
+        rich_help_panel=ARGUMENTS,
+    ),
+]
+SessionColorOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        show_default=False,
+        help="At a terminal: colour the shell's JSON, or not (default: colour, but "
+        "never with NO_COLOR or TERM=dumb set). Records for programs never are.",
+        rich_help_panel=OUTPUT,
+    ),
+]
+SHELL_EXTRA: Final = "pip install 'hubcli[shell]'"
 
 
-@client_command("session", short_help="Many calls on one connection: JSON-lines requests on stdin.")
+@client_command(
+    "session",
+    short_help="Many calls on one connection: a shell at a terminal, JSON lines for programs.",
+)
 def session_command(
     ctx: typer.Context,
     url: UrlArg,
@@ -81,6 +111,8 @@ def session_command(
     no_wait: NoWaitOption = False,
     reconnect: ReconnectOption = False,
     reconnect_delays: ReconnectDelaysOption = None,
+    methods: MethodsOption = None,
+    color: SessionColorOption = None,
     # The connection options, the same in every client command (ConnectionFlags):
     protocol: ProtocolOption = ProtocolName.json,
     transport: TransportOption = None,
@@ -128,8 +160,35 @@ def session_command(
     At the end of stdin the calls in flight are waited for (--no-wait: cancelled),
     then the connection closed: exit 0. The connection lost: an error record for
     each call in flight, then exit 7 (--reconnect: connect again and go on).
+
+    At a terminal (stdin a terminal), an interactive shell on the connection
+    (the shell extra: pip install 'hubcli[shell]'). Commands: invoke METHOD
+    [ARG...], send ..., stream ..., call ... (invoke, waiting for it), upload
+    [--stream] [--json] METHOD [ARG...] (then the items, one a line, strings
+    unless --json; an empty line or Ctrl-D ends them; @stdin among the ARGs:
+    where the stream goes), cancel [ID], on TARGET, off TARGET, reply TARGET
+    VALUE; /help, /verbose (the raw frames), /close (after the calls in flight),
+    /quit. Each ARG is JSON, typed as it is ({"a": 1} is one object), or else a
+    word read as a shell reads it, a string.
+    Results, stream items and pushes are printed above the prompt as they come;
+    Ctrl-C cancels the latest call in flight, Ctrl-D closes. History:
+    $XDG_STATE_HOME/hubcli/history (~/.local/state/hubcli/history), mode 0600;
+    Ctrl+R searches it, Tab completes commands and method names (--methods).
     """
     flags = ConnectionFlags.of(locals())  # first: the parameters, nothing else yet
+    if os.isatty(0):
+        raise typer.Exit(
+            _shell(
+                ctx,
+                url,
+                flags,
+                on=on,
+                methods=methods,
+                color=color,
+                reconnect=reconnect,
+                reconnect_delays=reconnect_delays,
+            )
+        )
 
     def prepare() -> tuple[Body, ConnectionSettings, OutputSettings]:
         check_combinations("session", ctx)
@@ -156,3 +215,40 @@ def session_command(
         return body, settings, OutputSettings()
 
     launch(prepare)
+
+
+def _shell(
+    ctx: typer.Context,
+    url: str,
+    flags: ConnectionFlags,
+    *,
+    on: list[str] | None,
+    methods: str | None,
+    color: bool | None,
+    reconnect: bool,
+    reconnect_delays: str | None,
+) -> int:
+    """The interactive shell, with stdin a terminal; its exit status."""
+    try:
+        check_combinations("session", ctx)
+        settings = connection_settings(url, flags)
+        policy = reconnect_policy(reconnect, reconnect_delays)
+        try:
+            from . import session_shell
+        except ImportError as error:
+            if error.name is None or not error.name.startswith("prompt_toolkit"):
+                raise
+            raise UsageError(
+                "the interactive shell needs prompt_toolkit, which is not installed",
+                hint=f"{SHELL_EXTRA}; or give requests on stdin, e.g. < calls.jsonl",
+            ) from None
+        names = session_shell.read_methods(methods)
+    except UsageError as error:
+        report(str(error), error.hint)
+        return int(ExitCode.USAGE)
+    from .pretty import choose_style
+    from .startup import resume_collector
+
+    resume_collector()
+    style = choose_style(pretty=True, color=color, isatty=os.isatty(1), environ=os.environ)
+    return session_shell.run_shell(settings, policy, tuple(on or ()), names, style)

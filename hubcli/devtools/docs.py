@@ -539,7 +539,7 @@ _LOCUST: Final = (
     "Negotiate redirects are followed. Give --stop-timeout so calls in "
     "flight end before their users stop, and the counts match the server's. "
     "examples/locust has a locustfile per scenario (echo, echo_all, broadcast, "
-    "echo_idle, stream, connect).",
+    "echo_idle, stream, connect), and all_calls.py shows every kind of call.",
 )
 _LOCUST_EXAMPLE: Final = (
     "# one machine, headless, 50 users for a minute, MessagePack",

@@ -105,6 +105,25 @@ class Upload:
         if len(self._buffer) == 1:
             self._wake()
 
+    async def put_many(self, items: list[Any]) -> None:
+        """put() each of `items` in order, filling the buffer as far as it has room
+        at each step instead of one call per item."""
+        buffer = self._buffer
+        start = 0
+        while start < len(items):
+            while len(buffer) >= self._capacity:
+                if self.completed or self._reader_done:
+                    return
+                await self._changed.wait()
+            if self.completed or self._reader_done:
+                return
+            end = start + self._capacity - len(buffer)
+            was_empty = not buffer
+            buffer.extend(items[start:end])
+            start = end
+            if was_empty:
+                self._wake()
+
     def complete(self, error: str | None = None) -> None:
         if not self.completed:
             self.completed = True

@@ -25,6 +25,7 @@ from hubcli.protocol import (
     CompletionKind,
     IncomingMessage,
     Invocation,
+    InvocationBatch,
     InvocationBindingFailure,
     StreamInvocation,
     StreamItem,
@@ -112,8 +113,11 @@ class Invocations:
         elif isinstance(message, StreamItem):
             await self._upload_item(message.invocation_id, message.item)
         elif isinstance(message, StreamItemBatch):
-            for item in message.items:
-                await self._upload_item(message.invocation_id, item)
+            await self._upload_items(message.invocation_id, message.items)
+        elif isinstance(message, InvocationBatch):
+            # Plain sends of one target, batched by the parser: each is its own call.
+            for arguments in message.arguments:
+                await self._invoke(Invocation(message.target, arguments))
         elif isinstance(message, Completion):
             self._complete(message)
         elif isinstance(message, CancelInvocation):
@@ -138,6 +142,31 @@ class Invocations:
             )
             return
         await upload.put(item)
+
+    async def _upload_items(self, stream_id: str, items: list[Any]) -> None:
+        """The items of one stream from one read, as _upload_item one by one would
+        take them, with one buffer call for the lot."""
+        entry = self._uploads.get(stream_id)
+        if entry is None:
+            log.debug("stream items for unknown stream %s ignored", stream_id)
+            return
+        upload, item_type = entry
+        if item_type is not ArgType.ANY:
+            for index, item in enumerate(items):
+                if not matches(item, item_type):
+                    await upload.put_many(items[:index])
+                    # The method may have ended (and closed the stream) meanwhile.
+                    if self._uploads.get(stream_id) is entry:
+                        del self._uploads[stream_id]
+                        upload.complete(
+                            errors.build_error_message(
+                                STREAM_BINDING_FAILURE,
+                                errors.InvalidDataException(errors.ARGUMENT_TYPES),
+                                self._detailed,
+                            )
+                        )
+                    return
+        await upload.put_many(items)
 
     def _complete(self, message: Completion) -> None:
         entry = self._uploads.pop(message.invocation_id, None)
@@ -229,7 +258,12 @@ class Invocations:
         if not message.stream_ids:
             # Only plain invocations take the slot, as ActiveInvocationLimit: one with
             # client streams waiting on it would hold up the reads its items need.
-            await self._slot.acquire()
+            try:
+                # A free slot is taken without a schedule point of its own: the read
+                # loop that runs this checkpoints on its next read anyway.
+                self._slot.acquire_nowait()
+            except trio.WouldBlock:
+                await self._slot.acquire()
             release = self._releaser()
         call = _Call(message, method, arguments, uploads, self._context(release))
         self._nursery.start_soon(self._run_invocation, call)
@@ -275,7 +309,7 @@ class Invocations:
                 else:
                     # A void .NET method completes with a null result, not without one.
                     completion = Completion.with_result(invocation_id, result)
-                await self._connection.write_message(completion)
+                await self._connection.write_last(completion)
             self._start_background(call.context)
         finally:
             call.context.release_invocation_slot()

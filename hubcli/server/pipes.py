@@ -16,7 +16,9 @@ class BytePipe:
         self._buffer = bytearray()
         self._pause_threshold = pause_threshold
         self._completed = False
-        self._changed = trio.Event()
+        # A parking lot, not an Event replaced on every change: waking costs no new
+        # object, and a pipe changes once or twice per message.
+        self._waiters = trio.lowlevel.ParkingLot()
 
     @property
     def completed(self) -> bool:
@@ -31,8 +33,8 @@ class BytePipe:
         return len(self._buffer) > self._pause_threshold
 
     def _notify(self) -> None:
-        self._changed.set()
-        self._changed = trio.Event()
+        if self._waiters:
+            self._waiters.unpark_all()
 
     async def write(self, data: bytes) -> bool:
         """Append data, then wait while the reader is behind; False once completed.
@@ -54,7 +56,7 @@ class BytePipe:
         (or the pipe is completed); always a checkpoint."""
         await trio.lowlevel.checkpoint()
         while len(self._buffer) > self._pause_threshold and not self._completed:
-            await self._changed.wait()
+            await self._waiters.park()
 
     def write_nowait(self, data: bytes) -> bool:
         """Append without waiting for the reader (for the last message of a connection)."""
@@ -69,7 +71,7 @@ class BytePipe:
         while not self._buffer:
             if self._completed:
                 return None
-            await self._changed.wait()
+            await self._waiters.park()
         data = bytes(self._buffer)
         self._buffer.clear()
         self._notify()

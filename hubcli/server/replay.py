@@ -158,6 +158,11 @@ class BlockReplayBuffer:
             return len(data), count
         return end, head_count
 
+    @property
+    def over_limit(self) -> bool:
+        """Whether wait_for_room() would wait for an Ack."""
+        return self._bytes > self._limit and not self._closed
+
     async def wait_for_room(self) -> None:
         """Return at once unless the buffer is over its limit; then once an Ack has
         brought it below the limit (or the connection is over). A checkpoint."""

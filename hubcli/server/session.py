@@ -174,6 +174,11 @@ class HubSession:
             self._replay.record(data, messages)
         return self.http.outbound.write_nowait(data)
 
+    @property
+    def backlogged(self) -> bool:
+        replay = self._replay
+        return self.http.outbound.over_threshold or (replay is not None and replay.over_limit)
+
     async def drained(self) -> None:
         await self.http.outbound.drained()
         if self._replay is not None:
@@ -211,6 +216,18 @@ class HubSession:
             start = end
             if start >= len(data):
                 return
+
+    async def write_last(self, message: HubMessage) -> None:
+        """A task's last write (an invocation's Completion): as write_message, but
+        with no schedule point of its own while the transport keeps up, since the
+        task ends right after it (a round of the scheduler per call saved)."""
+        if self._replay is None:
+            outbound = self.http.outbound
+            if self.enqueue(self.protocol.encode(message), 1):
+                if outbound.over_threshold:
+                    await outbound.drained()
+                return
+        await self.write_message(message)
 
     async def write_message(self, message: HubMessage) -> None:
         await self.write_bytes(
@@ -290,8 +307,12 @@ class HubSession:
                 # Unknown message types are skipped: "future protocol changes can add
                 # message types", as the server's parsers say. (With a size limit set,
                 # ASP.NET Core then stops reading that connection; not copied.)
+                # Batching: a read's consecutive items of one stream (or sends of one
+                # target) come as one message, not an object each. Not on a stateful
+                # connection, where every message is numbered on receipt.
                 parser = self.protocol.parser(
                     max_message_size=parser_limit(self.protocol, limit),
+                    batching=self._incoming is None,
                     ignore_unknown_types=True,
                 )
                 return parser, rest

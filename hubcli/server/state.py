@@ -41,6 +41,11 @@ class HubClient(Protocol):
         """Return once the connection's output is below its pause threshold."""
         ...
 
+    @property
+    def backlogged(self) -> bool:
+        """Whether drained() would wait (the output is over its threshold)."""
+        ...
+
     def request_close(self, error: str | None, allow_reconnect: bool) -> None:
         """End the connection with a Close message carrying `error`."""
         ...

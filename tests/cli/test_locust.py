@@ -11,11 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .hubcli_process import run
-
-pytest.importorskip("locust")
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "locust"
 LOCUST = [sys.executable, "-m", "locust"]

@@ -219,6 +219,26 @@ async def test_bad_utf8_in_a_text_frame_closes_with_1007_and_no_reason(hub: Any)
     assert data[:4] == b"\x88\x02" + struct.pack("!H", 1007), data
 
 
+@pytest.mark.parametrize(
+    "payload",
+    [b"", struct.pack("!H", 1001), struct.pack("!H", 4000) + b"bye"],
+    ids=["no-code", "going-away", "4000-with-reason"],
+)
+async def test_a_clients_close_is_answered_with_1000(hub: Any, payload: bytes) -> None:
+    # The real server's transport ends its side with NormalClosure whatever the peer
+    # sent (Kestrel answers a close without a code with 1000, not with an echo).
+    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
+    async with stream:
+        assert isinstance(answer, wsproto.events.AcceptConnection)
+        await stream.send_all(masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
+        event = await next_event(stream, connection)
+        assert isinstance(event, wsproto.events.TextMessage), event
+        await stream.send_all(masked_frame(0x8, payload))
+        closed = await close_frame(stream, connection)
+    assert closed.code == 1000, closed
+    assert not closed.reason
+
+
 async def test_tls_terminates_at_the_front(start_hub: StartHub, tmp_path: Any) -> None:
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1")

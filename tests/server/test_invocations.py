@@ -254,3 +254,18 @@ async def test_connection_info_and_headers(hub: Hub) -> None:
         assert (await raw.invoke("GetHeaderValues", ["X-Test", "Nope"])).result == ["1", None]
         assert (await raw.invoke("GetActiveTransportName")).result == "WebSockets"
         assert (await raw.invoke("GetUserIdentifier")).result is None
+
+
+@pytest.mark.parametrize("protocol", ["json", "messagepack"])
+async def test_sends_in_one_frame_each_run_in_order(hub: Hub, protocol: str) -> None:
+    # Plain sends of one target in one frame reach the hub as one parsed batch;
+    # each is still its own call, in order, and gets no answer.
+    async with RawHub.connect(hub.url, protocol=protocol) as raw:
+        await raw.send(*(Invocation("Broadcast", [text]) for text in ("a", "b", "c")))
+        received = [await raw.receive_invocation() for _ in range(3)]
+        assert [(m.target, m.arguments) for m in received] == [
+            ("Broadcast", ["a"]),
+            ("Broadcast", ["b"]),
+            ("Broadcast", ["c"]),
+        ]
+        assert (await raw.invoke("Add", 1, 2)).result == 3

@@ -122,6 +122,10 @@ class PipeClient:
     async def drained(self) -> None:
         await self.pipe.drained()
 
+    @property
+    def backlogged(self) -> bool:
+        return self.pipe.over_threshold
+
     def request_close(self, error: str | None, allow_reconnect: bool) -> None:
         self.pipe.complete()
 

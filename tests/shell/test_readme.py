@@ -53,7 +53,11 @@ def test_library_example_prints_what_the_readme_says(shared_hub_server: str) -> 
     assert result.stdout == expected.group(1)
 
 
-PYTHON_EXAMPLES = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
+# A locustfile runs under Locust, not as a program: the README shows one of the
+# shipped examples (examples/locust), which tests/cli/test_locust.py runs.
+LOCUSTFILES = [block for block in PYTHON_BLOCKS if "(SignalRUser)" in block]
+PYTHON_EXAMPLES = [block for block in PYTHON_BLOCKS if block not in LOCUSTFILES]
 
 
 def _run_example(source: str, url: str) -> subprocess.CompletedProcess[str]:
@@ -87,6 +91,17 @@ def test_library_push_example_runs(shared_hub_server: str) -> None:
 def test_every_python_example_runs(shared_hub_server: str, index: int) -> None:
     result = _run_example(PYTHON_EXAMPLES[index], shared_hub_server)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("index", range(len(LOCUSTFILES)))
+def test_a_locustfile_shown_is_a_shipped_example(index: int) -> None:
+    shipped = {
+        path.name: path.read_text(encoding="utf-8")
+        for path in (ROOT / "examples" / "locust").glob("*.py")
+    }
+    assert any(text.endswith("\n" + LOCUSTFILES[index]) for text in shipped.values()), (
+        "the README's locustfile is not the code of a file in examples/locust"
+    )
 
 
 def test_python_examples_pass_mypy_strict_against_the_installed_package(
