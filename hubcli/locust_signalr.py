@@ -395,7 +395,8 @@ class SignalRConnection:
                 for handler in self._handlers.get(message.target.lower(), ()):
                     handler(*message.arguments)
             elif isinstance(message, Close):
-                raise SignalRError(f"the server closed the connection: {message.error}")
+                reason = f": {message.error}" if message.error else ""
+                raise SignalRError(f"the server closed the connection{reason}")
 
     def _fail(self, error: BaseException) -> None:
         if self._failure is not None:
