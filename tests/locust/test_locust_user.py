@@ -63,7 +63,8 @@ def locust(
     seconds: int = 3,
 ) -> LocustRun:
     """A headless Locust run to its end: alone, or a master and `workers` workers."""
-    common = ["-f", f"{locustfile},{LOCUSTFILES / 'report_errors.py'}", *options]
+    # Options are the master's alone: Locust hands them to its workers.
+    common = ["-f", f"{locustfile},{LOCUSTFILES / 'report_errors.py'}"]
     errors = tmp_path / "errors.json"
     env = {**os.environ, "HUBCLI_TEST_LOCUST_ERRORS": str(errors)}
     port = free_port()
@@ -76,7 +77,7 @@ def locust(
     with log.open("w") as log_file:
         main = subprocess.Popen(
             [
-                *LOCUST, *common, *distributed, "--headless", "--host", url,
+                *LOCUST, *common, *options, *distributed, "--headless", "--host", url,
                 "-u", str(users), "-r", str(users), "-t", f"{seconds}s",
                 # Tasks end before their users stop: no call left half-counted.
                 "--stop-timeout", "10", "--json",
@@ -145,6 +146,10 @@ def test_a_master_and_two_workers_count_what_the_server_counts(
     assert result.stats["connect"]["num_failures"] == 0
     # Our users' connections, and the one that asked for `after`.
     assert after["connectionsOpened"] - before["connectionsOpened"] == users + 1
+    # The workers took the master's --signalr-protocol (GetCounters speaks JSON).
+    opened = after["connectionsByProtocol"]
+    earlier = before["connectionsByProtocol"]
+    assert opened[protocol] - earlier.get(protocol, 0) == users + (protocol == "json")
     assert result.errors == []
 
 
