@@ -309,8 +309,12 @@ class SignalRConnection:
             if not finished and self._failure is None:
                 self._send_message(CancelInvocation(invocation_id))
 
-    def on(self, target: str, handler: Callable[..., None]) -> None:
-        """Call `handler(*arguments)` for each push of `target` (any case)."""
+    def on(self, target: str, handler: Callable[..., Any]) -> None:
+        """Call `handler(*arguments)` for each push of `target` (any case).
+
+        When the hub asks for a result (an Invocation with an id), the first
+        handler's return value is the answer, and its exception an error answer.
+        """
         self._handlers.setdefault(target.lower(), []).append(handler)
 
     # ---------------------------------------------------------------- the wire
@@ -392,11 +396,33 @@ class SignalRConnection:
                 if stream is not None:
                     stream.put(message.item)
             elif isinstance(message, Invocation):
-                for handler in self._handlers.get(message.target.lower(), ()):
-                    handler(*message.arguments)
+                self._invoked(message)
             elif isinstance(message, Close):
                 reason = f": {message.error}" if message.error else ""
                 raise SignalRError(f"the server closed the connection{reason}")
+
+    def _invoked(self, message: Invocation) -> None:
+        """A push, or a client result request: run the handlers, answer if asked."""
+        handlers = self._handlers.get(message.target.lower(), [])
+        error: str | None = f"the client has no handler for {message.target}"
+        result: Any = None
+        for index, handler in enumerate(handlers):
+            try:
+                value = handler(*message.arguments)
+            except Exception as failure:  # the user's handler: its error is the answer
+                if index == 0:
+                    error = f"the client's handler raised {failure!r}"
+            else:
+                if index == 0:
+                    result, error = value, None
+        invocation_id = message.invocation_id
+        if invocation_id is not None:
+            # Sent from the reader, so answers go out in the order they were asked.
+            self._send_message(
+                Completion.with_result(invocation_id, result)
+                if error is None
+                else Completion.with_error(invocation_id, error)
+            )
 
     def _fail(self, error: BaseException) -> None:
         if self._failure is not None:
@@ -554,20 +580,23 @@ class LocustHub:
         """Read the stream (its first `count` items) for the load alone: how many came."""
         return sum(1 for _ in self.stream(method, *args, count=count))
 
-    def on(self, target: str, handler: Callable[..., None] | None = None) -> None:
+    def on(self, target: str, handler: Callable[..., Any] | None = None) -> None:
         """Report each push of `target` as `event:TARGET`, then call `handler(*args)`.
 
         A handler that raises makes that push a failure, with the handler's error.
+        When the hub asks for a result (a client result), the handler's return value
+        is the answer, its error an error answer.
         """
         name = f"event:{target}"
 
-        def pushed(*arguments: Any) -> None:
+        def pushed(*arguments: Any) -> Any:
             sent = sent_at(arguments[0]) if arguments else None
             latency = 0.0 if sent is None else max(time.time() - sent, 0.0) * 1000
             error: Exception | None = None
+            result: Any = None
             if handler is not None:
                 try:
-                    handler(*arguments)
+                    result = handler(*arguments)
                 except Exception as failure:  # the user's code: any error is its report
                     error = failure
             self._request(
@@ -578,6 +607,9 @@ class LocustHub:
                 exception=error,
                 context={},
             )
+            if error is not None:
+                raise error
+            return result
 
         self.connection.on(target, pushed)
 

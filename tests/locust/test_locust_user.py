@@ -118,7 +118,10 @@ def locust(
     assert out.strip(), text
     entries = json.loads(out)
     reported = json.loads(errors.read_text())
-    return LocustRun(main.returncode, {entry["name"]: entry for entry in entries}, reported, text)
+    # No locustfile here raises but by a failed assertion, which is the test's.
+    assert reported["exceptions"] == [], reported["exceptions"]
+    stats = {entry["name"]: entry for entry in entries}
+    return LocustRun(main.returncode, stats, reported["errors"], text)
 
 
 def delta(before: dict[str, Any], after: dict[str, Any], key: str) -> int:
@@ -252,3 +255,30 @@ def test_the_locust_user_stands_on_the_protocol_core_alone() -> None:
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True
     ).stdout
     assert output.strip() == "[]"
+
+
+def test_client_results_are_answered_by_the_handlers(hub_server: str, tmp_path: Path) -> None:
+    before = counters(hub_server)
+    result = locust(LOCUSTFILES / "client_results.py", hub_server, tmp_path, users=2, seconds=2)
+    after = counters(hub_server)
+    assert result.returncode == 1, result.log  # the refusals are failures
+    answered = result.stats["event:GetAnswer"]
+    refused = result.stats["event:Refuse"]
+    assert answered["num_requests"] > 0
+    assert answered["num_failures"] == 0
+    assert refused["num_requests"] == refused["num_failures"] > 0
+    [failure] = result.errors
+    assert failure["name"] == "event:Refuse"
+    assert "no answer here" in failure["error"]
+    asked = result.stats["invoke:ClientResult"]["num_requests"]
+    answers = {
+        kind: after["clientResults"][kind] - before["clientResults"][kind]
+        for kind in ("requested", "ok", "error")
+    }
+    # Every request reached the client, which answered each: with the handler's
+    # value, or with an error (a handler's, or none to ask).
+    assert answers["requested"] == asked
+    assert answers["ok"] == answered["num_requests"]
+    assert answers["ok"] + answers["error"] == asked
+    assert answers["error"] >= refused["num_requests"]
+    assert result.stats["invoke:ClientResult"]["num_failures"] == 0

@@ -1,5 +1,5 @@
 """Loaded beside each locustfile (-f FILE,report_errors.py): the final error report
-to $HUBCLI_TEST_LOCUST_ERRORS.
+and the exceptions raised in the users' code, to $HUBCLI_TEST_LOCUST_ERRORS.
 
 Locust's _failures.csv is written every few seconds, not at the end, and --json
 has no errors.
@@ -16,9 +16,17 @@ from locust.env import Environment
 
 def write_errors(environment: Environment, **_: Any) -> None:
     assert environment.runner is not None
-    errors = list(environment.runner.stats.serialize_errors().values())
+    runner = environment.runner
+    report = {
+        "errors": list(runner.stats.serialize_errors().values()),
+        # Exceptions in the users' code (a failed assert in a task), workers' too.
+        "exceptions": [
+            {"msg": row["msg"], "traceback": row["traceback"], "count": row["count"]}
+            for row in runner.exceptions.values()
+        ],
+    }
     with open(os.environ["HUBCLI_TEST_LOCUST_ERRORS"], "w") as file:
-        json.dump(errors, file)
+        json.dump(report, file)
 
 
 # EventHook.add_listener is untyped.
