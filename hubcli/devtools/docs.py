@@ -528,7 +528,7 @@ _LOCUST: Final = (
     "(not Server-Sent Events or long polling), JSON or MessagePack "
     "(--signalr-protocol json|messagepack, or the class's protocol). In a task, "
     "self.hub.invoke(METHOD, ARG...), send, stream (an iterator of the items) and "
-    "on(TARGET, HANDLER).",
+    "on(TARGET, HANDLER) (whose return value answers a client result).",
     "Each is a request of type signalr in Locust's statistics: connect (negotiate, "
     "WebSocket, handshake), invoke:METHOD (until the Completion; a hub error is a "
     "failure with the hub's text), send:METHOD, stream:METHOD (one for each item, the time "
