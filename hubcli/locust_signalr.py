@@ -18,29 +18,43 @@ cooperative, with wsproto for the WebSocket. WebSockets only.
 
 What reaches Locust's statistics, request type "signalr": `connect` (negotiate,
 WebSocket and handshake), `invoke:METHOD` (until its Completion; a hub error is
-a failure), `send:METHOD` (written), `stream:METHOD` (one per item, timed from the
-item before), and `event:TARGET` for each push of a target subscribed with
-`hub.on(TARGET)`, timed from a time in its first argument when there is one
-(the benchmark hub's `send(time)`), else 0.
+a failure carrying the hub's text), `send:METHOD` (written), `stream:METHOD` (one
+per item, timed from the item before, the first from the invocation; a stream
+ending in an error is one more request, a failure), `event:TARGET` for each
+push of a target subscribed with `hub.on(TARGET)`, timed from a time in its first
+argument when there is one (the benchmark hub's `send(time)`), else 0, and
+`disconnect`, a failure, for each connection the server or the network ended (a
+Close, a reset, nothing heard for `server_timeout`), timed from its connect. The
+user's next call connects again. Negotiate redirects (Azure SignalR Service) are
+followed.
+
+The protocol is the user class's `protocol`, else the `--signalr-protocol` option
+this module adds to Locust's command line (json or messagepack; the master passes
+it on to its workers). Server-Sent Events and long polling are not spoken here.
+
+Import this module in a locustfile only: importing locust patches the process for
+gevent (threads, sockets), which would break trio in the same process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import http.client
 import itertools
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any, ClassVar, Final
 from urllib.parse import urlsplit
 
 import gevent
-import httpx
 from gevent.event import AsyncResult
+from gevent.lock import Semaphore
 from gevent.queue import Queue
-from locust import User
+from locust import User, events
+from locust.argument_parser import LocustArgumentParser
 from locust.event import EventHook
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import (
@@ -70,8 +84,13 @@ from hubcli.protocol import (
 )
 from hubcli.protocol import handshake as handshakes
 from hubcli.protocol import negotiate as negotiation
+from hubcli.protocol.errors import HubcliError
 
 REQUEST_TYPE: Final = "signalr"
+# As the official clients: a chain of negotiate redirects longer than this is a loop.
+_MAX_REDIRECTS: Final = 100
+# The official clients' serverTimeout: this long without a frame, the connection is dead.
+SERVER_TIMEOUT_SECONDS: Final = 30.0
 # How often a ping goes out: ASP.NET Core drops a client silent for 30 s.
 KEEPALIVE_SECONDS: Final = 15.0
 _END: Final = object()
@@ -79,6 +98,16 @@ _END: Final = object()
 
 class SignalRError(Exception):
     """The connection failed or ended, or the hub answered with an error."""
+
+
+# What a failed connect raises: the network, HTTP, the server's answers.
+_CONNECT_ERRORS: Final = (
+    OSError,
+    SignalRError,
+    http.client.HTTPException,
+    ValueError,
+    HubcliError,  # the protocol core's: a negotiate error body, a bad handshake
+)
 
 
 class SignalRConnection:
@@ -91,11 +120,16 @@ class SignalRConnection:
         protocol: str = "json",
         headers: Sequence[tuple[str, str]] = (),
         timeout: float = 30.0,
+        server_timeout: float = SERVER_TIMEOUT_SECONDS,
     ) -> None:
         self.url = url
         self.protocol = protocol_by_name(protocol)
         self.headers = tuple(headers)
         self.timeout = timeout
+        self.server_timeout = server_timeout
+        # Told why, once, when the server or the network ends the connection.
+        self.on_lost: Callable[[BaseException], None] | None = None
+        self._closing = False
         self._binary = self.protocol.transfer_format is TransferFormat.BINARY
         self._socket: socket.socket | None = None
         self._ws = WSConnection(ConnectionType.CLIENT)
@@ -107,26 +141,39 @@ class SignalRConnection:
         self._greenlets: list[gevent.Greenlet[Any, Any]] = []
         self._failure: BaseException | None = None
         self._pending_text = ""
+        self._tls_context: ssl.SSLContext | None = None
+        self._open = False
+        # The keepalive greenlet and the user's both write: a sendall that blocks
+        # yields, and another frame must not start inside this one.
+        self._writing = Semaphore()
 
     # ------------------------------------------------------------ connecting
 
     def connect(self) -> None:
-        with httpx.Client(timeout=self.timeout, headers=list(self.headers)) as http:
-            answer = http.post(negotiation.negotiate_url(self.url))
-        if answer.status_code != 200:
-            raise SignalRError(f"negotiate answered {answer.status_code}")
-        negotiated = negotiation.parse_response(answer.content)
-        if not isinstance(negotiated, negotiation.NegotiateResponse):
-            raise SignalRError("negotiate redirects are not followed here")
+        url, headers = self.url, list(self.headers)
+        for _ in range(_MAX_REDIRECTS):
+            status, body = self._negotiate(url, headers)
+            if status != 200:
+                raise SignalRError(f"negotiate answered {status}")
+            negotiated = negotiation.parse_response(body)
+            if isinstance(negotiated, negotiation.NegotiateResponse):
+                break
+            # Azure SignalR Service's way: the hub's address, and a token for it.
+            url = negotiated.url
+            if negotiated.access_token is not None:
+                headers = [(k, v) for k, v in headers if k.lower() != "authorization"]
+                headers.append(("Authorization", f"Bearer {negotiated.access_token}"))
+        else:
+            raise SignalRError(f"negotiate redirected more than {_MAX_REDIRECTS} times")
         target = negotiation.websocket_url(
-            negotiation.connect_url(self.url, negotiated.token_for_connect)
+            negotiation.connect_url(url, negotiated.token_for_connect)
         )
         parts = urlsplit(target)
         secure = parts.scheme == "wss"
         port = parts.port or (443 if secure else 80)
         sock = socket.create_connection((parts.hostname or "", port), timeout=self.timeout)
         if secure:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+            sock = self._tls().wrap_socket(sock, server_hostname=parts.hostname)
         self._socket = sock
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         self._write(
@@ -134,7 +181,7 @@ class SignalRConnection:
                 Request(
                     host=parts.netloc,
                     target=path or "/",
-                    extra_headers=[(k.encode(), v.encode()) for k, v in self.headers],
+                    extra_headers=[(k.encode(), v.encode()) for k, v in headers],
                 )
             )
         )
@@ -155,10 +202,60 @@ class SignalRConnection:
                 break
         if not response.ok:
             raise SignalRError(f"handshake refused: {response.error}")
-        sock.settimeout(None)
+        # No frame for server_timeout (the server pings every 15 s by default) is a
+        # dead connection, as the official clients judge it (0: wait forever).
+        sock.settimeout(self.server_timeout or None)
         self._greenlets = [gevent.spawn(self._read, rest), gevent.spawn(self._keepalive)]
+        self._open = True
+
+    @property
+    def usable(self) -> bool:
+        """Connected, and neither lost nor closed since."""
+        return self._open and self._failure is None
+
+    def reopened(self) -> SignalRConnection:
+        """A new connection like this one (not yet connected), its handlers too."""
+        again = SignalRConnection(
+            self.url,
+            protocol=self.protocol.name,
+            headers=self.headers,
+            timeout=self.timeout,
+            server_timeout=self.server_timeout,
+        )
+        again._handlers = {target: list(handlers) for target, handlers in self._handlers.items()}
+        return again
+
+    def _tls(self) -> ssl.SSLContext:
+        # Made on first use: loading the system's certificates costs a tenth of a
+        # second, too much to spend on every plain-HTTP user that connects.
+        if self._tls_context is None:
+            self._tls_context = ssl.create_default_context()
+        return self._tls_context
+
+    def _negotiate(self, url: str, headers: Sequence[tuple[str, str]]) -> tuple[int, bytes]:
+        """POST /negotiate: its status and body.
+
+        The standard library's client, which gevent makes cooperative: an httpx
+        Client costs 0.3 s to make (its certificate store), which a user pays on
+        every connect.
+        """
+        parts = urlsplit(negotiation.negotiate_url(url))
+        host = parts.hostname or ""
+        http_connection = (
+            http.client.HTTPSConnection(host, parts.port, timeout=self.timeout, context=self._tls())
+            if parts.scheme == "https"
+            else http.client.HTTPConnection(host, parts.port, timeout=self.timeout)
+        )
+        try:
+            path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+            http_connection.request("POST", path, body=b"", headers=dict(headers))
+            answer = http_connection.getresponse()
+            return answer.status, answer.read()
+        finally:
+            http_connection.close()
 
     def close(self) -> None:
+        self._closing = True
         for greenlet in self._greenlets:
             greenlet.kill(block=False)
         if self._socket is not None:
@@ -190,7 +287,7 @@ class SignalRConnection:
         """Invoke without waiting for an answer."""
         self._send_message(Invocation(method, list(args)))
 
-    def stream(self, method: str, *args: Any) -> Iterator[Any]:
+    def stream(self, method: str, *args: Any) -> Generator[Any, None, None]:
         """The items of a server-to-client stream; leaving early cancels it."""
         invocation_id = str(next(self._ids))
         queue: Queue[Any] = Queue()
@@ -212,8 +309,12 @@ class SignalRConnection:
             if not finished and self._failure is None:
                 self._send_message(CancelInvocation(invocation_id))
 
-    def on(self, target: str, handler: Callable[..., None]) -> None:
-        """Call `handler(*arguments)` for each push of `target` (any case)."""
+    def on(self, target: str, handler: Callable[..., Any]) -> None:
+        """Call `handler(*arguments)` for each push of `target` (any case).
+
+        When the hub asks for a result (an Invocation with an id), the first
+        handler's return value is the answer, and its exception an error answer.
+        """
         self._handlers.setdefault(target.lower(), []).append(handler)
 
     # ---------------------------------------------------------------- the wire
@@ -221,7 +322,8 @@ class SignalRConnection:
     def _write(self, data: bytes) -> None:
         if self._socket is None:
             raise SignalRError("not connected")
-        self._socket.sendall(data)
+        with self._writing:
+            self._socket.sendall(data)
 
     def _send_bytes(self, data: bytes) -> None:
         message = BytesMessage(data=data) if self._binary else TextMessage(data.decode("utf-8"))
@@ -265,13 +367,19 @@ class SignalRConnection:
                 self._dispatch(self._parser.feed(rest))
             while True:
                 self._dispatch(self._parser.feed(self._next_payload()))
-        except (OSError, SignalRError, ValueError) as error:
+        except TimeoutError:
+            self._fail(SignalRError(f"no message from the server in {self.server_timeout} s"))
+        except (OSError, SignalRError, ValueError, HubcliError) as error:
+            # A frame the codec cannot read ends the connection, as the official
+            # clients do: the calls waiting on it fail instead of waiting forever.
             self._fail(error)
 
     def _keepalive(self) -> None:
-        while True:
-            gevent.sleep(KEEPALIVE_SECONDS)
-            self._send_message(PING)
+        # Ends with the connection, quietly: the calls after it report the failure.
+        with contextlib.suppress(OSError, SignalRError):
+            while True:
+                gevent.sleep(KEEPALIVE_SECONDS)
+                self._send_message(PING)
 
     def _dispatch(self, messages: Sequence[Any]) -> None:
         for message in messages:
@@ -288,15 +396,40 @@ class SignalRConnection:
                 if stream is not None:
                     stream.put(message.item)
             elif isinstance(message, Invocation):
-                for handler in self._handlers.get(message.target.lower(), ()):
-                    handler(*message.arguments)
+                self._invoked(message)
             elif isinstance(message, Close):
-                raise SignalRError(f"the server closed the connection: {message.error}")
+                reason = f": {message.error}" if message.error else ""
+                raise SignalRError(f"the server closed the connection{reason}")
+
+    def _invoked(self, message: Invocation) -> None:
+        """A push, or a client result request: run the handlers, answer if asked."""
+        handlers = self._handlers.get(message.target.lower(), [])
+        error: str | None = f"the client has no handler for {message.target}"
+        result: Any = None
+        for index, handler in enumerate(handlers):
+            try:
+                value = handler(*message.arguments)
+            except Exception as failure:  # the user's handler: its error is the answer
+                if index == 0:
+                    error = f"the client's handler raised {failure!r}"
+            else:
+                if index == 0:
+                    result, error = value, None
+        invocation_id = message.invocation_id
+        if invocation_id is not None:
+            # Sent from the reader, so answers go out in the order they were asked.
+            self._send_message(
+                Completion.with_result(invocation_id, result)
+                if error is None
+                else Completion.with_error(invocation_id, error)
+            )
 
     def _fail(self, error: BaseException) -> None:
         if self._failure is not None:
             return
         self._failure = error
+        if self._open and not self._closing and self.on_lost is not None:
+            self.on_lost(error)
         for call in self._calls.values():
             call.set_exception(SignalRError(str(error)))
         for stream in self._streams.values():
@@ -325,13 +458,32 @@ def utc_now() -> str:
     return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+def _let_a_stop_in() -> None:
+    """Yield once before a call goes out, so a stop already on its way lands here.
+
+    Locust stops a user that is waiting between tasks by killing its greenlet, and
+    gevent delivers a kill later, from its loop: a user whose wait ended meanwhile
+    has started its next task, and the kill would land in the middle of a call the
+    server then counts but Locust never reports. The kill was queued before this
+    yield's turn, so it arrives here, before anything is sent.
+    """
+    gevent.sleep(0)
+
+
 class LocustHub:
-    """A SignalRConnection whose every call, item and push is a Locust request."""
+    """A SignalRConnection whose every call, item and push is a Locust request.
+
+    A connection that failed to open or was lost (its calls in flight fail with
+    the reason) is made again by the next call, a `connect` request of its own,
+    with the same `on` handlers; after `close` nothing is connected again.
+    """
 
     def __init__(self, connection: SignalRConnection, request: EventHook) -> None:
         self.connection = connection
         # EventHook.fire takes **kwargs, untyped: one typed name for it.
         self._request: Callable[..., None] = request.fire
+        self._closed = False
+        self._connected_at = time.perf_counter()
 
     def _fire(self, name: str, started: float, error: BaseException | None) -> None:
         self._request(
@@ -343,18 +495,40 @@ class LocustHub:
             context={},
         )
 
+    def _lost(self, reason: BaseException) -> None:
+        # Every connection the server or the network ended, whether or not a call
+        # was waiting on it: a failure, timed from the connect.
+        self._fire("disconnect", self._connected_at, reason)
+
+    def _ready(self) -> bool:
+        """Connected, connecting again first if need be; False if that failed."""
+        if self.connection.usable or self._closed:
+            return True  # after close: the call fails, saying so
+        self.connection.close()
+        self.connection = self.connection.reopened()
+        try:
+            self.connect()
+        except _CONNECT_ERRORS:
+            return False  # reported as a failed connect; the call is not made
+        return True
+
     def connect(self) -> None:
         started = time.perf_counter()
         error: BaseException | None = None
+        self.connection.on_lost = self._lost
         try:
             self.connection.connect()
-        except (OSError, SignalRError, httpx.HTTPError, ValueError) as failure:
+        except _CONNECT_ERRORS as failure:
             error = failure
         self._fire("connect", started, error)
+        self._connected_at = time.perf_counter()
         if error is not None:
             raise error
 
     def invoke(self, method: str, *args: Any) -> Any:
+        _let_a_stop_in()
+        if not self._ready():
+            return None
         started = time.perf_counter()
         try:
             result = self.connection.invoke(method, *args)
@@ -365,6 +539,9 @@ class LocustHub:
         return result
 
     def send(self, method: str, *args: Any) -> None:
+        _let_a_stop_in()
+        if not self._ready():
+            return
         started = time.perf_counter()
         error: BaseException | None = None
         try:
@@ -373,63 +550,131 @@ class LocustHub:
             error = failure
         self._fire(f"send:{method}", started, error)
 
-    def stream(self, method: str, *args: Any, count: int | None = None) -> int:
-        """Read the stream (its first `count` items); each item is a request."""
+    def stream(self, method: str, *args: Any, count: int | None = None) -> Iterator[Any]:
+        """The stream's items (its first `count`), each reported as it arrives.
+
+        A generator: nothing is invoked until it is iterated. Leaving it early (or
+        after `count` items) cancels the stream on the server.
+        """
+        name = f"stream:{method}"
+        _let_a_stop_in()
+        if not self._ready():
+            return
         received = 0
         last = time.perf_counter()
+        items = self.connection.stream(method, *args)
         try:
-            for _ in self.connection.stream(method, *args):
-                self._fire(f"stream:{method}", last, None)
+            for item in items:
+                self._fire(name, last, None)
                 last = time.perf_counter()
                 received += 1
+                yield item
                 if count is not None and received >= count:
-                    break
+                    return
         except (OSError, SignalRError) as error:
-            self._fire(f"stream:{method}", last, error)
-        return received
+            self._fire(name, last, error)
+        finally:
+            items.close()
 
-    def on(self, target: str) -> None:
-        """Report each push of `target` as `event:TARGET`."""
+    def read_stream(self, method: str, *args: Any, count: int | None = None) -> int:
+        """Read the stream (its first `count` items) for the load alone: how many came."""
+        return sum(1 for _ in self.stream(method, *args, count=count))
+
+    def on(self, target: str, handler: Callable[..., Any] | None = None) -> None:
+        """Report each push of `target` as `event:TARGET`, then call `handler(*args)`.
+
+        A handler that raises makes that push a failure, with the handler's error.
+        When the hub asks for a result (a client result), the handler's return value
+        is the answer, its error an error answer.
+        """
         name = f"event:{target}"
 
-        def pushed(*arguments: Any) -> None:
+        def pushed(*arguments: Any) -> Any:
             sent = sent_at(arguments[0]) if arguments else None
             latency = 0.0 if sent is None else max(time.time() - sent, 0.0) * 1000
+            error: Exception | None = None
+            result: Any = None
+            if handler is not None:
+                try:
+                    result = handler(*arguments)
+                except Exception as failure:  # the user's code: any error is its report
+                    error = failure
             self._request(
                 request_type=REQUEST_TYPE,
                 name=name,
                 response_time=latency,
                 response_length=0,
-                exception=None,
+                exception=error,
                 context={},
             )
+            if error is not None:
+                raise error
+            return result
 
         self.connection.on(target, pushed)
 
     def close(self) -> None:
+        self._closed = True
         self.connection.close()
 
 
 class SignalRUser(User):
     """A Locust user with one hub connection, `self.hub`, made as it starts.
 
-    `host` is the hub URL (or --host); `protocol` json or messagepack; `headers`
-    are sent with negotiate and the WebSocket upgrade.
+    `host` is the hub URL (or --host); `protocol` json or messagepack (None: the
+    --signalr-protocol option, json by default); `headers` are sent with negotiate
+    and the WebSocket upgrade; `server_timeout`: seconds without a frame from the
+    server after which the connection is dead (0: never).
     """
 
     abstract = True
-    protocol: ClassVar[str] = "json"
+    protocol: ClassVar[str | None] = None
     headers: ClassVar[Sequence[tuple[str, str]]] = ()
+    server_timeout: ClassVar[float] = SERVER_TIMEOUT_SECONDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        options = self.environment.parsed_options
+        protocol = self.protocol or getattr(options, "signalr_protocol", None) or "json"
         connection = SignalRConnection(
-            self.host or "", protocol=self.protocol, headers=self.headers
+            self.host or "",
+            protocol=protocol,
+            headers=self.headers,
+            server_timeout=self.server_timeout,
         )
         self.hub = LocustHub(connection, self.environment.events.request)
 
     def on_start(self) -> None:
-        self.hub.connect()
+        # A failed connect is a failure in the statistics; the first call tries again.
+        with contextlib.suppress(*_CONNECT_ERRORS):
+            self.hub.connect()
 
     def on_stop(self) -> None:
         self.hub.close()
+
+
+def _options(parser: LocustArgumentParser) -> None:
+    # Locust's way for a locustfile to add options: the master sends them to its workers.
+    parser.add_argument(
+        "--signalr-protocol",
+        choices=("json", "messagepack"),
+        default="json",
+        help="The SignalR hub protocol of SignalRUser classes that name none (hubcli).",
+    )
+
+
+def _clock_now(**_: Any) -> None:
+    # gevent's loop reads the clock once per turn, and Locust's start-up (loading
+    # the locustfile, making the environment) runs without turning it: on a busy
+    # machine its clock is seconds behind when --run-time's timer is set, which
+    # then ends the run that much early (a 2 s run ended after 30 ms here).
+    gevent.get_hub().loop.update_now()
+
+
+# EventHook.add_listener is untyped: typed names for it, as with fire.
+_add_option_listener: Callable[[Callable[[LocustArgumentParser], None]], object] = (
+    events.init_command_line_parser.add_listener
+)
+_add_init_listener: Callable[[Callable[..., None]], object] = events.init.add_listener
+_add_option_listener(_options)
+_add_init_listener(_clock_now)

@@ -14,4 +14,4 @@ class Stream(SignalRUser):
 
     @task
     def stream(self) -> None:
-        self.hub.stream("StreamTimes", 0, count=1000)
+        self.hub.read_stream("StreamTimes", 0, count=1000)

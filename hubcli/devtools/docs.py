@@ -518,8 +518,39 @@ _FILES: Final = (
     ),
 )
 
+# The Locust user (hubcli.locust_signalr) is a library, not a command: its part
+# of the man page is written here, beside the README's section.
+_LOCUST: Final = (
+    "hubcli bench drives the load from one machine. For more, the locust extra "
+    "(pip install 'hubcli[locust]') has a SignalR user for Locust, whose master "
+    "gathers the statistics of any number of workers: hubcli.locust_signalr."
+    "SignalRUser, built on hubcli's protocol core under gevent, over WebSockets "
+    "(not Server-Sent Events or long polling), JSON or MessagePack "
+    "(--signalr-protocol json|messagepack, or the class's protocol). In a task, "
+    "self.hub.invoke(METHOD, ARG...), send, stream (an iterator of the items) and "
+    "on(TARGET, HANDLER) (whose return value answers a client result).",
+    "Each is a request of type signalr in Locust's statistics: connect (negotiate, "
+    "WebSocket, handshake), invoke:METHOD (until the Completion; a hub error is a "
+    "failure with the hub's text), send:METHOD, stream:METHOD (one for each item, the time "
+    "since the item before), event:TARGET (a push; its time is the age of a "
+    "timestamp in its first argument, else 0), disconnect (a failure: a connection "
+    "the server or the network ended, or silent for server_timeout, 30 s). A lost "
+    "connection fails the calls in flight; the next call connects again. "
+    "Negotiate redirects are followed. Give --stop-timeout so calls in "
+    "flight end before their users stop, and the counts match the server's. "
+    "examples/locust has a locustfile per scenario (echo, echo_all, broadcast, "
+    "echo_idle, stream, connect), and all_calls.py shows every kind of call.",
+)
+_LOCUST_EXAMPLE: Final = (
+    "# one machine, headless, 50 users for a minute, MessagePack",
+    "locust -f examples/locust/echo.py --headless --host http://127.0.0.1:5000/hub \\",
+    "    -u 50 -r 10 -t 60s --stop-timeout 10 --signalr-protocol messagepack",
+    "# a master, and a worker per core on each load machine",
+    "locust -f examples/locust/echo.py --master --host http://127.0.0.1:5000/hub",
+    "locust -f examples/locust/echo.py --worker --master-host MASTER",
+)
 _SEE_ALSO: Final = (
-    "jq(1), curl(1). The SignalR hub protocol: HubProtocol.md in the "
+    "locust(1), jq(1), curl(1). The SignalR hub protocol: HubProtocol.md in the "
     "src/SignalR/docs/specs directory of the dotnet/aspnetcore repository on GitHub."
 )
 
@@ -628,6 +659,10 @@ def man_rst(cli: CliDoc) -> str:
     commands = {command.name for command in cli.commands}
     for name in [name for name in EXAMPLES if name in commands]:
         lines += _literal(example_lines(EXAMPLES[name]))
+
+    lines += _section("LOAD FROM MANY MACHINES: LOCUST")
+    lines += [line for paragraph in _LOCUST for line in (_rst(paragraph), "")]
+    lines += _literal(_LOCUST_EXAMPLE)
 
     lines += _section("FILES")
     lines += [

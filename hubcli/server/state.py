@@ -64,6 +64,9 @@ class HubState:
         # made, and the calls of each benchmark method (methods/benchmark.py).
         self.connections_opened = 0
         self.benchmark_calls: Counter[str] = Counter()
+        # The hub protocol of each connection ever made: a load generator's
+        # --signalr-protocol (Locust's workers) seen to take effect.
+        self.connections_by_protocol: Counter[str] = Counter()
         self._cancelled_streams = 0
         self._changed = trio.Event()
 
@@ -85,6 +88,7 @@ class HubState:
     def connected(self, client: HubClient) -> None:
         self.connections[client.connection_id] = client
         self.connections_opened += 1
+        self.connections_by_protocol[client.protocol.name] += 1
         user = client.user_id
         if user is not None:
             # Groups the HTTP API added this user to take its new connections too.
@@ -109,6 +113,7 @@ class HubState:
             "connections": len(self.connections),
             "invocationsSent": self.invocations_sent,
             "connectionsOpened": self.connections_opened,
+            "connectionsByProtocol": dict(self.connections_by_protocol),
             "benchmarkCalls": dict(self.benchmark_calls),
             "clientResults": self.results.counts.as_dict(self.results.pending),
             "groups": self.groups.sizes(),

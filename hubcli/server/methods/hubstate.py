@@ -13,7 +13,8 @@ from hubcli.server.errors import HubException
 @hub_method("GetCounters() -> object")
 async def get_counters(ctx: CallContext) -> dict[str, Any]:
     """Returns {connections, invocationsSent (pushes, one per recipient),
-    connectionsOpened (ever), benchmarkCalls: {method: calls},
+    connectionsOpened (ever), connectionsByProtocol: {protocol: connections ever},
+    benchmarkCalls: {method: calls},
     clientResults: {requested, ok, error, pending}, groups: {name: members}}."""
     return ctx.state.counters()
 
