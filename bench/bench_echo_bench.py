@@ -1,6 +1,6 @@
 """`hubcli bench -s echo -c 100` beside 100 bare trio-websocket connections in the
-same closed loop, against one `hubcli serve`: requests per CPU second of the
-generating process (issue 15).
+same closed loop, and the official client on Node, against one `hubcli serve`:
+requests per CPU second of the generating process (issue 15).
 
     .venv/bin/python bench/bench_echo_bench.py [--runs 5] [--duration 5] [--connections 100]
 
@@ -8,8 +8,10 @@ Both generators: WebSockets, JSON, each connection invoking Echo(the current tim
 and waiting for its Completion before the next; a warm-up second, then the measured
 window, whose requests and process CPU (user + system) each reports itself. hubcli
 is `hubcli bench --json` (its hubcli/client/cpu); the bare loop is this file run as
-`--bare URL`. Runs are interleaved (hubcli, bare, hubcli, ...) so the machine's
-drift hits both alike; reported are medians and hubcli's ratio to the bare loop.
+`--bare URL`; the official client is bench/node_echo_clients.cjs (skipped when no
+node_modules holds @microsoft/signalr, see client_bench.py). Runs are interleaved
+(hubcli, bare, official, hubcli, ...) so the machine's drift hits all alike;
+reported are medians and hubcli's ratio to the others.
 The server's CPU in each run is read from /proc to tell which side limits.
 """
 
@@ -132,7 +134,14 @@ def main() -> None:
     hubcli_cmd = [sys.executable, "-m", "hubcli", "bench", url, "--json", "-t", "websockets"]
     hubcli_cmd += ["-c", c, "-d", d, "--warmup", str(WARMUP)]
     bare_cmd = [sys.executable, __file__, "--bare", url, c, d]
+    sys.path.insert(0, str(HERE))
+    from client_bench import node_modules
+
+    modules = node_modules()
+    node_cmd = ["node", str(HERE / "node_echo_clients.cjs"), url, c, str(WARMUP), d]
     results: dict[str, list[tuple[float, float, float]]] = {"hubcli": [], "bare": []}
+    if modules is not None:
+        results["official"] = []
     try:
         for run in range(options.runs):
             report, server_cpu = _run(hubcli_cmd, server.pid)
@@ -142,6 +151,16 @@ def main() -> None:
             results["bare"].append(
                 (bare["requests"] / bare["cpu"], bare["requests"] / options.duration, server_cpu)
             )
+            if modules is not None:
+                os.environ["NODE_PATH"] = str(modules)
+                node, server_cpu = _run(node_cmd, server.pid)
+                results["official"].append(
+                    (
+                        node["requests"] / node["cpu"],
+                        node["requests"] / options.duration,
+                        server_cpu,
+                    )
+                )
             print(
                 f"run {run + 1}: hubcli {results['hubcli'][-1][0]:,.0f}/CPU s, "
                 f"bare {results['bare'][-1][0]:,.0f}/CPU s",
@@ -156,11 +175,14 @@ def main() -> None:
     }
     for name, (per_cpu, rps, server_cpu) in medians.items():
         print(
-            f"{name:>6}: {per_cpu:>8,.0f} requests per client CPU second, "
+            f"{name:>8}: {per_cpu:>8,.0f} requests per client CPU second, "
             f"{rps:>7,.0f} requests/s, server CPU {server_cpu:.2f} s a run "
             f"(median of {options.runs})"
         )
     print(f"hubcli / bare: {medians['hubcli'][0] / medians['bare'][0]:.2f}x per CPU second")
+    if "official" in medians:
+        ratio = medians["hubcli"][0] / medians["official"][0]
+        print(f"hubcli / official: {ratio:.2f}x per CPU second")
 
 
 if __name__ == "__main__":

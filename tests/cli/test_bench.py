@@ -250,3 +250,23 @@ def test_processes_add_up_into_one_report(hub_server: str) -> None:
 def test_no_connection_is_exit_4_in_every_scenario(scenario: str) -> None:
     result = run("bench", "-s", scenario, "http://127.0.0.1:9/hub", "-c", "2", "-d", "30")
     assert (result.returncode, result.stdout) == (4, "")
+
+
+def test_payload_size_sends_a_string_of_that_size(hub_server: str) -> None:
+    # hubcli serve takes messages of up to 32 KiB: 30,000 characters pass...
+    before = counters(hub_server)["benchmarkCalls"].get("SendPayload", 0)
+    code, report, stderr = bench(
+        hub_server, "--method", "SendPayload", "--payload-size", "30000", "-c", "2", "-d", "0.5"
+    )
+    assert code == 0, stderr
+    assert report["hubcli/errors"] == 0
+    calls = counters(hub_server)["benchmarkCalls"]["SendPayload"] - before
+    assert calls == report["signalr/requests"] > 0
+    # ...40,000 end each connection at its first call: lost, counted by kind.
+    code, report, stderr = bench(
+        hub_server, "--method", "SendPayload", "--payload-size", "40000", "-c", "2", "-d", "0.5"
+    )
+    assert code == 0, stderr
+    assert report["signalr/requests"] == 0
+    assert report["hubcli/connections/lost"] == 2
+    assert report["hubcli/errors/by-kind"] == {"ConnectionClosedError": 2}

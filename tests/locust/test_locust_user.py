@@ -282,3 +282,16 @@ def test_client_results_are_answered_by_the_handlers(hub_server: str, tmp_path: 
     assert answers["ok"] + answers["error"] == asked
     assert answers["error"] >= refused["num_requests"]
     assert result.stats["invoke:ClientResult"]["num_failures"] == 0
+
+
+@pytest.mark.parametrize("example", sorted(path.name for path in EXAMPLES.glob("*.py")))
+def test_every_example_locustfile_runs_without_a_failure(
+    hub_server: str, tmp_path: Path, example: str
+) -> None:
+    # The README points people at these: each one works against `hubcli serve`.
+    result = locust(EXAMPLES / example, hub_server, tmp_path, users=2, seconds=3)
+    assert result.returncode == 0, result.log
+    assert result.errors == [], result.errors
+    requests = {name: entry["num_requests"] for name, entry in result.stats.items()}
+    assert sum(requests.values()) > 0, requests
+    assert all(entry["num_failures"] == 0 for entry in result.stats.values()), result.stats

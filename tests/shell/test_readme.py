@@ -55,7 +55,7 @@ def test_library_example_prints_what_the_readme_says(shared_hub_server: str) -> 
 
 PYTHON_BLOCKS = re.findall(r"```python\n(.*?)```", README, re.DOTALL)
 # A locustfile runs under Locust, not as a program: the README shows one of the
-# shipped examples (examples/locust), which tests/cli/test_locust.py runs.
+# shipped examples (examples/locust), which tests/locust runs.
 LOCUSTFILES = [block for block in PYTHON_BLOCKS if "(SignalRUser)" in block]
 PYTHON_EXAMPLES = [block for block in PYTHON_BLOCKS if block not in LOCUSTFILES]
 
