@@ -10,7 +10,7 @@ complete -c hubcli -n __fish_use_subcommand -a invoke -d 'Call METHOD and print 
 complete -c hubcli -n __fish_use_subcommand -a listen -d 'Print what the hub invokes on this client, one JSON line each'
 complete -c hubcli -n __fish_use_subcommand -a send -d 'Invoke METHOD without waiting for a result (the hub sends none)'
 complete -c hubcli -n __fish_use_subcommand -a serve -d 'Run the built-in SignalR hub (for tests, demos and CI)'
-complete -c hubcli -n __fish_use_subcommand -a session -d 'Many calls on one connection: a shell at a terminal, JSON lines for programs'
+complete -c hubcli -n __fish_use_subcommand -a session -d 'Many calls on one connection: a shell, or JSON lines for programs'
 complete -c hubcli -n __fish_use_subcommand -a stream -d 'Call a streaming METHOD; print each item as one JSON line'
 complete -c hubcli -n __fish_use_subcommand -a upload -d 'Send stdin to METHOD as a stream, one item per line'
 complete -c hubcli -n '__fish_use_subcommand' -l version -d 'Print the version'

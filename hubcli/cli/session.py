@@ -101,7 +101,7 @@ SHELL_EXTRA: Final = "pip install 'hubcli[shell]'"
 
 @client_command(
     "session",
-    short_help="Many calls on one connection: a shell at a terminal, JSON lines for programs.",
+    short_help="Many calls on one connection: a shell, or JSON lines for programs.",
 )
 def session_command(
     ctx: typer.Context,

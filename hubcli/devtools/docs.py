@@ -542,11 +542,13 @@ _LOCUST: Final = (
     "echo_idle, stream, connect), and all_calls.py shows every kind of call.",
 )
 _LOCUST_EXAMPLE: Final = (
+    "URL=http://127.0.0.1:5000/hub",
     "# one machine, headless, 50 users for a minute, MessagePack",
-    "locust -f examples/locust/echo.py --headless --host http://127.0.0.1:5000/hub \\",
-    "    -u 50 -r 10 -t 60s --stop-timeout 10 --signalr-protocol messagepack",
+    "locust -f examples/locust/echo.py --headless --host $URL \\",
+    "    -u 50 -r 10 -t 60s --stop-timeout 10 \\",
+    "    --signalr-protocol messagepack",
     "# a master, and a worker per core on each load machine",
-    "locust -f examples/locust/echo.py --master --host http://127.0.0.1:5000/hub",
+    "locust -f examples/locust/echo.py --master --host $URL",
     "locust -f examples/locust/echo.py --worker --master-host MASTER",
 )
 _SEE_ALSO: Final = (

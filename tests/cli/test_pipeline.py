@@ -161,10 +161,12 @@ PROMPT = 1.5
 
 def test_max_time_exits_124(hub_server: str) -> None:
     started = time.monotonic()
-    result = run("stream", "--max-time", "1.5", hub_server, "Forever", "50")
-    assert time.monotonic() - started < 1.5 + PROMPT
+    # 4 s: on a loaded machine start-up alone has taken 1.5 s, and a stream that
+    # never started has nothing to cancel.
+    result = run("stream", "--max-time", "4", hub_server, "Forever", "50")
+    assert time.monotonic() - started < 4 + PROMPT
     assert result.returncode == 124
-    assert result.stderr == "hubcli: error: timed out after 1.5 s (--max-time)\n"
+    assert result.stderr == "hubcli: error: timed out after 4 s (--max-time)\n"
     assert [int(line) for line in result.stdout.splitlines()] == list(
         range(len(result.stdout.splitlines()))
     )
@@ -191,12 +193,12 @@ def test_a_frozen_server_holds_up_the_exit_by_the_clean_up_limit_at_most(
     server = start_hub_server()
     started = time.monotonic()
     clients = {
-        "idle": start("stream", "--idle-timeout", "0.5", server.url, "Forever", "50"),
+        "idle": start("stream", "--idle-timeout", "1", server.url, "Forever", "50"),
         "signal": start("stream", server.url, "Forever", "50"),
         "signal over Long Polling": start(
             "stream", "-t", "longpolling", server.url, "Forever", "50"
         ),
-        "max-time": start("stream", "--max-time", "2.5", server.url, "Forever", "50"),
+        "max-time": start("stream", "--max-time", "5", server.url, "Forever", "50"),
     }
     try:
         for process in clients.values():
@@ -220,10 +222,10 @@ def test_a_frozen_server_holds_up_the_exit_by_the_clean_up_limit_at_most(
     # An aborted clean-up leaves calls unfinished: nothing may go wrong when their
     # objects are collected after the run ("Exception ignored in ... __del__").
     assert [len(text.splitlines()) for text in stderr.values()] == [1, 0, 0, 1], stderr
-    assert ended["idle"] - frozen < 0.5 + PROMPT
+    assert ended["idle"] - frozen < 1 + PROMPT
     assert ended["signal"] - frozen < 2 + 1
     assert ended["signal over Long Polling"] - frozen < 2 + 1
-    assert ended["max-time"] - started < 2.5 + 2 + 1
+    assert ended["max-time"] - started < 5 + 2 + 1
 
 
 def _wait_until_connected(process: subprocess.Popen[bytes]) -> bytes:

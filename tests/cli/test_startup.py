@@ -86,4 +86,6 @@ def test_root_help_lists_every_command_in_order(argv: list[str]) -> None:
         check=True,
     )
     listed = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
-    assert [line.split()[0] for line in listed] == list(COMMAND_MODULES)
+    # A description too long for the width goes on below its command, indented deeper.
+    commands = [line.split()[0] for line in listed if not line.startswith("   ")]
+    assert commands == list(COMMAND_MODULES)
