@@ -4,7 +4,6 @@ own counters."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import subprocess
@@ -12,14 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .hubcli_process import run
-
-# Looked for, not imported: importing locust monkey-patches the whole process for
-# gevent (the test worker's too); the master and workers are processes of their own.
-if importlib.util.find_spec("locust") is None:
-    pytest.skip("the locust extra is not installed", allow_module_level=True)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "locust"
 LOCUST = [sys.executable, "-m", "locust"]
