@@ -2,7 +2,7 @@
 `hubcli serve`, and the memory each connection costs on both sides (issue 15).
 
     .venv/bin/python bench/echo_idle_bench.py [--connections 10000] [--interval 10]
-        [--duration 20] [--processes 1]
+        [--duration 20] [--warmup 15] [--processes 1]
 
 The file limit is raised for this process and its children (the server and the
 generator each hold one descriptor per connection). Client memory per connection:
@@ -38,7 +38,12 @@ def _rss_mib(pid: int) -> float:
 def _bench(url: str, connections: int, options: argparse.Namespace) -> dict[str, Any]:
     command = [sys.executable, "-m", "hubcli", "bench", url, "--json", "-s", "echoIdle"]
     command += ["-c", str(connections), "--interval", str(options.interval)]
-    command += ["-d", str(options.duration), "-t", "websockets"]
+    # The first seconds after thousands of connections are made answer late (a
+    # transient, cause not found yet: the client waits in epoll, the server is
+    # mostly idle; about 5 s at 3,000 connections, over 5 s at 10,000); the warm-up
+    # keeps it out of the measured window.
+    command += ["-d", str(options.duration), "--warmup", str(options.warmup)]
+    command += ["-t", "websockets"]
     command += ["--processes", str(options.processes)]
     done = subprocess.run(
         command,
@@ -59,6 +64,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=10.0)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--warmup", type=float, default=15.0)
     options = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = options.connections * 2 + 1024
