@@ -39,7 +39,6 @@ gevent (threads, sockets), which would break trio in the same process.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import http.client
 import itertools
 import socket
@@ -84,6 +83,8 @@ from hubcli.protocol import (
 )
 from hubcli.protocol import handshake as handshakes
 from hubcli.protocol import negotiate as negotiation
+from hubcli.protocol.datetimes import sent_at
+from hubcli.protocol.datetimes import utc_now as utc_now  # noqa: PLC0414 (re-exported for locustfiles)
 from hubcli.protocol.errors import HubcliError
 
 REQUEST_TYPE: Final = "signalr"
@@ -222,7 +223,9 @@ class SignalRConnection:
             timeout=self.timeout,
             server_timeout=self.server_timeout,
         )
-        again._handlers = {target: list(handlers) for target, handlers in self._handlers.items()}
+        for target, handlers in self._handlers.items():
+            for handler in handlers:
+                again.on(target, handler)
         return again
 
     def _tls(self) -> ssl.SSLContext:
@@ -434,28 +437,6 @@ class SignalRConnection:
             call.set_exception(SignalRError(str(error)))
         for stream in self._streams.values():
             stream.put(SignalRError(str(error)))
-
-
-def sent_at(value: Any) -> float | None:
-    """The epoch time in a pushed DateTime (ISO 8601 text), if it is one."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
-
-
-def utc_now() -> str:
-    """Now, as ASP.NET Core's benchmark hub takes a DateTime."""
-    now = dt.datetime.now(dt.UTC)
-    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _let_a_stop_in() -> None:

@@ -16,7 +16,6 @@ that goes out more than LATE_AFTER behind its schedule counts as a late send.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from hubcli.errors import HubcliError
+from hubcli.protocol.datetimes import sent_at, utc_now
 
 from .metrics import RunResult
 
@@ -42,12 +42,6 @@ PUSH_TARGET: Final = "send"
 PUSH_DRAIN: Final = 0.5
 
 Connect = Callable[[], AbstractAsyncContextManager["Hub"]]
-
-
-def utc_now() -> str:
-    """Now as ASP.NET Core reads a DateTime: what the benchmark hub's Echo takes."""
-    now = dt.datetime.now(dt.UTC)
-    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,22 +72,6 @@ class LoadPlan:
             return lambda: (utc_now(),)
         text = ("x" * self.payload_size,)
         return lambda: text
-
-
-def sent_at(value: Any) -> float | None:
-    """The wall-clock time (epoch seconds) a pushed DateTime says, if it is one."""
-    if isinstance(value, dt.datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
 
 
 async def clock_offset(hub: Hub, samples: int = 9) -> float:

@@ -10,23 +10,17 @@ can be checked against what the server saw.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any, Final
 
 import trio
 
+from hubcli.protocol.datetimes import utc_now
 from hubcli.server.binding import hub_method
 from hubcli.server.context import CallContext
 
 # The client method the benchmark hub's pushes call, as crank's client listens for.
 PUSH_TARGET: Final = "send"
-
-
-def utc_now() -> str:
-    """Now, as ASP.NET Core writes a UTC DateTime in JSON (ISO 8601, 'Z')."""
-    now = dt.datetime.now(dt.UTC)
-    return now.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @hub_method("EchoAll(time: any) -> void")
