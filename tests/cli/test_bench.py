@@ -221,14 +221,16 @@ def test_echo_idle_calls_once_an_interval_on_each_connection(hub_server: str) ->
 
 def test_stream_counts_items_the_server_sent(hub_server: str) -> None:
     before = counters(hub_server)["benchmarkCalls"]
-    code, report, stderr = bench(hub_server, "-s", "stream", "-c", "2", "-d", "1")
+    # An item every 5 ms: few are in flight when the streams are cancelled,
+    # however busy the machine (as fast as possible, that was thousands).
+    code, report, stderr = bench(hub_server, "-s", "stream", "-c", "2", "-d", "1", "--args", "[5]")
     assert code == 0, stderr
     after = counters(hub_server)["benchmarkCalls"]
     assert after["StreamTimes"] - before.get("StreamTimes", 0) == 2
     sent = after["StreamTimesItems"] - before.get("StreamTimesItems", 0)
     # The server yields a few more than arrive: those in flight when cancelled.
     assert 0 < report["signalr/requests"] <= sent
-    assert sent - report["signalr/requests"] < 0.2 * sent
+    assert sent - report["signalr/requests"] < 0.2 * sent, (sent, report["signalr/requests"])
 
 
 def test_processes_add_up_into_one_report(hub_server: str) -> None:
