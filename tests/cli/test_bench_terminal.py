@@ -3,13 +3,13 @@ live line while it runs, wiped, then ghz's summary."""
 
 from __future__ import annotations
 
-import errno
 import os
 import pty
 import re
 import subprocess
 
 from tests.cli.hubcli_process import HUBCLI, TIMEOUT
+from tests.cli.pty_output import read_until_closed
 
 
 def at_terminal(*args: str) -> tuple[int, str]:
@@ -22,21 +22,8 @@ def at_terminal(*args: str) -> tuple[int, str]:
         )
     finally:
         os.close(child)
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError as error:  # EIO: every holder of the terminal closed it
-                if error.errno != errno.EIO:
-                    raise
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
-    return process.wait(timeout=TIMEOUT), b"".join(chunks).decode().replace("\r\n", "\n")
+    screen = read_until_closed(main)
+    return process.wait(timeout=TIMEOUT), screen
 
 
 def test_live_line_then_the_summary(hub_server: str) -> None:

@@ -4,7 +4,6 @@ compact lines for programs, and the flags and NO_COLOR that force either."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import pty
@@ -14,6 +13,7 @@ import subprocess
 import pytest
 
 from tests.cli.hubcli_process import HUBCLI, TIMEOUT
+from tests.cli.pty_output import read_until_closed
 
 ESC = "\x1b["
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -44,25 +44,12 @@ def at_terminal(*args: str, stdin: bytes = b"", **env: str) -> tuple[int, str]:
     assert process.stdin is not None
     process.stdin.write(stdin)
     process.stdin.close()
-    chunks = []
-    try:
-        while True:
-            try:
-                chunk = os.read(main, 65536)
-            except OSError as error:  # EIO: every holder of the terminal closed it
-                if error.errno != errno.EIO:
-                    raise
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(main)
+    screen = read_until_closed(main)
     assert process.stderr is not None
     stderr = process.stderr.read().decode()
     status = process.wait(timeout=TIMEOUT)
     assert status == 0 or stderr, stderr
-    return status, b"".join(chunks).decode().replace("\r\n", "\n")
+    return status, screen
 
 
 def down_a_pipe(*args: str, **env: str) -> str:
