@@ -18,9 +18,11 @@ cooperative, with wsproto for the WebSocket. WebSockets only.
 
 What reaches Locust's statistics, request type "signalr": `connect` (negotiate,
 WebSocket and handshake), `invoke:METHOD` (until its Completion; a hub error is
-a failure carrying the hub's text), `send:METHOD` (written), `stream:METHOD` (one
+a failure carrying the hub's text, and so is no answer in the user's
+`call_timeout`, 20 s by default), `send:METHOD` (written), `stream:METHOD` (one
 per item, timed from the item before, the first from the invocation; a stream
-ending in an error is one more request, a failure), `event:TARGET` for each
+ending in an error, or whose next item is later than `call_timeout`, is one more
+request, a failure, and a late stream is cancelled), `event:TARGET` for each
 push of a target subscribed with `hub.on(TARGET)`, timed from a time in its first
 argument when there is one (the benchmark hub's `send(time)`), else 0, and
 `disconnect`, a failure, for each connection the server or the network ended (a
@@ -51,7 +53,7 @@ from urllib.parse import urlsplit
 import gevent
 from gevent.event import AsyncResult
 from gevent.lock import Semaphore
-from gevent.queue import Queue
+from gevent.queue import Empty, Queue
 from locust import User, events
 from locust.argument_parser import LocustArgumentParser
 from locust.event import EventHook
@@ -94,6 +96,9 @@ _MAX_REDIRECTS: Final = 100
 SERVER_TIMEOUT_SECONDS: Final = 30.0
 # How often a ping goes out: ASP.NET Core drops a client silent for 30 s.
 KEEPALIVE_SECONDS: Final = 15.0
+# How long a call waits for its answer (a stream: for each item), as ghz's --timeout:
+# a hub method that hangs on a live connection is a failure, not a user stuck for good.
+CALL_TIMEOUT_SECONDS: Final = 20.0
 _END: Final = object()
 
 
@@ -122,12 +127,14 @@ class SignalRConnection:
         headers: Sequence[tuple[str, str]] = (),
         timeout: float = 30.0,
         server_timeout: float = SERVER_TIMEOUT_SECONDS,
+        call_timeout: float = CALL_TIMEOUT_SECONDS,
     ) -> None:
         self.url = url
         self.protocol = protocol_by_name(protocol)
         self.headers = tuple(headers)
         self.timeout = timeout
         self.server_timeout = server_timeout
+        self.call_timeout = call_timeout
         # Told why, once, when the server or the network ends the connection.
         self.on_lost: Callable[[BaseException], None] | None = None
         self._closing = False
@@ -222,6 +229,7 @@ class SignalRConnection:
             headers=self.headers,
             timeout=self.timeout,
             server_timeout=self.server_timeout,
+            call_timeout=self.call_timeout,
         )
         for target, handlers in self._handlers.items():
             for handler in handlers:
@@ -271,14 +279,22 @@ class SignalRConnection:
 
     # ------------------------------------------------------------------ calls
 
-    def invoke(self, method: str, *args: Any) -> Any:
-        """Call `method` and wait for its result; SignalRError on a hub error."""
+    def invoke(self, method: str, *args: Any, timeout: float | None = None) -> Any:
+        """Call `method` and wait for its result; SignalRError on a hub error,
+        or when no answer came in `timeout` seconds (None: `call_timeout`; 0: no
+        limit). The connection stays, and the late answer is dropped; the hub
+        still runs the call, and as ASP.NET Core runs a connection's invocations
+        one at a time by default, the calls after it wait for it there."""
+        limit = self.call_timeout if timeout is None else timeout
         invocation_id = str(next(self._ids))
         result: AsyncResult[Completion] = AsyncResult()
         self._calls[invocation_id] = result
         try:
             self._send_message(Invocation(method, list(args), invocation_id))
-            completion = result.get()
+            try:
+                completion = result.get(timeout=limit or None)
+            except gevent.Timeout:
+                raise SignalRError(f"no answer in {limit:g} s") from None
             assert completion is not None  # set only with a Completion
         finally:
             self._calls.pop(invocation_id, None)
@@ -290,8 +306,13 @@ class SignalRConnection:
         """Invoke without waiting for an answer."""
         self._send_message(Invocation(method, list(args)))
 
-    def stream(self, method: str, *args: Any) -> Generator[Any, None, None]:
-        """The items of a server-to-client stream; leaving early cancels it."""
+    def stream(
+        self, method: str, *args: Any, timeout: float | None = None
+    ) -> Generator[Any, None, None]:
+        """The items of a server-to-client stream; leaving early cancels it, as
+        does waiting more than `timeout` seconds for an item (SignalRError; None:
+        `call_timeout`; 0: no limit)."""
+        limit = self.call_timeout if timeout is None else timeout
         invocation_id = str(next(self._ids))
         queue: Queue[Any] = Queue()
         self._streams[invocation_id] = queue
@@ -299,7 +320,10 @@ class SignalRConnection:
         finished = False
         try:
             while True:
-                item = queue.get()
+                try:
+                    item = queue.get(timeout=limit or None)
+                except Empty:
+                    raise SignalRError(f"no stream item in {limit:g} s") from None
                 if item is _END:
                     finished = True
                     return
@@ -506,13 +530,15 @@ class LocustHub:
         if error is not None:
             raise error
 
-    def invoke(self, method: str, *args: Any) -> Any:
+    def invoke(self, method: str, *args: Any, timeout: float | None = None) -> Any:
+        """Call `method`, its result (None when it failed: reported to Locust).
+        `timeout`: seconds to wait for the answer (None: the user's call_timeout)."""
         _let_a_stop_in()
         if not self._ready():
             return None
         started = time.perf_counter()
         try:
-            result = self.connection.invoke(method, *args)
+            result = self.connection.invoke(method, *args, timeout=timeout)
         except (OSError, SignalRError) as error:
             self._fire(f"invoke:{method}", started, error)
             return None
@@ -531,11 +557,14 @@ class LocustHub:
             error = failure
         self._fire(f"send:{method}", started, error)
 
-    def stream(self, method: str, *args: Any, count: int | None = None) -> Iterator[Any]:
+    def stream(
+        self, method: str, *args: Any, count: int | None = None, timeout: float | None = None
+    ) -> Iterator[Any]:
         """The stream's items (its first `count`), each reported as it arrives.
 
         A generator: nothing is invoked until it is iterated. Leaving it early (or
-        after `count` items) cancels the stream on the server.
+        after `count` items, or waiting longer than `timeout` for one: None, the
+        user's call_timeout) cancels the stream on the server.
         """
         name = f"stream:{method}"
         _let_a_stop_in()
@@ -543,7 +572,7 @@ class LocustHub:
             return
         received = 0
         last = time.perf_counter()
-        items = self.connection.stream(method, *args)
+        items = self.connection.stream(method, *args, timeout=timeout)
         try:
             for item in items:
                 self._fire(name, last, None)
@@ -557,9 +586,11 @@ class LocustHub:
         finally:
             items.close()
 
-    def read_stream(self, method: str, *args: Any, count: int | None = None) -> int:
+    def read_stream(
+        self, method: str, *args: Any, count: int | None = None, timeout: float | None = None
+    ) -> int:
         """Read the stream (its first `count` items) for the load alone: how many came."""
-        return sum(1 for _ in self.stream(method, *args, count=count))
+        return sum(1 for _ in self.stream(method, *args, count=count, timeout=timeout))
 
     def on(self, target: str, handler: Callable[..., Any] | None = None) -> None:
         """Report each push of `target` as `event:TARGET`, then call `handler(*args)`.
@@ -605,13 +636,16 @@ class SignalRUser(User):
     `host` is the hub URL (or --host); `protocol` json or messagepack (None: the
     --signalr-protocol option, json by default); `headers` are sent with negotiate
     and the WebSocket upgrade; `server_timeout`: seconds without a frame from the
-    server after which the connection is dead (0: never).
+    server after which the connection is dead (0: never); `call_timeout`: seconds
+    an invoke waits for its answer, and a stream for each item, before it fails
+    (0: no limit).
     """
 
     abstract = True
     protocol: ClassVar[str | None] = None
     headers: ClassVar[Sequence[tuple[str, str]]] = ()
     server_timeout: ClassVar[float] = SERVER_TIMEOUT_SECONDS
+    call_timeout: ClassVar[float] = CALL_TIMEOUT_SECONDS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -622,6 +656,7 @@ class SignalRUser(User):
             protocol=protocol,
             headers=self.headers,
             server_timeout=self.server_timeout,
+            call_timeout=self.call_timeout,
         )
         self.hub = LocustHub(connection, self.environment.events.request)
 

@@ -531,8 +531,10 @@ _LOCUST: Final = (
     "on(TARGET, HANDLER) (whose return value answers a client result).",
     "Each is a request of type signalr in Locust's statistics: connect (negotiate, "
     "WebSocket, handshake), invoke:METHOD (until the Completion; a hub error is a "
-    "failure with the hub's text), send:METHOD, stream:METHOD (one for each item, the time "
-    "since the item before), event:TARGET (a push; its time is the age of a "
+    "failure with the hub's text, and so is no answer within the user's call_timeout, "
+    "20 s, or invoke(..., timeout=S)), send:METHOD, stream:METHOD (one for each item, the "
+    "time since the item before; an item later than call_timeout is a failure, and the "
+    "stream is cancelled), event:TARGET (a push; its time is the age of a "
     "timestamp in its first argument, else 0), disconnect (a failure: a connection "
     "the server or the network ended, or silent for server_timeout, 30 s). A lost "
     "connection fails the calls in flight; the next call connects again. "

@@ -243,6 +243,36 @@ def test_a_server_silent_past_server_timeout_is_a_disconnect(
     assert "no message from the server in 0.3 s" in failure["error"]
 
 
+def test_a_call_past_call_timeout_fails_and_the_connection_stays(
+    hub_server: str, tmp_path: Path
+) -> None:
+    result = locust(LOCUSTFILES / "hangs.py", hub_server, tmp_path, users=2, seconds=3)
+    slow = result.stats["invoke:Slow"]
+    stream = result.stats["stream:Forever"]
+    echo = result.stats["invoke:Echo"]
+    # Every Slow outlasted the user's call_timeout; every stream gave its first
+    # item, then waited longer than its own timeout for the second; the Echo
+    # after them on the same connection was answered.
+    assert slow["num_requests"] == slow["num_failures"] > 0, result.log
+    assert stream["num_failures"] > 0
+    assert stream["num_requests"] == 2 * stream["num_failures"]
+    assert echo["num_requests"] > 0
+    assert echo["num_failures"] == 0, result.log
+    # Nothing was lost: a late answer does not cost the connection.
+    assert result.stats["connect"]["num_requests"] == 2
+    assert "disconnect" not in result.stats
+    failures = {failure["name"]: failure["error"] for failure in result.errors}
+    assert set(failures) == {"invoke:Slow", "stream:Forever"}
+    assert "no answer in 0.2 s" in failures["invoke:Slow"]
+    assert "no stream item in 1.5 s" in failures["stream:Forever"]
+    # Each stream that was given up on was cancelled on the server.
+    cancelled = run(
+        "invoke", hub_server, "WaitForCancelledStreams", str(stream["num_failures"]), "10000"
+    )
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert int(cancelled.stdout) == stream["num_failures"]
+
+
 def test_the_locust_user_stands_on_the_protocol_core_alone() -> None:
     # gevent, not trio: nothing of hubcli's trio client, CLI or server may come in.
     # In a process of its own, as importing locust patches the importer.
