@@ -26,12 +26,12 @@ _hubcli() {
             return 0
             ;;
         bench)
-            options="-s --scenario -c --connections -d --duration --warmup --rate --interval --method --payload-size --args --processes --json --csv --html --fail-if --compare -q --quiet -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
+            options="-s --scenario -c --connections -d --duration --warmup --rate --interval --method --payload-size --args --call-timeout --processes --json --csv --html --fail-if --compare -q --quiet -p --protocol -t --transport --skip-negotiation -H --header --token --token-file --token-in-query -b --cookie --cacert --cert --key -k --insecure --proxy --connect-timeout -m --max-time --idle-timeout --keepalive --max-message-size --connect-retries --stateful-reconnect -v --verbose -h --help"
             case $prev in
                 -s|--scenario) values="echo echoAll broadcast echoIdle stream connect" ;;
                 -p|--protocol) values="json messagepack" ;;
                 -t|--transport) values="auto websockets sse longpolling" ;;
-                -c|--connections|-d|--duration|--warmup|--rate|--interval|--method|--payload-size|--args|--processes|--html|--fail-if|--compare|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
+                -c|--connections|-d|--duration|--warmup|--rate|--interval|--method|--payload-size|--args|--call-timeout|--processes|--html|--fail-if|--compare|-H|--header|--token|--token-file|-b|--cookie|--cacert|--cert|--key|--proxy|--connect-timeout|-m|--max-time|--idle-timeout|--keepalive|--max-message-size|--connect-retries) return 0 ;;
             esac
             ;;
         demo)

@@ -25,6 +25,7 @@ complete -c hubcli -n '__fish_seen_subcommand_from bench' -l interval -x -d 'ech
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l method -x -d 'The hub method the scenario calls (default: the benchmark hub\'s: Echo, EchoAll, Broadcast)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l payload-size -x -d 'Send a string of CHARS characters (default: the current time, which the benchmark hub\'s methods take)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l args -x -d 'Call METHOD with this argument array instead (e.g'
+complete -c hubcli -n '__fish_seen_subcommand_from bench' -l call-timeout -x -d 'A call still unanswered after SECONDS is an error (CallTimeout) and its connection goes on, as ghz\'s --timeout (0: none)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l processes -x -d 'Spread the connections over N processes, to use every core; their histograms are added up into one report (no live line)'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l json -d 'The report as one JSON object (crank\'s metric names, then hubcli\'s), also at a terminal'
 complete -c hubcli -n '__fish_seen_subcommand_from bench' -l csv -d 'The report as CSV: a header line and a value line'

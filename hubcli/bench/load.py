@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 LATE_AFTER: Final = 0.001
 
+# How a call that outlasted the plan's call_timeout is counted among the errors.
+CALL_TIMEOUT: Final = "CallTimeout"
 SCENARIOS: Final = ("echo", "echoAll", "broadcast", "echoIdle", "stream", "connect")
 # The client method the benchmark hub's pushes call (EchoAll, Broadcast).
 PUSH_TARGET: Final = "send"
@@ -58,6 +60,9 @@ class LoadPlan:
     # Fixed arguments instead of the payload (--args), for any hub's methods.
     arguments: tuple[Any, ...] | None = None
     grace: float = 5.0
+    # A call without its answer after this many seconds is an error (CALL_TIMEOUT),
+    # and its connection goes on; None: no limit.
+    call_timeout: float | None = None
     connect_concurrency: int = 100
     # broadcast: whether this process's first connection starts the broadcast
     # (with --processes, only the first process's does).
@@ -331,7 +336,8 @@ class Load:
                         first = False
                         result.reached += 1
                         tried()
-                    await hub.invoke(self.plan.method, *payload())
+                    with trio.move_on_after(self.plan.call_timeout or math.inf) as late:
+                        await hub.invoke(self.plan.method, *payload())
                     done = trio.current_time()
             except (HubcliError, OSError) as error:
                 if first:
@@ -342,6 +348,10 @@ class Load:
                     return
                 if begun >= window.measure_from:
                     result.errors[error_kind(error)] += 1
+                continue
+            if late.cancelled_caught:
+                if begun >= window.measure_from:
+                    result.errors[CALL_TIMEOUT] += 1
                 continue
             if begun >= window.measure_from:
                 result.requests += 1
@@ -364,10 +374,17 @@ class Load:
 
         result = self.result
         try:
-            await hub.invoke(self.plan.method, *arguments)
+            # Left behind, the answer is dropped when it comes; the hub may still
+            # be running the call, and the connection's next calls wait for it there.
+            with trio.move_on_after(self.plan.call_timeout or math.inf) as late:
+                await hub.invoke(self.plan.method, *arguments)
         except HubError as error:
             if due >= window.measure_from:
                 result.errors[error_kind(error)] += 1
+            return
+        if late.cancelled_caught:
+            if due >= window.measure_from:
+                result.errors[CALL_TIMEOUT] += 1
             return
         done = trio.current_time()
         if not answered:

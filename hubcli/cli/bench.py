@@ -187,6 +187,18 @@ BenchArgsOption = Annotated[
         rich_help_panel=LOAD,
     ),
 ]
+CallTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--call-timeout",
+        min=0.0,
+        metavar="SECONDS",
+        callback=finite_seconds,
+        help="A call still unanswered after SECONDS is an error (CallTimeout) and its "
+        "connection goes on, as ghz's --timeout (0: none).",
+        rich_help_panel=LOAD,
+    ),
+]
 ProcessesOption = Annotated[
     int,
     typer.Option(
@@ -359,6 +371,7 @@ def bench_command(
     method: MethodOption = None,
     payload_size: PayloadSizeOption = None,
     args_json: BenchArgsOption = None,
+    call_timeout: CallTimeoutOption = 20.0,
     processes: ProcessesOption = 1,
     worker: WorkerOption = None,
     json_output: JsonOption = False,
@@ -473,6 +486,7 @@ def bench_command(
             method=method or DEFAULT_METHODS[scenario],
             payload_size=payload_size,
             arguments=arguments,
+            call_timeout=call_timeout or None,
         )
         as_text = not (json_output or csv_output) and os.isatty(1)
         live = not quiet and verbose <= 0 and os.isatty(2) and processes == 1

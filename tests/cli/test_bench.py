@@ -84,6 +84,28 @@ def test_errors_are_counted_by_kind(hub_server: str) -> None:
     assert report["hubcli/errors/by-kind"] == {"HubError": report["hubcli/errors"]}
 
 
+def test_a_call_past_call_timeout_is_an_error_and_the_connection_goes_on(
+    hub_server: str,
+) -> None:
+    code, report, stderr = bench(
+        hub_server,
+        "-c", "2", "-d", "1", "--method", "Slow", "--args", "[600]", "--call-timeout", "0.2",
+    )  # fmt: skip
+    assert code == 0, stderr
+    # No call was answered in time; each was counted, and no connection was lost.
+    assert report["signalr/requests"] == 0
+    assert report["hubcli/errors"] >= 2
+    assert report["hubcli/errors/by-kind"] == {"CallTimeout": report["hubcli/errors"]}
+    assert report["hubcli/connections/lost"] == 0
+    code, report, stderr = bench(
+        hub_server, "-c", "2", "-d", "0.5", "--method", "Slow", "--args", "[250]",
+        "--call-timeout", "0",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert report["hubcli/errors"] == 0
+    assert report["signalr/requests"] > 0
+
+
 def test_fail_if_sets_exit_8_and_still_prints_the_report(hub_server: str) -> None:
     code, report, stderr = bench(
         hub_server,
