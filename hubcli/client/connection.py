@@ -467,6 +467,10 @@ class HubConnection:
                 async for batch in _batches_of(upload):
                     if batch:
                         await self.send_many([StreamItem(stream_id, item) for item in batch])
+                    # A send the socket takes at once is no schedule point (see
+                    # wsconnection.py): a source that never waits must not hold
+                    # the receive loop off until the socket is full.
+                    await trio.lowlevel.checkpoint()
                 await self.send(Completion.void(stream_id))
             except Exception as error:
                 if self._ended_by(error):

@@ -21,6 +21,7 @@ echo, read by the receive loop if it is reading, else by `aclose` itself.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections import deque
 from collections.abc import Sequence
@@ -122,6 +123,34 @@ def _invalid_text(data: bytes) -> str | None:
     return None
 
 
+def _descriptor(socket: trio.socket.SocketType) -> int:
+    # Read at the moment of use: a closed socket's is -1, never a reused one.
+    fd = socket.fileno()
+    if fd < 0:
+        raise trio.ClosedResourceError("the socket was closed")
+    return fd
+
+
+def _write_now(socket: trio.socket.SocketType, data: bytes) -> int:
+    """What the non-blocking socket takes right now (0 when it is full)."""
+    try:
+        return os.write(_descriptor(socket), data)
+    except BlockingIOError:
+        return 0
+    except OSError as error:
+        raise trio.BrokenResourceError(str(error)) from error
+
+
+def _read_now(socket: trio.socket.SocketType, size: int) -> bytes | None:
+    """What the non-blocking socket holds right now (None: nothing yet; b"": its end)."""
+    try:
+        return os.read(_descriptor(socket), size)
+    except BlockingIOError:
+        return None
+    except OSError as error:
+        raise trio.BrokenResourceError(str(error)) from error
+
+
 class WebSocketConnection:
     def __init__(
         self,
@@ -132,6 +161,8 @@ class WebSocketConnection:
         received: bytes,
     ) -> None:
         self._stream = stream
+        # A plain TCP stream's socket, read and written directly (see _receive).
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._protocol = protocol
         self._receive_buffer_size = receive_buffer_size
         # Read but not yet parsed: what followed the handshake's answer.
@@ -172,7 +203,7 @@ class WebSocketConnection:
                 # checkpoints, and each extra one costs a trip through the scheduler.
                 lock.acquire_nowait()
                 try:
-                    await self._stream.send_all(data)
+                    await self._write(data)
                 finally:
                     lock.release()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
@@ -182,6 +213,23 @@ class WebSocketConnection:
                     await self._await_close()
             self._lost()
             raise self._closed_error() from error
+
+    async def _write(self, data: bytes) -> None:
+        """send_all, but a write the kernel takes whole at once is made directly,
+        without trio's layers and its schedule point (as the server's front does):
+        an invoke waits for its answer next, which is a schedule point anyway, and
+        a trip through the scheduler per message sent was a sixth of a call's
+        client CPU. Cancellation is still honoured before anything is written."""
+        socket = self._socket
+        if socket is not None:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            sent = _write_now(socket, data)
+            if sent == len(data):
+                return
+            if sent:
+                await self._stream.send_all(memoryview(data)[sent:])
+                return
+        await self._stream.send_all(data)
 
     async def send_message(self, message: bytes, *, text: bool) -> None:
         """One message, in a Text frame (UTF-8 already) or a Binary one."""
@@ -222,7 +270,7 @@ class WebSocketConnection:
         else:
             self._reading = True
             try:
-                data = await self._stream.receive_some(self._receive_buffer_size)
+                data = await self._receive()
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             finally:
@@ -242,6 +290,26 @@ class WebSocketConnection:
         else:
             await self._reply()  # the echo of the server's Close
         await trio.aclose_forcefully(self._stream)
+
+    async def _receive(self) -> bytes | bytearray:
+        """receive_some, with one schedule point instead of two when the socket has
+        to be waited for: trio's receive_some yields again after the wait that woke
+        it. Data already waiting still yields once (cancel-shielded, as trio does:
+        what was read must not be lost), so a server that never pauses cannot
+        starve the other tasks."""
+        socket = self._socket
+        if socket is None:
+            return await self._stream.receive_some(self._receive_buffer_size)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        data = _read_now(socket, self._receive_buffer_size)
+        if data is not None:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+        while True:
+            await trio.lowlevel.wait_readable(socket)
+            data = _read_now(socket, self._receive_buffer_size)
+            if data is not None:
+                return data
 
     def _parse(self, data: bytes | bytearray) -> str | None:
         """Take the messages out of `data`: None while the connection stays open,
