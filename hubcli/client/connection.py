@@ -386,8 +386,8 @@ class HubConnection:
         """Send the invocation and start its uploads; the Call tracks the rest."""
         if self._failure is not None:
             raise self._failure
-        arguments = [arg for arg in args if not is_upload(arg)]
         uploads: list[Upload] = [arg for arg in args if is_upload(arg)]
+        arguments = [arg for arg in args if not is_upload(arg)] if uploads else list(args)
         # As the TS client: upload stream ids first, then the invocation id, one counter.
         stream_ids = [self._new_id() for _ in uploads]
         invocation_id = self._new_id() if expect_result or streaming else None
