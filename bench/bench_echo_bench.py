@@ -102,7 +102,11 @@ def _server_cpu(pid: int) -> float:
 def _run(command: list[str], server_pid: int) -> tuple[dict[str, Any], float]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     before = _server_cpu(server_pid)
-    done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
+    # From the root: `python -m hubcli` imports the hubcli of the working directory
+    # first, whatever PYTHONPATH says.
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=environment, check=False, cwd=ROOT
+    )
     server = _server_cpu(server_pid) - before
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
@@ -127,6 +131,7 @@ def main() -> None:
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
     )
     assert server.stdout is not None
     url = server.stdout.readline().strip()

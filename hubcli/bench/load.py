@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from hubcli.errors import HubcliError
+from hubcli.errors import HubcliError, HubError
 from hubcli.protocol.datetimes import sent_at, utc_now
 
 from .metrics import RunResult
@@ -370,8 +370,6 @@ class Load:
         *,
         answered: bool = True,
     ) -> None:
-        from hubcli.client import HubError
-
         result = self.result
         try:
             # Left behind, the answer is dropped when it comes; the hub may still

@@ -386,8 +386,8 @@ class HubConnection:
         """Send the invocation and start its uploads; the Call tracks the rest."""
         if self._failure is not None:
             raise self._failure
-        arguments = [arg for arg in args if not is_upload(arg)]
         uploads: list[Upload] = [arg for arg in args if is_upload(arg)]
+        arguments = [arg for arg in args if not is_upload(arg)] if uploads else list(args)
         # As the TS client: upload stream ids first, then the invocation id, one counter.
         stream_ids = [self._new_id() for _ in uploads]
         invocation_id = self._new_id() if expect_result or streaming else None
@@ -467,6 +467,10 @@ class HubConnection:
                 async for batch in _batches_of(upload):
                     if batch:
                         await self.send_many([StreamItem(stream_id, item) for item in batch])
+                    # A send the socket takes at once is no schedule point (see
+                    # wsconnection.py): a source that never waits must not hold
+                    # the receive loop off until the socket is full.
+                    await trio.lowlevel.checkpoint()
                 await self.send(Completion.void(stream_id))
             except Exception as error:
                 if self._ended_by(error):
@@ -828,6 +832,14 @@ class HubConnection:
                             continue
                     if pushes.collecting:
                         await self._deliver_pushes()
+                    if kind is Completion:
+                        # The commonest message at a high call rate, ended here
+                        # without a coroutine of _dispatch's for it.
+                        assert isinstance(message, Completion)
+                        call = calls.pop(message.invocation_id, None)
+                        if call is not None:
+                            call.complete(message)
+                        continue
                     ended = await self._dispatch(message, size)
                     if ended is not None:
                         return ended
@@ -859,19 +871,14 @@ class HubConnection:
         return False
 
     async def _dispatch(self, message: IncomingMessage, size: int) -> BaseException | None:
-        """Act on one message from `size` received bytes; the error that ends the
-        connection if it does (Close)."""
+        """Act on one message from `size` received bytes (a Completion is handled by
+        the loop itself); the error that ends the connection if it does (Close)."""
         kind = type(message)
         if kind is StreamItem:
             assert isinstance(message, StreamItem)
             call = self._calls.get(message.invocation_id)
             if call is not None:
                 await self._deliver_items(call, [message.item], size)
-        elif kind is Completion:
-            assert isinstance(message, Completion)
-            call = self._calls.pop(message.invocation_id, None)
-            if call is not None:
-                call.complete(message)
         elif kind is Ping:
             pass
         elif kind is Ack:

@@ -35,6 +35,24 @@ def test_percentiles_are_exact_to_three_digits() -> None:
     assert latencies.mean == pytest.approx(5.0, rel=1e-3)
 
 
+def test_every_reading_sees_every_sample_recorded_before_it() -> None:
+    # Samples wait, counted by value, before they reach the histogram: each reading
+    # (and the encoding another process merges) must see them all.
+    latencies = Latencies()
+    for micros in (250, 250, 900):
+        latencies.record(micros / 1e6)
+    assert (latencies.count, latencies.min, latencies.max) == (3, 0.25, 0.9)
+    for micros in range(1000, 6000):  # more distinct values than wait at once
+        latencies.record(micros / 1e6)
+    latencies.record(0.9 / 1000)
+    assert latencies.count == 5004
+    assert Latencies.decode(latencies.encode()).count == 5004
+    merged = Latencies()
+    merged.record(0.001)
+    merged.add(latencies)
+    assert merged.count == 5005
+
+
 def test_merging_processes_adds_their_histograms() -> None:
     fast, slow = _result([1.0] * 99), _result([100.0])
     merged = RunResult.from_wire(fast.to_wire())

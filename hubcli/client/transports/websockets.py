@@ -1,4 +1,4 @@
-"""The WebSocket transport, on our wsproto connection (wsconnection.py) over a stream
+"""The WebSocket transport, on our own WebSocket connection (wsconnection.py) over a stream
 from `network_streams.open_stream`.
 
 The stream comes from hubcli's own opener (direct or through the proxy's CONNECT
@@ -93,21 +93,17 @@ class WebSocketTransport:
         return TransportClosed(refused, failure=ConnectionClosedError(refused))
 
     async def send(self, data: bytes) -> None:
-        message: bytes | str = data if self._binary else data.decode("utf-8", "surrogatepass")
         self._largest_sent = max(self._largest_sent, len(data))
         try:
-            await self._connection.send_message(message)
+            await self._connection.send_message(data, text=not self._binary)
         except WebSocketClosed as closed:
             raise self._closed(closed) from None
 
     async def receive(self) -> bytes:
         try:
-            message = await self._connection.get_message()
+            return await self._connection.get_message()
         except WebSocketClosed as closed:
             raise self._closed(closed) from None
-        if type(message) is str:
-            return message.encode("utf-8", "surrogatepass")
-        return message  # type: ignore[return-value]
 
     async def aclose(self) -> None:
         await self._connection.aclose(timeout=self._close_timeout)
@@ -216,5 +212,5 @@ async def open_websocket_transport(
 
 
 def _upgrade_headers(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    # wsproto writes Host and the upgrade headers itself.
+    # wsproto's handshake writes Host and the upgrade headers itself.
     return [(name, value) for name, value in headers if name.lower() != "host"]

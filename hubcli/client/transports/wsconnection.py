@@ -1,45 +1,47 @@
-"""A client WebSocket over a trio stream, on wsproto, read by its one consumer.
+"""A client WebSocket over a trio stream, read by its one consumer.
 
-wsproto does the protocol (the opening handshake, framing, masking, UTF-8, the
-closing handshake); this is the I/O around it. Unlike trio-websocket (built on the
-same wsproto), it has no reader task of its own: the hub connection's receive loop
-reads the socket itself when it wants the next message. That saves a trip through
-the scheduler per received message (measured: one epoll round of five per call
-round trip), and backpressure needs no queue: an unread socket is the backpressure.
+wsproto does the opening handshake (its h11 reads the server's answer: a 101, a
+refusal with its body, or something invalid, each told apart); the `websockets`
+package's sans-IO protocol then does the frames (parsing, masking, the closing
+handshake). Measured per Echo round trip (one text frame each way): wsproto's
+frame codec 29 us, websockets' 9 us, with its C mask; the frames are most of the
+codec's work at a high call rate, the handshake happens once a connection.
 
-Pings are answered, and a Close from the server is echoed, when they are read.
-`aclose` sends Close and waits, within its time limit, for the server's echo,
-read by the receive loop if it is reading, else by `aclose` itself.
+This is the I/O around them. Unlike trio-websocket, it has no reader task of its
+own: the hub connection's receive loop reads the socket itself when it wants the
+next message. That saves a trip through the scheduler per received message
+(measured: one epoll round of five per call round trip), and backpressure needs
+no queue: an unread socket is the backpressure.
+
+Pings are answered, and a Close from the server is echoed, as soon as they are
+read. `aclose` sends Close and waits, within its time limit, for the server's
+echo, read by the receive loop if it is reading, else by `aclose` itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 import trio
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
-from wsproto.events import (
-    AcceptConnection,
-    BytesMessage,
-    CloseConnection,
-    Event,
-    Ping,
-    RejectConnection,
-    RejectData,
-    Request,
-    TextMessage,
-)
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from websockets.exceptions import InvalidState
+from websockets.frames import CloseCode, Frame, Opcode
+from websockets.protocol import Protocol, Side, State
+from wsproto import ConnectionType
+from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
+from wsproto.handshake import H11Handshake
+from wsproto.utilities import RemoteProtocolError
 
 from hubcli._defaults import DEFAULT_CLOSE_TIMEOUT_SECONDS, WEBSOCKET_FAILURE_CLOSE_SECONDS
 
 MESSAGE_TOO_BIG: Final = 1009
 NORMAL_CLOSURE: Final = 1000
-PROTOCOL_ERROR: Final = 1002
+INVALID_DATA: Final = 1007
 # What a rejected handshake's body may hold before the rest is dropped.
 MAX_REJECTION_BODY: Final = 64 * 1024
 
@@ -84,24 +86,91 @@ class HandshakeInvalid(Exception):
     handshake (a wrong Sec-WebSocket-Accept, say); the message says which."""
 
 
+class _Frames(Protocol):
+    """websockets' protocol for a client connection already open (wsproto did the
+    handshake). A message over the limit is closed with 1009 and the reason the
+    transport recognises as its own limit (see websockets.py)."""
+
+    def __init__(self, max_message_size: int) -> None:
+        super().__init__(Side.CLIENT, state=State.OPEN, max_size=max_message_size)
+        self._too_big = f"Exceeded maximum message size: {max_message_size} bytes"
+
+    def fail(self, code: CloseCode | int, reason: str = "") -> None:
+        super().fail(code, self._too_big if code == MESSAGE_TOO_BIG else reason)
+
+
+_TEXT: Final = Opcode.TEXT
+_BINARY: Final = Opcode.BINARY
+_CONT: Final = Opcode.CONT
+_CLOSE: Final = Opcode.CLOSE
+# Where h11 ends a response's head (its blank-line rule): what follows the 101 in
+# the same read is already WebSocket frames.
+_HEAD_END: Final = re.compile(rb"\n\r?\n")
+
+
+_CLOSED: Final = "closed"
+_FAILED: Final = "failed"
+
+
+def _invalid_text(data: bytes) -> str | None:
+    """Why a text message is not UTF-8, or None if it is."""
+    if data.isascii():
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return f"{error.reason} at position {error.start}"
+    return None
+
+
+def _descriptor(socket: trio.socket.SocketType) -> int:
+    # Read at the moment of use: a closed socket's is -1, never a reused one.
+    fd = socket.fileno()
+    if fd < 0:
+        raise trio.ClosedResourceError("the socket was closed")
+    return fd
+
+
+def _write_now(socket: trio.socket.SocketType, data: bytes) -> int:
+    """What the non-blocking socket takes right now (0 when it is full)."""
+    try:
+        return os.write(_descriptor(socket), data)
+    except BlockingIOError:
+        return 0
+    except OSError as error:
+        raise trio.BrokenResourceError(str(error)) from error
+
+
+def _read_now(socket: trio.socket.SocketType, size: int) -> bytes | None:
+    """What the non-blocking socket holds right now (None: nothing yet; b"": its end)."""
+    try:
+        return os.read(_descriptor(socket), size)
+    except BlockingIOError:
+        return None
+    except OSError as error:
+        raise trio.BrokenResourceError(str(error)) from error
+
+
 class WebSocketConnection:
     def __init__(
         self,
         stream: trio.abc.Stream,
-        protocol: WSConnection,
+        protocol: _Frames,
         *,
-        max_message_size: int,
         receive_buffer_size: int,
-        events: list[Event],
+        received: bytes,
     ) -> None:
         self._stream = stream
+        # A plain TCP stream's socket, read and written directly (see _receive).
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._protocol = protocol
-        self._max_message_size = max_message_size
         self._receive_buffer_size = receive_buffer_size
-        self._events = events  # received, not yet handled
+        # Read but not yet parsed: what followed the handshake's answer.
+        self._unparsed = received
+        self._messages: deque[bytes] = deque()  # received whole, not yet taken
         self._send_lock = trio.StrictFIFOLock()
-        self._fragments: list[bytes | str] = []
-        self._fragments_size = 0
+        self._fragments: list[bytes] = []
+        self._fragments_text = False
         # The Close as data, never as a kept exception: a raised exception holds
         # its traceback, whose frames hold this connection, a cycle only the
         # collector frees (about 18 KB a reconnect under the CLI's settings).
@@ -134,7 +203,7 @@ class WebSocketConnection:
                 # checkpoints, and each extra one costs a trip through the scheduler.
                 lock.acquire_nowait()
                 try:
-                    await self._stream.send_all(data)
+                    await self._write(data)
                 finally:
                     lock.release()
         except (trio.BrokenResourceError, trio.ClosedResourceError) as error:
@@ -145,99 +214,147 @@ class WebSocketConnection:
             self._lost()
             raise self._closed_error() from error
 
-    async def send_message(self, message: bytes | str) -> None:
+    async def _write(self, data: bytes) -> None:
+        """send_all, but a write the kernel takes whole at once is made directly,
+        without trio's layers and its schedule point (as the server's front does):
+        an invoke waits for its answer next, which is a schedule point anyway, and
+        a trip through the scheduler per message sent was a sixth of a call's
+        client CPU. Cancellation is still honoured before anything is written."""
+        socket = self._socket
+        if socket is not None:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            sent = _write_now(socket, data)
+            if sent == len(data):
+                return
+            if sent:
+                await self._stream.send_all(memoryview(data)[sent:])
+                return
+        await self._stream.send_all(data)
+
+    async def send_message(self, message: bytes, *, text: bool) -> None:
+        """One message, in a Text frame (UTF-8 already) or a Binary one."""
         if self._close is not None:
             raise self._close.error()
-        event: TextMessage | BytesMessage = (
-            TextMessage(data=message) if isinstance(message, str) else BytesMessage(data=message)
-        )
+        protocol = self._protocol
         try:
-            data = self._protocol.send(event)
-        except LocalProtocolError:
+            if text:
+                protocol.send_text(message)
+            else:
+                protocol.send_binary(message)
+        except InvalidState:
             raise self._closed_error() from None
-        await self._send_bytes(data)
+        await self._send_bytes(b"".join(protocol.data_to_send()))
+
+    async def _reply(self) -> None:
+        """Send what the protocol has to say on its own (pongs, Close frames)."""
+        writes = self._protocol.data_to_send()
+        if writes:
+            with contextlib.suppress(WebSocketClosed):
+                await self._send_bytes(b"".join(writes), explain=False)
 
     # ---------------------------------------------------------------- receiving
 
-    async def get_message(self) -> bytes | str:
+    async def get_message(self) -> bytes:
         """The next whole message; WebSocketClosed once the connection is closed."""
         while True:
-            while self._events:
-                message = await self._handle(self._events.pop(0))
-                if message is not None:
-                    return message
+            if self._messages:
+                return self._messages.popleft()
             if self._close is not None:
                 raise self._close.error()
             await self._read()
 
     async def _read(self) -> None:
-        self._reading = True
-        try:
-            data = await self._stream.receive_some(self._receive_buffer_size)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            data = b""
-        finally:
-            self._reading = False
-        if not data:
-            self._lost()
+        data: bytes | bytearray = self._unparsed
+        if data:
+            self._unparsed = b""
+        else:
+            self._reading = True
+            try:
+                data = await self._receive()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            finally:
+                self._reading = False
+            if not data:
+                self._lost()
+                return
+        ended = self._parse(data)
+        if ended is None:
+            await self._reply()  # pongs
             return
-        try:
-            self._protocol.receive_data(bytes(data))
-            self._events.extend(self._protocol.events())
-        except RemoteProtocolError as error:
-            await self._fail(PROTOCOL_ERROR, str(error))
+        self._close_received.set()
+        if ended is _FAILED:
+            # Our Close, with why: the server may not be reading any more.
+            with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
+                await self._reply()
+        else:
+            await self._reply()  # the echo of the server's Close
+        await trio.aclose_forcefully(self._stream)
 
-    async def _handle(self, event: Event) -> bytes | str | None:
-        if isinstance(event, (TextMessage, BytesMessage)):
-            return await self._message_part(event)
-        if isinstance(event, Ping):
-            await self._reply(event.response())
-        elif isinstance(event, CloseConnection):
-            self._closing(event.code, event.reason or "")
-            self._close_received.set()
-            if self._protocol.state is ConnectionState.REMOTE_CLOSING:
-                await self._reply(event.response())
-            await trio.aclose_forcefully(self._stream)
+    async def _receive(self) -> bytes | bytearray:
+        """receive_some, with one schedule point instead of two when the socket has
+        to be waited for: trio's receive_some yields again after the wait that woke
+        it. Data already waiting still yields once (cancel-shielded, as trio does:
+        what was read must not be lost), so a server that never pauses cannot
+        starve the other tasks."""
+        socket = self._socket
+        if socket is None:
+            return await self._stream.receive_some(self._receive_buffer_size)
+        await trio.lowlevel.checkpoint_if_cancelled()
+        data = _read_now(socket, self._receive_buffer_size)
+        if data is not None:
+            await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
+        while True:
+            await trio.lowlevel.wait_readable(socket)
+            data = _read_now(socket, self._receive_buffer_size)
+            if data is not None:
+                return data
+
+    def _parse(self, data: bytes | bytearray) -> str | None:
+        """Take the messages out of `data`: None while the connection stays open,
+        else _CLOSED (by the server's Close) or _FAILED (on what the server sent),
+        with the Close recorded."""
+        protocol = self._protocol
+        protocol.receive_data(data)
+        messages = self._messages
+        # Open from the start, the protocol has no handshake events: frames only.
+        for frame in cast(list[Frame], protocol.events_received()):
+            opcode = frame.opcode
+            if opcode is _TEXT or opcode is _BINARY:
+                message = bytes(frame.data)
+                if not frame.fin:
+                    self._fragments = [message]
+                    self._fragments_text = opcode is _TEXT
+                    continue
+                if opcode is _TEXT and (invalid := _invalid_text(message)) is not None:
+                    return self._fail(INVALID_DATA, invalid)
+                messages.append(message)
+            elif opcode is _CONT:
+                self._fragments.append(bytes(frame.data))
+                if frame.fin:
+                    message = b"".join(self._fragments)
+                    self._fragments = []
+                    if self._fragments_text and (invalid := _invalid_text(message)) is not None:
+                        return self._fail(INVALID_DATA, invalid)
+                    messages.append(message)
+            elif opcode is _CLOSE:
+                received = protocol.close_rcvd
+                assert received is not None
+                self._closing(received.code, received.reason)
+                return _CLOSED
+        if protocol.parser_exc is not None:
+            # websockets failed the connection: its Close (1002, 1009...) is queued.
+            sent = protocol.close_sent
+            self._closing(None if sent is None else sent.code, "" if sent is None else sent.reason)
+            return _FAILED
         return None
 
-    async def _message_part(self, event: TextMessage | BytesMessage) -> bytes | str | None:
-        data: bytes | str = event.data if isinstance(event.data, str) else bytes(event.data)
-        if event.message_finished and not self._fragments:
-            if len(data) > self._max_message_size:
-                await self._too_big()
-            return data
-        self._fragments.append(data)
-        self._fragments_size += len(data)
-        if self._fragments_size > self._max_message_size:
-            await self._too_big()
-        if not event.message_finished:
-            return None
-        parts, self._fragments, self._fragments_size = self._fragments, [], 0
-        if isinstance(event, TextMessage):
-            return "".join(part for part in parts if isinstance(part, str))
-        return b"".join(part for part in parts if isinstance(part, bytes))
-
-    async def _too_big(self) -> None:
-        await self._fail(
-            MESSAGE_TOO_BIG, f"Exceeded maximum message size: {self._max_message_size} bytes"
-        )
-
-    async def _fail(self, code: int, reason: str) -> None:
-        """Close from our side because of what the server sent; raises."""
-        self._close = _Close(code, reason)
-        self._events.clear()
-        with trio.move_on_after(WEBSOCKET_FAILURE_CLOSE_SECONDS):
-            await self._reply(CloseConnection(code=code, reason=reason))
-        await trio.aclose_forcefully(self._stream)
-        raise self._closed_error()
-
-    async def _reply(self, event: Event) -> None:
-        try:
-            data = self._protocol.send(event)
-        except LocalProtocolError:
-            return
-        with contextlib.suppress(WebSocketClosed):
-            await self._send_bytes(data, explain=False)
+    def _fail(self, code: int, reason: str) -> str:
+        """Close from our side because of what the server sent."""
+        self._protocol.fail(code, reason)
+        self._closing(code, reason)
+        return _FAILED
 
     def _lost(self) -> None:
         self._closing(None)
@@ -250,10 +367,11 @@ class WebSocketConnection:
     ) -> None:
         """Close: send Close, wait up to `timeout` for the server's, then hang up."""
         try:
-            if self._close is None and self._protocol.state is ConnectionState.OPEN:
+            if self._close is None and self._protocol.state is State.OPEN:
                 self._close = _Close(code, "")
                 with trio.move_on_after(timeout):
-                    await self._reply(CloseConnection(code=code))
+                    self._protocol.send_close(code)
+                    await self._reply()
                     await self._await_close()
         finally:
             await trio.aclose_forcefully(self._stream)
@@ -264,11 +382,6 @@ class WebSocketConnection:
         Reads only if the receive loop is not reading; the messages read stay
         queued for it."""
         while not self._close_received.is_set():
-            for event in self._events:
-                if isinstance(event, CloseConnection):
-                    self._closing(event.code, event.reason or "")
-                    self._close_received.set()
-                    return
             if self._reading:
                 await self._close_received.wait()
             else:
@@ -287,7 +400,7 @@ async def connect(
     """The opening handshake over `stream`; HandshakeRejected for an HTTP answer,
     HandshakeInvalid for one that is not a handshake, HandshakeInterrupted if the
     connection ends first."""
-    protocol = WSConnection(ConnectionType.CLIENT)
+    handshake = H11Handshake(ConnectionType.CLIENT)
     request = Request(
         host=host,
         target=resource,
@@ -296,11 +409,13 @@ async def connect(
         ],
     )
     try:
-        await stream.send_all(protocol.send(request))
+        await stream.send_all(handshake.send(request))
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         raise HandshakeInterrupted from None
     rejected: RejectConnection | None = None
     body = bytearray()
+    # What was read until the answer's head is whole (h11 bounds a head's size).
+    head = bytearray()
     while True:
         try:
             data = await stream.receive_some(receive_buffer_size)
@@ -310,21 +425,23 @@ async def connect(
             if rejected is not None:
                 raise HandshakeRejected(rejected.status_code, bytes(body))
             raise HandshakeInterrupted
+        if rejected is None:
+            head += data
         try:
-            # wsproto checks the answer's HTTP as it is fed, and its handshake once
-            # events are asked for: either may find it wrong.
-            protocol.receive_data(bytes(data))
-            events = list(protocol.events())
+            # h11 checks the answer's HTTP as it is fed, and wsproto its handshake.
+            handshake.receive_data(bytes(data))
+            events = list(handshake.events())
         except RemoteProtocolError as error:
             raise HandshakeInvalid(str(error)) from None
-        for index, event in enumerate(events):
+        for event in events:
             if isinstance(event, AcceptConnection):
+                end = _HEAD_END.search(head)
+                assert end is not None  # h11 found the head's end there too
                 return WebSocketConnection(
                     stream,
-                    protocol,
-                    max_message_size=max_message_size,
+                    _Frames(max_message_size),
                     receive_buffer_size=receive_buffer_size,
-                    events=events[index + 1 :],
+                    received=bytes(head[end.end() :]),
                 )
             if isinstance(event, RejectConnection):
                 rejected = event
