@@ -363,8 +363,14 @@ def test_signal_during_upload_ends_the_client_stream_with_an_error(hub_server: s
         assert chunk, seen.decode()
         seen += chunk
     process.send_signal(signal.SIGINT)
-    _, rest = process.communicate(timeout=30)
+    # Not communicate(): it closes stdin at once, and an end of input that hubcli
+    # reads before the signal ends the upload normally. What -vv writes after the
+    # signal is a few lines, far from filling the pipe.
+    process.wait(timeout=30)
+    rest = process.stderr.read()
     process.stdin.close()
+    assert process.stdout is not None
+    process.stdout.close()
     assert process.returncode == 130
     assert b'{"type":3,"invocationId":"0","error":"The upload was cancelled by the client."}' in (
         seen + rest
