@@ -363,7 +363,7 @@ class Invocations:
             if limit is not None:
                 return await _pipelined(
                     stream,
-                    _chunked_encoder(encode_batch, protocol, invocation_id, limit // 4),
+                    _chunked_encoder(encode_batch, protocol, invocation_id, limit),
                     write,
                     self._detailed,
                     limit,
@@ -393,15 +393,18 @@ def _chunked_encoder(
     encode_batch: Callable[[Sequence[Any]], bytes],
     protocol: HubProtocol,
     invocation_id: str,
-    target: int,
+    limit: int,
 ) -> Callable[[Any], Iterator[tuple[bytes, int]]]:
-    """Encode an item, or a batch in slices of about `target` bytes each.
+    """Encode an item, or a batch in slices of about a quarter of `limit` bytes
+    each (unless what is left of it fits in `limit`).
 
     On a stateful connection the encoding of a large batch is cut up so that
     between slices the connection reads the client's Acks and sends what they
     make room for: encoded in one go, a batch of 2,048 objects held the server
     for longer than the client took to work through the whole window (the
     real server runs producer and writer on threads of their own)."""
+
+    target = max(limit // 4, 1)
 
     def encode(item: Any) -> Iterator[tuple[bytes, int]]:
         if not isinstance(item, ItemBatch):
@@ -415,7 +418,12 @@ def _chunked_encoder(
             stop = min(start + step, total)
             data = encode_batch(items[start:stop] if start or stop < total else items)
             yield data, stop - start
-            step = max(target * (stop - start) // max(len(data), 1), 1)
+            if start == 0 and (total - stop) * len(data) <= limit * stop:
+                # The rest fits in the buffer (FastStream's ints): slicing it
+                # would add trips through the scheduler and gain no Ack earlier.
+                step = total
+            else:
+                step = max(target * (stop - start) // max(len(data), 1), 1)
             start = stop
 
     return encode
