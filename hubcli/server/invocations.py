@@ -13,7 +13,7 @@ result (clientresults.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from hubcli.protocol import (
     CancelInvocation,
     Completion,
     CompletionKind,
+    HubProtocol,
     IncomingMessage,
     Invocation,
     InvocationBatch,
@@ -356,18 +357,22 @@ class Invocations:
             return errors.not_a_stream(call.method.name)
         protocol = self._connection.protocol
         encode_batch = stream_item_encoder(protocol, invocation_id)
-
-        def encode(item: Any) -> tuple[bytes, int]:
-            if isinstance(item, ItemBatch):
-                return encode_batch(item.items), len(item.items)
-            return protocol.encode(StreamItem(invocation_id, item)), 1
-
         write = self._connection.write_bytes
         try:
-            if self._connection.holds_back:
-                return await _pipelined(stream, encode, write, self._detailed)
+            limit = self._connection.hold_back_limit
+            if limit is not None:
+                return await _pipelined(
+                    stream,
+                    _chunked_encoder(encode_batch, protocol, invocation_id, limit),
+                    write,
+                    self._detailed,
+                    limit,
+                )
             async for item in stream:
-                await write(*encode(item))
+                if isinstance(item, ItemBatch):
+                    await write(encode_batch(item.items), len(item.items))
+                else:
+                    await write(protocol.encode(StreamItem(invocation_id, item)), 1)
         except Exception as exc:
             return errors.build_error_message(errors.STREAMING_FAILURE, exc, self._detailed)
         finally:
@@ -378,30 +383,92 @@ class Invocations:
         return None
 
 
+# The first slice of a batch, whose size per item sizes the next ones.
+_FIRST_SLICE = 64
+# Encoded slices (a quarter of the replay buffer each) waiting for the writer.
+_QUEUED_SLICES = 4
+
+
+def _chunked_encoder(
+    encode_batch: Callable[[Sequence[Any]], bytes],
+    protocol: HubProtocol,
+    invocation_id: str,
+    limit: int,
+) -> Callable[[Any], Iterator[tuple[bytes, int]]]:
+    """Encode an item, or a batch in slices of about a quarter of `limit` bytes
+    each (unless what is left of it fits in `limit`).
+
+    On a stateful connection the encoding of a large batch is cut up so that
+    between slices the connection reads the client's Acks and sends what they
+    make room for: encoded in one go, a batch of 2,048 objects held the server
+    for longer than the client took to work through the whole window (the
+    real server runs producer and writer on threads of their own)."""
+
+    target = max(limit // 4, 1)
+
+    def encode(item: Any) -> Iterator[tuple[bytes, int]]:
+        if not isinstance(item, ItemBatch):
+            yield protocol.encode(StreamItem(invocation_id, item)), 1
+            return
+        items = item.items
+        total = len(items)
+        start = 0
+        step = _FIRST_SLICE
+        while start < total:
+            stop = min(start + step, total)
+            data = encode_batch(items[start:stop] if start or stop < total else items)
+            yield data, stop - start
+            if start == 0 and (total - stop) * len(data) <= limit * stop:
+                # The rest fits in the buffer (FastStream's ints): slicing it
+                # would add trips through the scheduler and gain no Ack earlier.
+                step = total
+            else:
+                step = max(target * (stop - start) // max(len(data), 1), 1)
+            start = stop
+
+    return encode
+
+
 async def _pipelined(
     stream: Any,
-    encode: Callable[[Any], tuple[bytes, int]],
+    encode: Callable[[Any], Iterator[tuple[bytes, int]]],
     write: Callable[[bytes, int], Any],
     detailed: bool,
+    limit: int,
 ) -> str | None:
     """Produce and encode the next items while the last ones wait for the client's
     Acks: a stateful connection holds writes back past its replay buffer, and a
     producer that only ran after each write would leave the client idle meanwhile
-    (a ChannelReader's producer runs on, as here)."""
+    (a ChannelReader's producer runs on, as here).
+
+    Up to about a buffer's worth of slices wait encoded, and the writer takes
+    all that wait at once: what the Acks make room for goes out in one frame."""
     failure: list[str] = []
-    sender, receiver = trio.open_memory_channel[tuple[bytes, int]](1)
+    sender, receiver = trio.open_memory_channel[tuple[bytes, int]](_QUEUED_SLICES)
 
     async def produce() -> None:
         async with sender:
             try:
                 async for item in stream:
-                    await sender.send(encode(item))
+                    for piece in encode(item):
+                        await sender.send(piece)
             except Exception as exc:
                 failure.append(errors.build_error_message(errors.STREAMING_FAILURE, exc, detailed))
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(produce)
         async with receiver:
-            async for data, count in receiver:
-                await write(data, count)
+            async for data, first_count in receiver:
+                parts = [data]
+                size = len(data)
+                count = first_count
+                while size < limit:
+                    try:
+                        more, more_count = receiver.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                    parts.append(more)
+                    size += len(more)
+                    count += more_count
+                await write(data if len(parts) == 1 else b"".join(parts), count)
     return failure[0] if failure else None

@@ -131,6 +131,10 @@ class BlockReplayBuffer:
         self._acked = trio.Event()
 
     @property
+    def limit(self) -> int:
+        return self._limit
+
+    @property
     def buffered_bytes(self) -> int:
         return self._bytes
 

@@ -190,9 +190,9 @@ class HubSession:
             await self._replay.wait_for_room()
 
     @property
-    def holds_back(self) -> bool:
-        """Stateful: writes wait for the client's Acks past the replay buffer."""
-        return self._replay is not None
+    def hold_back_limit(self) -> int | None:
+        """Stateful: writes wait for the client's Acks past this many bytes."""
+        return None if self._replay is None else self._replay.limit
 
     async def write_bytes(self, data: bytes, messages: int) -> None:
         """Write `data`, holding `messages` invocation-class messages, and wait for
