@@ -50,6 +50,16 @@ def bench(url: str, *flags: str) -> tuple[int, dict[str, Any], str]:
     return result.returncode, report, result.stderr
 
 
+def bench_calls(url: str, method: str, *flags: str) -> tuple[dict[str, Any], int]:
+    """Run bench with --json, which must succeed; (report, how many `method` calls
+    the server counted meanwhile)."""
+    before = counters(url)["benchmarkCalls"].get(method, 0)
+    code, report, stderr = bench(url, *flags)
+    assert code == 0, stderr
+    calls: int = counters(url)["benchmarkCalls"][method] - before
+    return report, calls
+
+
 def test_echo_report_matches_the_servers_counters(hub_server: str) -> None:
     before = counters(hub_server)
     code, report, stderr = bench(hub_server, "-c", "3", "-d", "1", "--warmup", "0.3")
@@ -230,15 +240,13 @@ def test_connect_makes_a_connection_per_request(hub_server: str) -> None:
 
 
 def test_echo_idle_calls_once_an_interval_on_each_connection(hub_server: str) -> None:
-    before = counters(hub_server)["benchmarkCalls"].get("Echo", 0)
-    code, report, stderr = bench(
-        hub_server, "-s", "echoIdle", "-c", "20", "--interval", "0.5", "-d", "1"
+    report, calls = bench_calls(
+        hub_server, "Echo", "-s", "echoIdle", "-c", "20", "--interval", "0.5", "-d", "1"
     )
-    assert code == 0, stderr
     # 20 connections, each calling twice in the second: 40 calls, spread evenly.
     assert report["hubcli/rate"] == 40
     assert report["signalr/requests"] == 40
-    assert counters(hub_server)["benchmarkCalls"]["Echo"] - before == 40
+    assert calls == 40
 
 
 def test_stream_counts_items_the_server_sent(hub_server: str) -> None:
@@ -278,13 +286,11 @@ def test_no_connection_is_exit_4_in_every_scenario(scenario: str) -> None:
 
 def test_payload_size_sends_a_string_of_that_size(hub_server: str) -> None:
     # hubcli serve takes messages of up to 32 KiB: 30,000 characters pass...
-    before = counters(hub_server)["benchmarkCalls"].get("SendPayload", 0)
-    code, report, stderr = bench(
-        hub_server, "--method", "SendPayload", "--payload-size", "30000", "-c", "2", "-d", "0.5"
-    )
-    assert code == 0, stderr
+    report, calls = bench_calls(
+        hub_server, "SendPayload",
+        "--method", "SendPayload", "--payload-size", "30000", "-c", "2", "-d", "0.5",
+    )  # fmt: skip
     assert report["hubcli/errors"] == 0
-    calls = counters(hub_server)["benchmarkCalls"]["SendPayload"] - before
     assert calls == report["signalr/requests"] > 0
     # ...40,000 end each connection at its first call: lost, counted by kind.
     code, report, stderr = bench(
