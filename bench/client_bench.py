@@ -61,13 +61,17 @@ class Sample:
 
 def measure(command: Sequence[str], env: dict[str, str] | None = None) -> Sample:
     """Wall time and peak RSS of one whole process, stdout to /dev/null."""
+    environment = {**checkout_env(), **(env or {})}
     started = time.perf_counter()
     result = subprocess.run(
         ["/usr/bin/time", "-f", "%M", *command],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env={**checkout_env(), **(env or {})},
+        env=environment,
+        # `python -m` puts its working directory ahead of PYTHONPATH: run from the
+        # checkout PYTHONPATH names, or another checkout's code would be measured.
+        cwd=environment["PYTHONPATH"],
         check=False,
     )
     wall = time.perf_counter() - started

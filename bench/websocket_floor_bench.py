@@ -588,6 +588,7 @@ def start_hubcli(stack: str = "hubcli", checkout: Path | None = None) -> Server:
             stderr=subprocess.DEVNULL,
             text=True,
             env={**os.environ, "PYTHONPATH": str(checkout)},
+            cwd=checkout,  # `-m` puts the working directory ahead of PYTHONPATH
         )
         assert process.stdout is not None
         url = process.stdout.readline().strip()
