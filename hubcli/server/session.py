@@ -228,6 +228,13 @@ class HubSession:
         task ends right after it (a round of the scheduler per call saved)."""
         if self._replay is None:
             outbound = self.http.outbound
+            express = outbound.express
+            if express is not None and outbound.express_ready and not self._aborted:
+                # Straight to the transport from this task: one task less woken
+                # per call (the transport's sender), a sixth of an invoke's time.
+                self._last_sent = trio.current_time()
+                await express(self.protocol.encode(message))
+                return
             if self.enqueue(self.protocol.encode(message), 1):
                 if outbound.over_threshold:
                     await outbound.drained()

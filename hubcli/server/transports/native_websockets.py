@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from typing import Final
 
 import trio
@@ -162,14 +163,17 @@ class NativeWebSocket:
         self.accepted = True
         await self._flush()
         manager.start_application(connection)
+        outbound = attachment.outbound
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(
                     self._send_outbound, connection, attachment, nursery.cancel_scope, close_timeout
                 )
+                outbound.express = partial(self._send_express, connection, nursery.cancel_scope)
                 await self._receive_inbound(connection)
                 nursery.cancel_scope.cancel()
         finally:
+            outbound.express = None
             manager.transport_ended(connection, attachment)
 
     async def _receive_inbound(self, connection: HttpConnection) -> None:
@@ -217,6 +221,25 @@ class NativeWebSocket:
                 data = await self._stream.receive_some(RECEIVE_CHUNK)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
+
+    async def _send_express(
+        self, connection: HttpConnection, scope: trio.CancelScope, data: bytes
+    ) -> None:
+        """A message from the hub's own task, the outbound pipe being empty: framed
+        and written as _send_outbound would, in order behind what it is writing (the
+        send lock), waiting only while the socket is full."""
+        protocol = self.protocol
+        if protocol.state is not State.OPEN:
+            return
+        if connection.active_format is TransferFormat.BINARY:
+            protocol.send_binary(data)
+        else:
+            protocol.send_text(data)
+        try:
+            await self._flush()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            # As when the sender fails: the transport is over.
+            scope.cancel()
 
     async def _send_outbound(
         self,
