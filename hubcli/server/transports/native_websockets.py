@@ -35,12 +35,96 @@ from websockets.protocol import SEND_EOF, State
 from websockets.server import ServerProtocol
 
 from hubcli.protocol import TransferFormat
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C speedups
+    from websockets.utils import apply_mask
 from hubcli.server.connections import Attachment, ConnectionManager, HttpConnection
 
 log = logging.getLogger("hubcli.server")
 
 RECEIVE_CHUNK: Final = 64 * 1024
 _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+# First header bytes of a whole (FIN), unextended (RSV 0) Text or Binary frame.
+_WHOLE_TEXT: Final = 0x81
+_WHOLE_BINARY: Final = 0x82
+
+
+class _Boundaries:
+    """Where the frames in the bytes given to `websockets` end: whether its parser,
+    having taken all of them, waits for the header of a new frame. Only a length
+    walk of the headers; `websockets` still checks and parses every frame it gets."""
+
+    def __init__(self) -> None:
+        self._head = bytearray()  # an incomplete header
+        self._left = 0  # payload bytes of the current frame still to come
+
+    @property
+    def at_boundary(self) -> bool:
+        return not self._head and self._left == 0
+
+    def feed(self, data: bytes, start: int = 0) -> None:
+        size = len(data)
+        position = start
+        while position < size:
+            if self._left:
+                taken = min(self._left, size - position)
+                self._left -= taken
+                position += taken
+                continue
+            self._head.append(data[position])
+            position += 1
+            head = self._head
+            if len(head) < 2:
+                continue
+            length = head[1] & 0x7F
+            needed = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+            needed += 4 if head[1] & 0x80 else 0
+            if len(head) < needed:
+                continue
+            if length == 126:
+                length = int.from_bytes(head[2:4], "big")
+            elif length == 127:
+                length = int.from_bytes(head[2:10], "big")
+            head.clear()
+            self._left = length
+
+
+def _whole_frames(data: bytes, max_size: int | None, out: list[tuple[bytes, bool]]) -> int:
+    """Parse the leading whole, masked, unextended Text and Binary frames of `data`
+    that fit `max_size`, as `websockets` would (payload unmasked; text or not) into
+    `out`; the bytes they take. Stops at anything else (a control frame, a fragment,
+    a frame cut by the end of the chunk, any protocol error), which is left to
+    `websockets` and its exact errors."""
+    size = len(data)
+    position = 0
+    while size - position >= 6:
+        head1 = data[position]
+        if head1 not in (_WHOLE_TEXT, _WHOLE_BINARY):
+            break
+        head2 = data[position + 1]
+        if not head2 & 0x80:
+            break  # unmasked from a client: websockets' protocol error
+        length = head2 & 0x7F
+        start = position + 6
+        if length == 126:
+            start += 2
+            if start > size:
+                break
+            length = int.from_bytes(data[position + 2 : position + 4], "big")
+        elif length == 127:
+            start += 8
+            if start > size:
+                break
+            length = int.from_bytes(data[position + 2 : position + 10], "big")
+        end = start + length
+        if end > size or (max_size is not None and length > max_size):
+            break
+        mask = data[start - 4 : start]
+        out.append((apply_mask(data[start:end], mask), head1 == _WHOLE_TEXT))
+        position = end
+    return position
 
 
 class _Protocol(ServerProtocol):
@@ -151,6 +235,33 @@ class NativeWebSocket:
         except OSError as exc:
             raise trio.BrokenResourceError(str(exc)) from exc
 
+    async def _receive(self) -> bytes:
+        """What the socket holds, else the next bytes to come (b"" at its end).
+
+        trio's receive_some first tries the read, and on a socket with nothing yet
+        (nearly every read of a request-response exchange) pays a raised
+        BlockingIOError, two layers of helpers and a schedule point before waiting;
+        a read that finds data is also a schedule point. Here a read is a bare
+        os.read, and only an empty socket waits (wait_readable: the one schedule
+        point, where cancellation is delivered). Under TLS, receive_some does it all.
+        """
+        stream = self._stream
+        if not isinstance(stream, trio.SocketStream):
+            return bytes(await stream.receive_some(RECEIVE_CHUNK))
+        sock = stream.socket
+        while True:
+            # Read at the moment of the read: a closed socket is -1, never a
+            # descriptor since reused.
+            fd = sock.fileno()
+            if fd < 0:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                return os.read(fd, RECEIVE_CHUNK)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
+            except OSError as exc:
+                raise trio.BrokenResourceError(str(exc)) from exc
+
     async def serve(
         self,
         connection: HttpConnection,
@@ -178,38 +289,70 @@ class NativeWebSocket:
 
     async def _receive_inbound(self, connection: HttpConnection) -> None:
         protocol = self.protocol
+        max_size = protocol.max_message_size
         text_pending: bool | None = None  # the type of a fragmented message under way
         fragments: list[bytes] = []
+        # The common frames (whole masked Text or Binary ones) are parsed here, two
+        # to three times faster than by `websockets`' generator-based parser (a
+        # third of the server's time on a one-frame-per-item upload); anything
+        # else goes to `websockets`, and until its parser is back at a frame
+        # boundary, so is everything after it.
+        boundaries = _Boundaries()
         try:
-            data = self._trailing or await self._stream.receive_some(RECEIVE_CHUNK)
+            data = self._trailing or await self._receive()
             self._trailing = b""
             while True:
-                if data:
-                    protocol.receive_data(data)
-                else:
-                    protocol.receive_eof()
                 messages: list[bytes] = []
-                for frame in protocol.events_received():
-                    if not isinstance(frame, Frame) or frame.opcode not in _DATA:
-                        continue
-                    opcode = frame.opcode
-                    if opcode is not Opcode.CONT:
-                        text_pending = opcode is Opcode.TEXT
-                    payload = bytes(frame.data)
-                    if not frame.fin:
-                        fragments.append(payload)
-                        continue
-                    if fragments:
-                        fragments.append(payload)
-                        payload = b"".join(fragments)
-                        fragments.clear()
-                    if text_pending:
-                        try:
-                            payload.decode("utf-8")
-                        except UnicodeDecodeError as exc:
-                            protocol.fail(1007, f"{exc.reason} at position {exc.start}")
-                            break
-                    messages.append(payload)
+                taken = 0
+                if (
+                    data
+                    and boundaries.at_boundary
+                    and protocol.state is State.OPEN
+                    and protocol.current_size is None
+                ):
+                    whole: list[tuple[bytes, bool]] = []
+                    taken = _whole_frames(data, max_size, whole)
+                    for payload, text in whole:
+                        if text:
+                            try:
+                                payload.decode("utf-8")
+                            except UnicodeDecodeError as exc:
+                                protocol.fail(1007, f"{exc.reason} at position {exc.start}")
+                                taken = -1
+                                break
+                        messages.append(payload)
+                if taken < 0:
+                    pass  # failed: nothing more is read
+                elif taken == len(data) and data:
+                    pass  # every frame parsed here
+                else:
+                    rest = data[taken:] if taken else data
+                    if rest:
+                        boundaries.feed(rest)
+                        protocol.receive_data(rest)
+                    else:
+                        protocol.receive_eof()
+                    for frame in protocol.events_received():
+                        if not isinstance(frame, Frame) or frame.opcode not in _DATA:
+                            continue
+                        opcode = frame.opcode
+                        if opcode is not Opcode.CONT:
+                            text_pending = opcode is Opcode.TEXT
+                        payload = bytes(frame.data)
+                        if not frame.fin:
+                            fragments.append(payload)
+                            continue
+                        if fragments:
+                            fragments.append(payload)
+                            payload = b"".join(fragments)
+                            fragments.clear()
+                        if text_pending:
+                            try:
+                                payload.decode("utf-8")
+                            except UnicodeDecodeError as exc:
+                                protocol.fail(1007, f"{exc.reason} at position {exc.start}")
+                                break
+                        messages.append(payload)
                 if messages:
                     # One write per chunk, and no wait unless the hub is behind.
                     inbound = connection.inbound
@@ -218,7 +361,7 @@ class NativeWebSocket:
                 await self._flush()
                 if protocol.state is not State.OPEN or not data:
                     return
-                data = await self._stream.receive_some(RECEIVE_CHUNK)
+                data = await self._receive()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
 
