@@ -257,6 +257,16 @@ class Invocations:
             return
         release = _no_slot
         if not message.stream_ids:
+            if method.never_suspends and self._slot.value:
+                # It cannot wait for anything (a client result, an item), so it runs
+                # to its end here, in the read loop, as the real dispatcher runs a hub
+                # method until its first incomplete await: no task to start and wake
+                # (a third of an invoke's scheduler rounds). The slot is free, and
+                # only this loop takes it, which is busy with this call meanwhile:
+                # it need not be taken.
+                call = _Call(message, method, arguments, uploads, self._context(_no_slot))
+                await self._run_invocation(call)
+                return
             # Only plain invocations take the slot, as ActiveInvocationLimit: one with
             # client streams waiting on it would hold up the reads its items need.
             try:
@@ -268,10 +278,7 @@ class Invocations:
             release = self._releaser()
         call = _Call(message, method, arguments, uploads, self._context(release))
         if method.never_suspends and not uploads:
-            # It holds the slot and cannot wait for anything (a client result, an
-            # item), so it runs to its end here, in the read loop, as the real
-            # dispatcher runs a hub method until its first incomplete await: no
-            # task of its own to start and wake (a third of an invoke's rounds).
+            # As above, once the slot is ours.
             await self._run_invocation(call)
             return
         self._nursery.start_soon(self._run_invocation, call)

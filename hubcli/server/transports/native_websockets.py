@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 from functools import partial
 from typing import Final
 
@@ -49,6 +50,21 @@ _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
 # First header bytes of a whole (FIN), unextended (RSV 0) Text or Binary frame.
 _WHOLE_TEXT: Final = 0x81
 _WHOLE_BINARY: Final = 0x82
+
+
+def _data_frame(payload: bytes, binary: bool) -> bytes:
+    """A whole server (unmasked) Text or Binary frame, as `websockets` would frame
+    it, without its Frame object, checks and serializer per message (the protocol
+    keeps no state about data frames it sends whole)."""
+    first = _WHOLE_BINARY if binary else _WHOLE_TEXT
+    size = len(payload)
+    if size < 126:
+        head = bytes((first, size))
+    elif size < 1 << 16:
+        head = struct.pack("!BBH", first, 126, size)
+    else:
+        head = struct.pack("!BBQ", first, 127, size)
+    return head + payload
 
 
 class _Boundaries:
@@ -181,18 +197,25 @@ class NativeWebSocket:
             self._response = self.protocol.reject(400, "Failed to open a WebSocket connection.\n")
         self.accepted = False
         self._eof_sent = False
+        # Whether the last read took all the socket had (see _receive).
+        self._drained = False
 
     @property
     def handshake_refusal(self) -> Response | None:
         """The refusal of an invalid upgrade request (no key, wrong version), if so."""
         return self._response if self._response.status_code != 101 else None
 
-    async def _flush(self) -> None:
+    async def _flush(self, frame: bytes = b"") -> None:
+        """Write what the protocol has to send, then `frame` (one of ours)."""
         writes = self.protocol.data_to_send()
-        if not writes:
+        if writes:
+            eof = writes[-1] is SEND_EOF or SEND_EOF in writes
+            data = b"".join(writes) + frame if frame else b"".join(writes)
+        elif frame:
+            eof = False
+            data = frame
+        else:
             return
-        eof = writes[-1] is SEND_EOF or SEND_EOF in writes
-        data = b"".join(writes)
         lock = self._send_lock
         try:
             # Uncontended (nearly always), the lock is taken without the schedule
@@ -249,6 +272,12 @@ class NativeWebSocket:
         if not isinstance(stream, trio.SocketStream):
             return bytes(await stream.receive_some(RECEIVE_CHUNK))
         sock = stream.socket
+        if self._drained:
+            # The last read did not fill the buffer, so the socket was empty then:
+            # wait before reading rather than fail a read (a syscall and a raised
+            # BlockingIOError) on nearly every request-response exchange. Bytes
+            # that came meanwhile make the wait end at once.
+            await trio.lowlevel.wait_readable(sock)
         while True:
             # Read at the moment of the read: a closed socket is -1, never a
             # descriptor since reused.
@@ -256,7 +285,9 @@ class NativeWebSocket:
             if fd < 0:
                 raise trio.ClosedResourceError("the socket was closed")
             try:
-                return os.read(fd, RECEIVE_CHUNK)
+                data = os.read(fd, RECEIVE_CHUNK)
+                self._drained = len(data) < RECEIVE_CHUNK
+                return data
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(sock)
             except OSError as exc:
@@ -371,15 +402,11 @@ class NativeWebSocket:
         """A message from the hub's own task, the outbound pipe being empty: framed
         and written as _send_outbound would, in order behind what it is writing (the
         send lock), waiting only while the socket is full."""
-        protocol = self.protocol
-        if protocol.state is not State.OPEN:
+        if self.protocol.state is not State.OPEN:
             return
-        if connection.active_format is TransferFormat.BINARY:
-            protocol.send_binary(data)
-        else:
-            protocol.send_text(data)
+        frame = _data_frame(data, connection.active_format is TransferFormat.BINARY)
         try:
-            await self._flush()
+            await self._flush(frame)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             # As when the sender fails: the transport is over.
             scope.cancel()
@@ -398,11 +425,9 @@ class NativeWebSocket:
             while (data := await outbound.read()) is not None:
                 if protocol.state is not State.OPEN:
                     continue
-                if connection.active_format is TransferFormat.BINARY:
-                    protocol.send_binary(data)
-                else:
-                    protocol.send_text(data)
-                await self._flush()
+                await self._flush(
+                    _data_frame(data, connection.active_format is TransferFormat.BINARY)
+                )
             if protocol.state is State.OPEN:
                 protocol.send_close(1000)
                 await self._flush()
