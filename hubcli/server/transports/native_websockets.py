@@ -217,6 +217,13 @@ class NativeWebSocket:
         else:
             return
         lock = self._send_lock
+        sent = 0
+        if not lock.locked() and not eof:
+            # Nobody is writing: a write the socket takes whole needs no lock, as
+            # nothing can come between its start and its end.
+            sent = self._send_now(data)
+            if sent == len(data):
+                return
         try:
             # Uncontended (nearly always), the lock is taken without the schedule
             # point `async with` adds: send_all is one already, and a round of the
@@ -226,7 +233,8 @@ class NativeWebSocket:
             await lock.acquire()
         try:
             if data:
-                sent = self._send_now(data)
+                if not sent:
+                    sent = self._send_now(data)
                 if sent < len(data):
                     await self._stream.send_all(memoryview(data)[sent:])
             if eof and not self._eof_sent:
