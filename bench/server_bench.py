@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/server_bench.py [--rows 1,3] [--hubs hubcli,node,aiosignalr,floor]
         [--repeat 5] [--connections 10000] [--json-out FILE]
-        [--hubcli-src DIR] [--hubcli-python PATH] [--client-src DIR]
+        [--hubcli-src DIR] [--hubcli-python PATH] [--client-src DIR] [--base-src DIR]
 
 The servers (issue 13), each on 127.0.0.1, WebSockets and JSON:
 - hubcli: `hubcli serve --port 0`, from --hubcli-src (a checkout; default this one) run
@@ -13,6 +13,9 @@ The servers (issue 13), each on 127.0.0.1, WebSockets and JSON:
   on first use);
 - aiosignalr: aiosignalr 0.1.1's own server (bench/aiosignalr_hub.py), in its own venv
   bench/.venv-aiosignalr (or $HUBCLI_BENCH_AIOSIGNALR_VENV), made on first use;
+- base: with --base-src DIR, `hubcli serve` from that other checkout (say main) run
+  beside --hubcli-src's, so a change is measured against its base in one run
+  (`--hubs hubcli,base,node --base-src /work/main`);
 - floor: bench/floor_hub.py, the bare floor of hubcli serve's WebSocket stack (trio's
   listener, 64 KiB reads, the `websockets` sans-IO protocol) that only counts the
   frames of row 1's upload and answers with the sum their count implies; row 1 only.
@@ -75,6 +78,7 @@ AIOSIGNALR = "0.1.1"
 TIMEOUT = 900.0
 HUB_NAMES = {
     "hubcli": "hubcli serve",
+    "base": "hubcli serve (base)",
     "node": "Node hub",
     "aiosignalr": "aiosignalr",
     "floor": "websockets floor",
@@ -229,6 +233,7 @@ class Server:
 class Setup:
     hubcli_python: str
     hubcli_src: Path
+    base_src: Path | None
     client_src: Path
     aiosignalr_python: Path | None
     items: int
@@ -239,11 +244,13 @@ class Setup:
     inputs: Path  # a folder for the stdin files of the upload rows
 
     def server(self, hub: str) -> Server:
-        if hub == "hubcli":
+        if hub in ("hubcli", "base"):
+            src = self.hubcli_src if hub == "hubcli" else self.base_src
+            assert src is not None
             return Server(
                 hub,
                 [self.hubcli_python, "-m", "hubcli", "serve", "--port", "0"],
-                {**os.environ, "PYTHONPATH": str(self.hubcli_src)},
+                {**os.environ, "PYTHONPATH": str(src)},
             )
         if hub == "node":
             return Server(
@@ -581,6 +588,12 @@ def main() -> None:
         help="checkout whose `hubcli serve` is measured (default: this one)",
     )
     parser.add_argument(
+        "--base-src",
+        type=Path,
+        default=None,
+        help="checkout whose `hubcli serve` is hub `base` (for --hubs ...,base)",
+    )
+    parser.add_argument(
         "--hubcli-python",
         default=sys.executable,
         help="interpreter running `hubcli serve` (default: this one)",
@@ -600,6 +613,8 @@ def main() -> None:
     for hub in hubs:
         if hub not in HUB_NAMES:
             parser.error(f"unknown hub {hub!r}: one of {', '.join(HUB_NAMES)}")
+    if "base" in hubs and options.base_src is None:
+        parser.error("hub 'base' needs --base-src")
     if shutil.which("node") is None:
         parser.error("node is not on PATH")
 
@@ -608,12 +623,16 @@ def main() -> None:
     hubcli_src = options.hubcli_src.resolve()
     client_src = options.client_src.resolve()
     byte_compile(options.hubcli_python, hubcli_src)
+    base_src = options.base_src.resolve() if options.base_src is not None else None
+    if base_src is not None:
+        byte_compile(options.hubcli_python, base_src)
     byte_compile(sys.executable, client_src)
     aio_python = aiosignalr_python() if "aiosignalr" in hubs else None
     with tempfile.TemporaryDirectory(prefix="server-bench-") as inputs:
         setup = Setup(
             hubcli_python=options.hubcli_python,
             hubcli_src=hubcli_src,
+            base_src=base_src,
             client_src=client_src,
             aiosignalr_python=aio_python,
             items=options.items,
@@ -633,6 +652,8 @@ def main() -> None:
             "hubcli serve": describe_checkout(hubcli_src),
             "hubcli client": describe_checkout(client_src),
         }
+        if base_src is not None:
+            versions["hubcli serve (base)"] = describe_checkout(base_src)
         if aio_python is not None:
             versions["aiosignalr"] = package_version(aio_python, "aiosignalr") or "?"
         started_load = load_average()
@@ -661,7 +682,11 @@ def main() -> None:
     labels = vars(options)
     header = ["work", *(HUB_NAMES[hub] for hub in hubs)]
     # The issue's targets: within 2x of the Node hub, ahead of aiosignalr.
-    ratios = [peer for peer in ("node", "aiosignalr", "floor") if "hubcli" in hubs and peer in hubs]
+    ratios = [
+        peer
+        for peer in ("base", "node", "aiosignalr", "floor")
+        if "hubcli" in hubs and peer in hubs
+    ]
     header += [f"hubcli / {HUB_NAMES[peer]}" for peer in ratios]
     print()
     print("| " + " | ".join(header) + " |")
