@@ -278,7 +278,16 @@ class HubSession:
             )
 
     async def _write_handshake_response(self, error: str | None) -> None:
-        await self.http.outbound.write(encode_response(HandshakeResponse(error)))
+        data = encode_response(HandshakeResponse(error))
+        outbound = self.http.outbound
+        express = outbound.express
+        if express is not None and outbound.express_ready:
+            # Out before any message is read: a hub method run in the read loop
+            # would otherwise queue its Completion behind it in the pipe, and the
+            # two leave in one frame. The real server flushes the answer first.
+            await express(data)
+            return
+        await outbound.write(data)
 
     async def _handshake(self) -> tuple[MessageParser, bytes] | None:
         """The parser and the bytes after the handshake, or None if it failed."""

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import struct
 from functools import partial
 from typing import Final
 
@@ -36,100 +35,12 @@ from websockets.protocol import SEND_EOF, State
 from websockets.server import ServerProtocol
 
 from hubcli.protocol import TransferFormat
-
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - websockets built without its C speedups
-    from websockets.utils import apply_mask
 from hubcli.server.connections import Attachment, ConnectionManager, HttpConnection
 
 log = logging.getLogger("hubcli.server")
 
 RECEIVE_CHUNK: Final = 64 * 1024
 _DATA = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
-# First header bytes of a whole (FIN), unextended (RSV 0) Text or Binary frame.
-_WHOLE_TEXT: Final = 0x81
-_WHOLE_BINARY: Final = 0x82
-
-
-def _data_frame(payload: bytes, binary: bool) -> bytes:
-    """A whole server (unmasked) Text or Binary frame, as `websockets` would frame
-    it, without its Frame object, checks and serializer per message (the protocol
-    keeps no state about data frames it sends whole)."""
-    first = _WHOLE_BINARY if binary else _WHOLE_TEXT
-    size = len(payload)
-    if size < 126:
-        head = bytes((first, size))
-    elif size < 1 << 16:
-        head = struct.pack("!BBH", first, 126, size)
-    else:
-        head = struct.pack("!BBQ", first, 127, size)
-    return head + payload
-
-
-# The opcodes `websockets` knows: any other fails the frame at its header.
-_KNOWN_OPCODES: Final = frozenset({0x0, 0x1, 0x2, 0x8, 0x9, 0xA})
-# The largest header of a frame (a 64-bit length and a mask).
-_MAX_HEADER: Final = 14
-
-
-def _frame_end(data: bytes, position: int) -> int | None:
-    """Where the frame starting at `position` ends (maybe past the data), or None if
-    its header is not all there yet."""
-    size = len(data)
-    start = position + 2
-    if start > size:
-        return None
-    head2 = data[position + 1]
-    length = head2 & 0x7F
-    if length == 126:
-        if start + 2 > size:
-            return None
-        length = int.from_bytes(data[start : start + 2], "big")
-        start += 2
-    elif length == 127:
-        if start + 8 > size:
-            return None
-        length = int.from_bytes(data[start : start + 8], "big")
-        start += 8
-    if head2 & 0x80:
-        start += 4
-    return start + length
-
-
-def _whole_frames(
-    data: bytes, position: int, max_size: int | None, out: list[tuple[bytes, bool]]
-) -> int:
-    """Parse the whole, masked, unextended Text and Binary frames of `data` from
-    `position` on that fit `max_size`, as `websockets` would (payload unmasked; text
-    or not), into `out`; where they end. Stops at anything else (a control frame, a
-    fragment, a frame not all there, any protocol error)."""
-    size = len(data)
-    while size - position >= 6:
-        head1 = data[position]
-        if head1 not in (_WHOLE_TEXT, _WHOLE_BINARY):
-            break
-        head2 = data[position + 1]
-        if not head2 & 0x80:
-            break  # unmasked from a client: websockets' protocol error
-        length = head2 & 0x7F
-        start = position + 6
-        if length == 126:
-            start += 2
-            if start > size:
-                break
-            length = int.from_bytes(data[position + 2 : position + 4], "big")
-        elif length == 127:
-            start += 8
-            if start > size:
-                break
-            length = int.from_bytes(data[position + 2 : position + 10], "big")
-        end = start + length
-        if end > size or (max_size is not None and length > max_size):
-            break
-        out.append((apply_mask(data[start:end], data[start - 4 : start]), head1 == _WHOLE_TEXT))
-        position = end
-    return position
 
 
 class _Protocol(ServerProtocol):
@@ -188,8 +99,6 @@ class NativeWebSocket:
         self._eof_sent = False
         # Whether the last read took all the socket had (see _receive).
         self._drained = False
-        # Received bytes of a frame not all there yet (see _take_frames).
-        self._carry = b""
         # A fragmented message under way: its type and pieces.
         self._text_pending = False
         self._fragments: list[bytes] = []
@@ -199,17 +108,13 @@ class NativeWebSocket:
         """The refusal of an invalid upgrade request (no key, wrong version), if so."""
         return self._response if self._response.status_code != 101 else None
 
-    async def _flush(self, frame: bytes = b"") -> None:
-        """Write what the protocol has to send, then `frame` (one of ours)."""
+    async def _flush(self) -> None:
+        """Write what the protocol has to send."""
         writes = self.protocol.data_to_send()
-        if writes:
-            eof = writes[-1] is SEND_EOF or SEND_EOF in writes
-            data = b"".join(writes) + frame if frame else b"".join(writes)
-        elif frame:
-            eof = False
-            data = frame
-        else:
+        if not writes:
             return
+        eof = writes[-1] is SEND_EOF or SEND_EOF in writes
+        data = b"".join(writes)
         lock = self._send_lock
         sent = 0
         if not lock.locked() and not eof:
@@ -341,74 +246,11 @@ class NativeWebSocket:
             return
 
     def _take_frames(self, data: bytes, messages: list[bytes]) -> None:
-        """The messages that `data` (b"" at the end of the stream) completes.
-
-        The common frames (whole masked Text or Binary ones) are parsed here, two to
-        three times faster than by `websockets`' generator-based parser (a third of
-        the server's time on a one-frame-per-item upload). Every other frame goes
-        to `websockets`, one whole frame at a time, so its parser is always at a
-        frame boundary after it; a frame the read cut short waits here for its rest.
-        Only a frame `websockets` refuses by its header alone (unmasked, an unknown
-        opcode, over the size limit) goes to it at once with everything after it:
-        it fails the connection with its usual code and reads nothing more.
-        """
-        protocol = self.protocol
-        max_size = protocol.max_message_size
-        buffer = self._carry + data if self._carry else data
-        self._carry = b""
-        size = len(buffer)
-        position = 0
-        if not data:
-            self._to_websockets(buffer, messages, eof=True)
-            return
-        while position < size:
-            if protocol.state is not State.OPEN:
-                self._to_websockets(buffer[position:], messages)
-                return
-            if protocol.current_size is None:
-                whole: list[tuple[bytes, bool]] = []
-                position = _whole_frames(buffer, position, max_size, whole)
-                for payload, text in whole:
-                    if text and not self._valid_text(payload):
-                        return
-                    messages.append(payload)
-                if position == size:
-                    return
-            end = _frame_end(buffer, position)
-            head1, head2 = buffer[position], buffer[position + 1] if size > position + 1 else 0x80
-            refused = (
-                not head2 & 0x80
-                or head1 & 0x0F not in _KNOWN_OPCODES
-                or (
-                    end is not None
-                    and max_size is not None
-                    and end - position > max_size + _MAX_HEADER
-                )
-            )
-            if refused:
-                self._to_websockets(buffer[position:], messages)
-                return
-            if end is None or end > size:
-                self._carry = buffer[position:]
-                return
-            if not self._to_websockets(buffer[position:end], messages):
-                return
-            position = end
-
-    def _valid_text(self, payload: bytes) -> bool:
-        try:
-            payload.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self.protocol.fail(1007, f"{exc.reason} at position {exc.start}")
-            return False
-        return True
-
-    def _to_websockets(self, data: bytes, messages: list[bytes], *, eof: bool = False) -> bool:
-        """Frames for `websockets` to parse; False once it failed the connection."""
+        """The messages that `data` (b"" at the end of the stream) completes."""
         protocol = self.protocol
         if data:
             protocol.receive_data(data)
-        if eof:
+        else:
             protocol.receive_eof()
         fragments = self._fragments
         for frame in protocol.events_received():
@@ -426,9 +268,22 @@ class NativeWebSocket:
                 payload = b"".join(fragments)
                 fragments.clear()
             if self._text_pending and not self._valid_text(payload):
-                return False
+                return
             messages.append(payload)
-        return protocol.state is State.OPEN or protocol.state is State.CLOSING
+
+    def _valid_text(self, payload: bytes) -> bool:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.protocol.fail(1007, f"{exc.reason} at position {exc.start}")
+            return False
+        return True
+
+    def _frame(self, connection: HttpConnection, data: bytes) -> None:
+        if connection.active_format is TransferFormat.BINARY:
+            self.protocol.send_binary(data)
+        else:
+            self.protocol.send_text(data)
 
     async def _send_express(
         self, connection: HttpConnection, scope: trio.CancelScope, data: bytes
@@ -438,9 +293,9 @@ class NativeWebSocket:
         send lock), waiting only while the socket is full."""
         if self.protocol.state is not State.OPEN:
             return
-        frame = _data_frame(data, connection.active_format is TransferFormat.BINARY)
+        self._frame(connection, data)
         try:
-            await self._flush(frame)
+            await self._flush()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             # As when the sender fails: the transport is over.
             scope.cancel()
@@ -459,9 +314,8 @@ class NativeWebSocket:
             while (data := await outbound.read()) is not None:
                 if protocol.state is not State.OPEN:
                     continue
-                await self._flush(
-                    _data_frame(data, connection.active_format is TransferFormat.BINARY)
-                )
+                self._frame(connection, data)
+                await self._flush()
             if protocol.state is State.OPEN:
                 protocol.send_close(1000)
                 await self._flush()
