@@ -246,7 +246,12 @@ def _decode_records(records: list[bytes], *, exact: bool) -> list[Any]:
     # for valid input. The element count must match; otherwise some record was not
     # a single document and the per-record path reports which and why. Records that
     # orjson could round (`exact` is False) take the per-record exact path.
-    if exact and len(records) > 1:
+    if exact and len(records) == 1:
+        try:
+            return [orjson.loads(records[0])]
+        except orjson.JSONDecodeError:
+            pass  # the per-record path says why
+    elif exact:
         try:
             values = orjson.loads(b"[" + b",".join(records) + b"]")
         except orjson.JSONDecodeError:
@@ -528,6 +533,23 @@ class JsonMessageParser:
                     and type(value.get("arguments")) is list
                 ):
                     this_key, this_value = value["target"], value["arguments"]
+                elif (
+                    message_type == 1
+                    and len(value) == 4
+                    and type(value.get("invocationId")) is str
+                    and type(value.get("target")) is str
+                    and type(value.get("arguments")) is list
+                ):
+                    # An invoke (with an id): its own message, never batched, built
+                    # without the general checks it would pass.
+                    if kind:
+                        end_batch()
+                        kind = 0
+                    messages.append(
+                        Invocation(value["target"], value["arguments"], value["invocationId"])
+                    )
+                    sizes.append(size)
+                    continue
                 else:
                     message_type = 0
                 if message_type:

@@ -9,7 +9,9 @@ deserializing into the .NET parameter type.
 
 from __future__ import annotations
 
+import dis
 import enum
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,6 +81,8 @@ class HubMethod:
     streaming: bool
     # "-> empty": a Completion without a result; "-> void" answers null like .NET.
     empty_completion: bool
+    # A coroutine function whose body never awaits: a call runs to its end at once.
+    never_suspends: bool = False
 
     def bind(self, arguments: list[Any]) -> list[Any]:
         """The arguments, or InvalidDataException with the server's detail text."""
@@ -90,6 +94,23 @@ class HubMethod:
             if not matches(value, param.type):
                 raise errors.InvalidDataException(errors.ARGUMENT_TYPES)
         return arguments
+
+
+# What a coroutine's own code suspends with (await, async for, async with all
+# compile to these); a body without any cannot give the scheduler control.
+_SUSPENDING_OPS = frozenset(
+    {"YIELD_VALUE", "YIELD_FROM", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT"}
+    | {"BEFORE_ASYNC_WITH"}
+)
+
+
+def never_suspends(func: Callable[..., Any]) -> bool:
+    """Whether `func` is a coroutine function whose calls always complete without
+    suspending: no await of any kind in its body. Anything else (a wrapper, an
+    async generator, a callable object) counts as one that may suspend."""
+    if not inspect.iscoroutinefunction(func) or not inspect.isfunction(func):
+        return False
+    return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(func))
 
 
 _SIGNATURE = re.compile(r"^\s*(\w+)\((.*)\)\s*->\s*(.+?)\s*$")
@@ -140,6 +161,7 @@ def hub_method(signature: str) -> Callable[[F], F]:
             uploads=uploads,
             streaming=streaming,
             empty_completion=empty,
+            never_suspends=not streaming and never_suspends(func),
         )
         setattr(func, HUB_METHOD_ATTRIBUTE, method)
         return func

@@ -5,8 +5,9 @@ method and argument binding first, then the invocation mode, then the number of
 client streams. Only one plain invocation runs at a time (the real server's
 MaximumParallelInvocationsPerClient = 1): the next one holds up the read loop until
 the slot frees, or until the running method asks a client for a result, which
-gives the slot back (ASP.NET Core 8). Streaming methods and methods with client
-streams run beside it. A Completion ends a client stream, else answers a client
+gives the slot back (ASP.NET Core 8). A plain method whose body never awaits runs
+in the read loop itself; the others get a task each. Streaming methods and methods
+with client streams run beside it. A Completion ends a client stream, else answers a client
 result (clientresults.py).
 """
 
@@ -257,6 +258,16 @@ class Invocations:
             return
         release = _no_slot
         if not message.stream_ids:
+            if method.never_suspends and self._slot.value:
+                # It cannot wait for anything (a client result, an item), so it runs
+                # to its end here, in the read loop, as the real dispatcher runs a hub
+                # method until its first incomplete await: no task to start and wake
+                # (a third of an invoke's scheduler rounds). The slot is free, and
+                # only this loop takes it, which is busy with this call meanwhile:
+                # it need not be taken.
+                call = _Call(message, method, arguments, uploads, self._context(_no_slot))
+                await self._run_invocation(call)
+                return
             # Only plain invocations take the slot, as ActiveInvocationLimit: one with
             # client streams waiting on it would hold up the reads its items need.
             try:
@@ -267,6 +278,10 @@ class Invocations:
                 await self._slot.acquire()
             release = self._releaser()
         call = _Call(message, method, arguments, uploads, self._context(release))
+        if method.never_suspends and not uploads:
+            # As above, once the slot is ours.
+            await self._run_invocation(call)
+            return
         self._nursery.start_soon(self._run_invocation, call)
 
     def _releaser(self) -> Callable[[], None]:

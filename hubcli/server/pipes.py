@@ -8,6 +8,8 @@ so several hub messages travel in one frame, poll or event, as they do from ASP.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import trio
 
 
@@ -19,6 +21,11 @@ class BytePipe:
         # A parking lot, not an Event replaced on every change: waking costs no new
         # object, and a pipe changes once or twice per message.
         self._waiters = trio.lowlevel.ParkingLot()
+        # Set by a transport that can write a message itself at once (the native
+        # WebSocket): a writer that finds the pipe empty and open may hand its
+        # message to this instead, in its own task, rather than wake the task that
+        # reads the pipe. An empty pipe means nothing is queued ahead of it.
+        self.express: Callable[[bytes], Awaitable[None]] | None = None
 
     @property
     def completed(self) -> bool:
@@ -31,6 +38,11 @@ class BytePipe:
     @property
     def over_threshold(self) -> bool:
         return len(self._buffer) > self._pause_threshold
+
+    @property
+    def express_ready(self) -> bool:
+        """Whether a message may go by `express` now, ahead of nothing."""
+        return self.express is not None and not self._buffer and not self._completed
 
     def _notify(self) -> None:
         if self._waiters:

@@ -228,6 +228,13 @@ class HubSession:
         task ends right after it (a round of the scheduler per call saved)."""
         if self._replay is None:
             outbound = self.http.outbound
+            express = outbound.express
+            if express is not None and outbound.express_ready and not self._aborted:
+                # Straight to the transport from this task: one task less woken
+                # per call (the transport's sender), a sixth of an invoke's time.
+                self._last_sent = trio.current_time()
+                await express(self.protocol.encode(message))
+                return
             if self.enqueue(self.protocol.encode(message), 1):
                 if outbound.over_threshold:
                     await outbound.drained()
@@ -271,7 +278,16 @@ class HubSession:
             )
 
     async def _write_handshake_response(self, error: str | None) -> None:
-        await self.http.outbound.write(encode_response(HandshakeResponse(error)))
+        data = encode_response(HandshakeResponse(error))
+        outbound = self.http.outbound
+        express = outbound.express
+        if express is not None and outbound.express_ready:
+            # Out before any message is read: a hub method run in the read loop
+            # would otherwise queue its Completion behind it in the pipe, and the
+            # two leave in one frame. The real server flushes the answer first.
+            await express(data)
+            return
+        await outbound.write(data)
 
     async def _handshake(self) -> tuple[MessageParser, bytes] | None:
         """The parser and the bytes after the handshake, or None if it failed."""
@@ -377,7 +393,11 @@ class HubSession:
             if self._incoming is not None:
                 nursery.start_soon(self._send_acks, self._incoming)
             silent_after = self._options.faults.silent_after
-            if silent_after is not None:
+            if silent_after is not None and silent_after <= 0:
+                # Silent from the handshake on, whatever the scheduler does first:
+                # a method that never awaits answers within the read of its call.
+                self._go_silent(nursery)
+            elif silent_after is not None:
                 nursery.start_soon(self._fall_silent, nursery, silent_after)
             drop_every = self._options.faults.drop_every
             if drop_every is not None and self.http.transport is not TransportName.LONG_POLLING:
@@ -444,6 +464,9 @@ class HubSession:
 
     async def _fall_silent(self, nursery: trio.Nursery, after: float) -> None:
         await trio.sleep(after)
+        self._go_silent(nursery)
+
+    def _go_silent(self, nursery: trio.Nursery) -> None:
         log.info("connection %s: silent from now on (--fault silent)", self.connection_id)
         self._silenced = True
         self._aborted = True

@@ -311,3 +311,145 @@ async def test_a_graceful_stop_sends_close_then_a_close_frame(nursery: trio.Nurs
 
 if os.name != "posix":  # pragma: no cover
     pytest.skip("raw sockets as on Linux", allow_module_level=True)
+
+
+def fully_masked_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes = MASK) -> bytes:
+    """A client frame with all of its payload masked (masked_frame masks 64 bytes)."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        head += bytes([0x80 | len(payload)])
+    elif len(payload) < 1 << 16:
+        head += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    else:
+        head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def echo_record(invocation_id: str, message: str) -> bytes:
+    invocation = {"type": 1, "invocationId": invocation_id, "target": "Echo"}
+    return json.dumps({**invocation, "arguments": [message]}).encode() + b"\x1e"
+
+
+def echo_records(prefix: str, count: int, size: int) -> tuple[bytes, dict[str, str]]:
+    """`count` Echo invocations of `size` characters in one payload (a frame over
+    64 KiB holds many messages, each under the hub's 32 KiB limit)."""
+    texts = {f"{prefix}-{index}": chr(97 + index % 26) * size for index in range(count)}
+    return b"".join(echo_record(key, text) for key, text in texts.items()), texts
+
+
+async def echo_results(
+    stream: trio.SocketStream, connection: wsproto.WSConnection, count: int
+) -> tuple[dict[str, Any], int]:
+    """The next `count` completions, by invocation id, and the pongs on the way."""
+    results: dict[str, Any] = {}
+    pongs = 0
+    text = ""
+    with trio.fail_after(TIMEOUT):
+        while len(results) < count:
+            event = await next_event(stream, connection)
+            if isinstance(event, wsproto.events.Pong):
+                pongs += 1
+                continue
+            assert isinstance(event, wsproto.events.TextMessage), event
+            # wsproto hands a long message over in pieces.
+            text += event.data
+            if not event.message_finished:
+                continue
+            records, text = text.split("\x1e")[:-1], ""
+            for record in records:
+                message = json.loads(record)
+                assert message["type"] == 3, message
+                results[message["invocationId"]] = message["result"]
+    return results, pongs
+
+
+async def test_frames_of_every_kind_reach_the_hub_whole(hub: Any) -> None:
+    # The front parses whole Text/Binary frames itself and leaves the rest (control
+    # frames, fragments, frames cut by a read) to `websockets`, then takes over
+    # again at the next frame boundary: every hand-over must keep the stream intact.
+    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
+    async with stream:
+        assert isinstance(answer, wsproto.events.AcceptConnection)
+        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
+        event = await next_event(stream, connection)
+        assert isinstance(event, wsproto.events.TextMessage), event
+        long_text = "x" * 300  # a 16-bit length
+        many, expected = echo_records("3", 100, 700)  # a 64-bit length
+        fragmented = echo_record("4", "in three pieces")
+        expected |= {
+            "1": "whole",
+            "2": long_text,
+            "4": "in three pieces",
+            "5": "after a ping",
+            "6": "binary",
+            "7": "two in one",
+            "8": "two in one, second",
+        }
+        wire = b"".join(
+            [
+                fully_masked_frame(0x1, echo_record("1", "whole")),
+                fully_masked_frame(0x1, echo_record("2", long_text)),
+                fully_masked_frame(0x1, many),
+                fully_masked_frame(0x1, fragmented[:10], fin=False),
+                fully_masked_frame(0x9, b"ping inside a fragmented message"),
+                fully_masked_frame(0x0, fragmented[10:20], fin=False),
+                fully_masked_frame(0x0, fragmented[20:]),
+                fully_masked_frame(0x9, b"ping"),
+                fully_masked_frame(0x1, echo_record("5", "after a ping")),
+                fully_masked_frame(0x2, echo_record("6", "binary")),
+                fully_masked_frame(
+                    0x1, echo_record("7", "two in one") + echo_record("8", "two in one, second")
+                ),
+            ]
+        )
+        for start in range(0, len(wire), 997):
+            await stream.send_all(wire[start : start + 997])
+        received, pongs = await echo_results(stream, connection, len(expected))
+    assert received == expected
+    assert pongs == 2
+
+
+async def test_a_frame_cut_anywhere_by_a_read_reaches_the_hub_whole(hub: Any) -> None:
+    # A whole frame and the first `cut` bytes of the next in one write, the rest
+    # once the first was answered (so read): the cut falls in every part of the
+    # header (16- and 64-bit lengths, mask) and in the payload.
+    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
+    async with stream:
+        assert isinstance(answer, wsproto.events.AcceptConnection)
+        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
+        event = await next_event(stream, connection)
+        assert isinstance(event, wsproto.events.TextMessage), event
+        for count, size, cuts in [(1, 200, [*range(1, 12), 100]), (100, 700, [*range(1, 18), 50])]:
+            for cut in cuts:
+                payload, texts = echo_records(f"{cut}b", count, size)
+                first = fully_masked_frame(0x1, echo_record(f"{cut}a", "first"))
+                second = fully_masked_frame(0x1, payload)
+                await stream.send_all(first + second[:cut])
+                assert await echo_results(stream, connection, 1) == ({f"{cut}a": "first"}, 0)
+                await stream.send_all(second[cut:])
+                assert await echo_results(stream, connection, count) == (texts, 0)
+
+
+async def test_the_rest_of_a_cut_frame_is_never_taken_for_a_frame(hub: Any) -> None:
+    # The rest of a frame cut by a read may look like a frame header: here its
+    # masked payload reads 0x81 0x80 (a whole empty Text frame) right at the cut.
+    # Only where a frame really begins may the front parse one.
+    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
+    async with stream:
+        assert isinstance(answer, wsproto.events.AcceptConnection)
+        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
+        event = await next_event(stream, connection)
+        assert isinstance(event, wsproto.events.TextMessage), event
+        text = "a" * 64
+        payload = echo_record("2", text)
+        # "a" ^ 0xE0 == 0x81 and "a" ^ 0xE1 == 0x80; the payload offset of the cut
+        # is a multiple of 4, so the mask lines up there.
+        mask = b"\xe0\xe1\x01\x02"
+        offset = payload.index(b"a" * 16) // 4 * 4 + 4
+        second = fully_masked_frame(0x1, payload, mask=mask)
+        cut = len(second) - len(payload) + offset
+        assert second[cut : cut + 2] == b"\x81\x80"
+        await stream.send_all(fully_masked_frame(0x1, echo_record("1", "first")) + second[:cut])
+        assert await echo_results(stream, connection, 1) == ({"1": "first"}, 0)
+        await stream.send_all(second[cut:] + fully_masked_frame(0x1, echo_record("3", "third")))
+        assert await echo_results(stream, connection, 2) == ({"2": text, "3": "third"}, 0)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import partial
 from typing import Final
 
 import trio
@@ -96,6 +97,11 @@ class NativeWebSocket:
             self._response = self.protocol.reject(400, "Failed to open a WebSocket connection.\n")
         self.accepted = False
         self._eof_sent = False
+        # Whether the last read took all the socket had (see _receive).
+        self._drained = False
+        # A fragmented message under way: its type and pieces.
+        self._text_pending = False
+        self._fragments: list[bytes] = []
 
     @property
     def handshake_refusal(self) -> Response | None:
@@ -103,12 +109,20 @@ class NativeWebSocket:
         return self._response if self._response.status_code != 101 else None
 
     async def _flush(self) -> None:
+        """Write what the protocol has to send."""
         writes = self.protocol.data_to_send()
         if not writes:
             return
         eof = writes[-1] is SEND_EOF or SEND_EOF in writes
         data = b"".join(writes)
         lock = self._send_lock
+        sent = 0
+        if not lock.locked() and not eof:
+            # Nobody is writing: a write the socket takes whole needs no lock, as
+            # nothing can come between its start and its end.
+            sent = self._send_now(data)
+            if sent == len(data):
+                return
         try:
             # Uncontended (nearly always), the lock is taken without the schedule
             # point `async with` adds: send_all is one already, and a round of the
@@ -118,7 +132,8 @@ class NativeWebSocket:
             await lock.acquire()
         try:
             if data:
-                sent = self._send_now(data)
+                if not sent:
+                    sent = self._send_now(data)
                 if sent < len(data):
                     await self._stream.send_all(memoryview(data)[sent:])
             if eof and not self._eof_sent:
@@ -150,6 +165,41 @@ class NativeWebSocket:
         except OSError as exc:
             raise trio.BrokenResourceError(str(exc)) from exc
 
+    async def _receive(self) -> bytes:
+        """What the socket holds, else the next bytes to come (b"" at its end).
+
+        trio's receive_some first tries the read, and on a socket with nothing yet
+        (nearly every read of a request-response exchange) pays a raised
+        BlockingIOError, two layers of helpers and a schedule point before waiting;
+        a read that finds data is also a schedule point. Here a read is a bare
+        os.read, and only an empty socket waits (wait_readable: the one schedule
+        point, where cancellation is delivered). Under TLS, receive_some does it all.
+        """
+        stream = self._stream
+        if not isinstance(stream, trio.SocketStream):
+            return bytes(await stream.receive_some(RECEIVE_CHUNK))
+        sock = stream.socket
+        if self._drained:
+            # The last read did not fill the buffer, so the socket was empty then:
+            # wait before reading rather than fail a read (a syscall and a raised
+            # BlockingIOError) on nearly every request-response exchange. Bytes
+            # that came meanwhile make the wait end at once.
+            await trio.lowlevel.wait_readable(sock)
+        while True:
+            # Read at the moment of the read: a closed socket is -1, never a
+            # descriptor since reused.
+            fd = sock.fileno()
+            if fd < 0:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                data = os.read(fd, RECEIVE_CHUNK)
+                self._drained = len(data) < RECEIVE_CHUNK
+                return data
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
+            except OSError as exc:
+                raise trio.BrokenResourceError(str(exc)) from exc
+
     async def serve(
         self,
         connection: HttpConnection,
@@ -162,50 +212,27 @@ class NativeWebSocket:
         self.accepted = True
         await self._flush()
         manager.start_application(connection)
+        outbound = attachment.outbound
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(
                     self._send_outbound, connection, attachment, nursery.cancel_scope, close_timeout
                 )
+                outbound.express = partial(self._send_express, connection, nursery.cancel_scope)
                 await self._receive_inbound(connection)
                 nursery.cancel_scope.cancel()
         finally:
+            outbound.express = None
             manager.transport_ended(connection, attachment)
 
     async def _receive_inbound(self, connection: HttpConnection) -> None:
         protocol = self.protocol
-        text_pending: bool | None = None  # the type of a fragmented message under way
-        fragments: list[bytes] = []
         try:
-            data = self._trailing or await self._stream.receive_some(RECEIVE_CHUNK)
+            data = self._trailing or await self._receive()
             self._trailing = b""
             while True:
-                if data:
-                    protocol.receive_data(data)
-                else:
-                    protocol.receive_eof()
                 messages: list[bytes] = []
-                for frame in protocol.events_received():
-                    if not isinstance(frame, Frame) or frame.opcode not in _DATA:
-                        continue
-                    opcode = frame.opcode
-                    if opcode is not Opcode.CONT:
-                        text_pending = opcode is Opcode.TEXT
-                    payload = bytes(frame.data)
-                    if not frame.fin:
-                        fragments.append(payload)
-                        continue
-                    if fragments:
-                        fragments.append(payload)
-                        payload = b"".join(fragments)
-                        fragments.clear()
-                    if text_pending:
-                        try:
-                            payload.decode("utf-8")
-                        except UnicodeDecodeError as exc:
-                            protocol.fail(1007, f"{exc.reason} at position {exc.start}")
-                            break
-                    messages.append(payload)
+                self._take_frames(data, messages)
                 if messages:
                     # One write per chunk, and no wait unless the hub is behind.
                     inbound = connection.inbound
@@ -214,9 +241,64 @@ class NativeWebSocket:
                 await self._flush()
                 if protocol.state is not State.OPEN or not data:
                     return
-                data = await self._stream.receive_some(RECEIVE_CHUNK)
+                data = await self._receive()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return
+
+    def _take_frames(self, data: bytes, messages: list[bytes]) -> None:
+        """The messages that `data` (b"" at the end of the stream) completes."""
+        protocol = self.protocol
+        if data:
+            protocol.receive_data(data)
+        else:
+            protocol.receive_eof()
+        fragments = self._fragments
+        for frame in protocol.events_received():
+            if not isinstance(frame, Frame) or frame.opcode not in _DATA:
+                continue
+            opcode = frame.opcode
+            if opcode is not Opcode.CONT:
+                self._text_pending = opcode is Opcode.TEXT
+            payload = bytes(frame.data)
+            if not frame.fin:
+                fragments.append(payload)
+                continue
+            if fragments:
+                fragments.append(payload)
+                payload = b"".join(fragments)
+                fragments.clear()
+            if self._text_pending and not self._valid_text(payload):
+                return
+            messages.append(payload)
+
+    def _valid_text(self, payload: bytes) -> bool:
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self.protocol.fail(1007, f"{exc.reason} at position {exc.start}")
+            return False
+        return True
+
+    def _frame(self, connection: HttpConnection, data: bytes) -> None:
+        if connection.active_format is TransferFormat.BINARY:
+            self.protocol.send_binary(data)
+        else:
+            self.protocol.send_text(data)
+
+    async def _send_express(
+        self, connection: HttpConnection, scope: trio.CancelScope, data: bytes
+    ) -> None:
+        """A message from the hub's own task, the outbound pipe being empty: framed
+        and written as _send_outbound would, in order behind what it is writing (the
+        send lock), waiting only while the socket is full."""
+        if self.protocol.state is not State.OPEN:
+            return
+        self._frame(connection, data)
+        try:
+            await self._flush()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            # As when the sender fails: the transport is over.
+            scope.cancel()
 
     async def _send_outbound(
         self,
@@ -232,10 +314,7 @@ class NativeWebSocket:
             while (data := await outbound.read()) is not None:
                 if protocol.state is not State.OPEN:
                     continue
-                if connection.active_format is TransferFormat.BINARY:
-                    protocol.send_binary(data)
-                else:
-                    protocol.send_text(data)
+                self._frame(connection, data)
                 await self._flush()
             if protocol.state is State.OPEN:
                 protocol.send_close(1000)
