@@ -6,9 +6,9 @@ client streams. Only one plain invocation runs at a time (the real server's
 MaximumParallelInvocationsPerClient = 1): the next one holds up the read loop until
 the slot frees, or until the running method asks a client for a result, which
 gives the slot back (ASP.NET Core 8). A plain method whose body never awaits runs
-in the read loop itself; the others get a task each. Streaming methods and methods
-with client streams run beside it. A Completion ends a client stream, else answers a client
-result (clientresults.py).
+in the read loop itself (unless the connection is stateful); the others get a task
+each. Streaming methods and methods with client streams run beside it. A Completion
+ends a client stream, else answers a client result (clientresults.py).
 """
 
 from __future__ import annotations
@@ -257,8 +257,11 @@ class Invocations:
             self._nursery.start_soon(self._run_stream, call, active)
             return
         release = _no_slot
+        # A stateful connection's Completion may wait for the client's Acks, which
+        # only this loop reads: there every method gets a task.
+        inline = method.never_suspends and self._connection.hold_back_limit is None
         if not message.stream_ids:
-            if method.never_suspends and self._slot.value:
+            if inline and self._slot.value:
                 # It cannot wait for anything (a client result, an item), so it runs
                 # to its end here, in the read loop, as the real dispatcher runs a hub
                 # method until its first incomplete await: no task to start and wake
@@ -278,7 +281,7 @@ class Invocations:
                 await self._slot.acquire()
             release = self._releaser()
         call = _Call(message, method, arguments, uploads, self._context(release))
-        if method.never_suspends and not uploads:
+        if inline and not uploads:
             # As above, once the slot is ours.
             await self._run_invocation(call)
             return

@@ -273,3 +273,24 @@ async def test_cancelling_a_stream_held_back_by_the_buffer_ends_it(start_hub: St
         # (The two Completions may come in either order: the count is taken first.)
         assert answer[-1] == Completion.with_result("w", 1)
         assert answer[:-1] in ([], [Completion.void("s")])
+
+
+async def test_an_invocation_held_by_the_buffer_leaves_acks_to_be_read(
+    start_hub: StartHub,
+) -> None:
+    # Echo never awaits, yet its Completion waits for room like any write: the Acks
+    # that make room must still be read meanwhile (the real server's dispatch loop
+    # goes on while an invocation runs).
+    size = len(protocol_by_name("json").encode(StreamItem("s", 0)))
+    hub = await start_hub(
+        allow_stateful_reconnect=True, stateful_reconnect_buffer_size=3 * size, keepalive=0.1
+    )
+    async with RawHub.connect(hub.url, stateful=True) as raw:
+        await raw.send(StreamInvocation("s", "Counter", [10, 0]))
+        assert await items_until_quiet(raw) == [0, 1, 2, 3]
+        await raw.send(Invocation("Echo", ["held"], "e"))
+        assert await items_until_quiet(raw) == []
+        await raw.send(Ack(4))
+        with trio.fail_after(10):
+            while (message := await raw.receive()) != Completion.with_result("e", "held"):
+                assert isinstance(message, (StreamItem, Ping, Ack)), message
