@@ -92,6 +92,10 @@ class Upload:
         self._changed.set()
         self._changed = trio.Event()
 
+    def takes_now(self, count: int) -> bool:
+        """Whether put()ting `count` items would not wait for the reader."""
+        return self.completed or self._reader_done or len(self._buffer) + count <= self._capacity
+
     async def put(self, item: Any) -> None:
         """Buffer `item`, waiting while the buffer is full; an item the method no
         longer reads (it returned, or the client completed) goes nowhere."""

@@ -100,6 +100,25 @@ class Invocations:
         if invocation_id:
             await self._connection.write_message(Completion.with_error(invocation_id, error))
 
+    def ready(self, message: IncomingMessage) -> bool:
+        """Whether dispatch(message) would not wait for other work to finish: the
+        invocation slot it needs is free, or the upload it feeds has room."""
+        if isinstance(message, Invocation):
+            return bool(message.stream_ids) or self._slot.value > 0
+        if isinstance(message, InvocationBatch):
+            method = self._methods.get(message.target.lower())
+            # Each send takes the slot in turn: only one that never awaits frees it
+            # before the next.
+            one_at_once = len(message.arguments) == 1 or (
+                method is not None and method.never_suspends
+            )
+            return one_at_once and self._slot.value > 0
+        if isinstance(message, (StreamItem, StreamItemBatch)):
+            entry = self._uploads.get(message.invocation_id)
+            count = 1 if isinstance(message, StreamItem) else len(message.items)
+            return entry is None or entry[0].takes_now(count)
+        return True
+
     async def dispatch(self, message: IncomingMessage) -> None:
         if isinstance(message, (Invocation, StreamInvocation)):
             await self._invoke(message)

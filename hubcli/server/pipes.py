@@ -26,6 +26,12 @@ class BytePipe:
         # message to this instead, in its own task, rather than wake the task that
         # reads the pipe. An empty pipe means nothing is queued ahead of it.
         self.express: Callable[[bytes], Awaitable[None]] | None = None
+        # The reader's counterpart, set by the reader (the hub's dispatch task): a
+        # transport that finds the reader idle may hand it what it read by calling
+        # this, in its own task, rather than write and wake the reader.
+        self.direct: Callable[[bytes], Awaitable[None]] | None = None
+        self._reader_parked = False
+        self._nudged = False
 
     @property
     def completed(self) -> bool:
@@ -44,9 +50,22 @@ class BytePipe:
         """Whether a message may go by `express` now, ahead of nothing."""
         return self.express is not None and not self._buffer and not self._completed
 
+    @property
+    def reader_idle(self) -> bool:
+        """Whether the reader waits on an empty pipe and nothing has woken it yet:
+        `direct` may be called (nothing is queued ahead of the call)."""
+        return self._reader_parked and not self._buffer
+
     def _notify(self) -> None:
         if self._waiters:
+            self._reader_parked = False
             self._waiters.unpark_all()
+
+    def nudge(self) -> None:
+        """Wake the reader with no data: its read returns b"" once (the `direct`
+        callee left it work of another kind)."""
+        self._nudged = True
+        self._notify()
 
     async def write(self, data: bytes) -> bool:
         """Append data, then wait while the reader is behind; False once completed.
@@ -79,11 +98,19 @@ class BytePipe:
         return True
 
     async def read(self) -> bytes | None:
-        """Everything buffered (waiting for at least one byte); None at the end."""
+        """Everything buffered (waiting for at least one byte); None at the end;
+        b"" once after a nudge()."""
         while not self._buffer:
             if self._completed:
                 return None
-            await self._waiters.park()
+            if self._nudged:
+                self._nudged = False
+                return b""
+            self._reader_parked = True
+            try:
+                await self._waiters.park()
+            finally:
+                self._reader_parked = False
         data = bytes(self._buffer)
         self._buffer.clear()
         self._notify()

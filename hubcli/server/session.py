@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 
 import trio
 
@@ -30,6 +31,7 @@ from hubcli.protocol import (
     HandshakeError,
     HubMessage,
     HubProtocol,
+    IncomingMessage,
     Invocation,
     MessageParser,
     MessageTooLargeError,
@@ -126,6 +128,11 @@ class HubSession:
         self._deadline_counts_client = False
         self._timers_changed = trio.Event()
         self.user_id: str | None = None
+        # What the transport's task read and could not dispatch itself (see
+        # _dispatch_in_transport): messages from one that would wait, or an error.
+        self._handed_over: list[IncomingMessage] = []
+        self._handed_over_error: Exception | None = None
+        self._transport_dispatch: trio.CancelScope | None = None
 
     # ------------------------------------------------------------ ConnectionHandle
 
@@ -501,44 +508,110 @@ class HubSession:
         self.request_close(None, allow_reconnect=True)
 
     async def _dispatch(self, parser: MessageParser, data: bytes, invocations: Invocations) -> None:
-        while True:
-            if data:
+        inbound = self.http.inbound
+        if self._replay is None:
+            # Not when stateful: a write there may wait for Acks, which only a read
+            # loop that never waits for it can take in.
+            inbound.direct = partial(self._dispatch_in_transport, parser, invocations)
+        try:
+            while True:
+                # What the transport handed over came before anything in the pipe:
+                # it hands over only while the pipe is empty.
+                if self._handed_over:
+                    messages, self._handed_over = self._handed_over, []
+                    await self._handle(messages, invocations)
+                if self._handed_over_error is not None:
+                    raise self._handed_over_error
+                if data:
+                    await self._handle(parser.feed(data), invocations)
+                received = await inbound.read()
+                if received is None:
+                    if parser.buffered:
+                        raise ProtocolError("Connection terminated while reading a message.")
+                    return
+                data = received
+        finally:
+            inbound.direct = None
+            if self._transport_dispatch is not None:
+                # The hub is over: what the transport's task is dispatching goes no
+                # further, as this task's own dispatch would not.
+                self._transport_dispatch.cancel()
+
+    async def _dispatch_in_transport(
+        self, parser: MessageParser, invocations: Invocations, data: bytes
+    ) -> None:
+        """Dispatch `data` in the transport's read task, while this connection's
+        dispatch task waits on an empty pipe: no task to wake per read, a fifth of
+        an invoke's server CPU. From the first message that would wait for other
+        work (a busy invocation slot, a full upload), the rest goes to the dispatch
+        task, so the transport never stops reading for long; an error goes there
+        too, to end the hub as it would have."""
+        inbound = self.http.inbound
+        with trio.CancelScope() as scope:
+            self._transport_dispatch = scope
+            try:
                 messages = parser.feed(data)
-                if messages:
-                    self._dispatching = True
-                    for message in messages:
-                        if isinstance(message, Ping):
-                            self._client_timeout_armed = True
-                            self._poke_timers()
-                        elif isinstance(message, Close):
-                            # A client Close is a graceful end without reconnect.
-                            self.request_close(None, allow_reconnect=False)
-                            await trio.lowlevel.checkpoint()
-                        elif isinstance(message, Ack):
-                            if self._replay is not None:
-                                self._replay.ack(message.sequence_id)
-                        elif isinstance(message, Sequence):
-                            if self._incoming is not None:
-                                self._incoming.rewind(message.sequence_id)
-                        elif self._incoming is None or self._incoming.accept():
-                            # Everything else is invocation-class, counted by its
-                            # wire type before binding; a duplicate is dropped.
-                            await invocations.dispatch(message)
-                    self._dispatching = False
-                    self._last_received = trio.current_time()
-                    # Receiving only moves the client-timeout deadline later, and the
-                    # keepalive task re-checks when its deadline comes; waking it for
-                    # every frame cost an eighth of the server's CPU on an upload. It
-                    # must wake only if it left the client timeout out (it was armed,
-                    # but a dispatch was running).
-                    if self._client_timeout_armed and not self._deadline_counts_client:
-                        self._poke_timers()
-            received = await self.http.inbound.read()
-            if received is None:
-                if parser.buffered:
-                    raise ProtocolError("Connection terminated while reading a message.")
+                rest = await self._handle(messages, invocations, in_transport=scope)
+            except Exception as exc:  # handed to the dispatch task whole
+                inbound.direct = None
+                self._handed_over_error = exc
+                inbound.nudge()
                 return
-            data = received
+            finally:
+                self._transport_dispatch = None
+            if rest:
+                self._handed_over = rest
+                inbound.nudge()
+
+    async def _handle(
+        self,
+        messages: list[IncomingMessage],
+        invocations: Invocations,
+        *,
+        in_transport: trio.CancelScope | None = None,
+    ) -> list[IncomingMessage]:
+        """Act on `messages` in order. In the transport's task (`in_transport`, its
+        scope), stop before one that would wait and return it with those after it."""
+        if not messages:
+            return []
+        self._dispatching = True
+        try:
+            for index, message in enumerate(messages):
+                if in_transport is not None:
+                    hub = self._hub_scope
+                    if in_transport.cancel_called or (hub is not None and hub.cancel_called):
+                        # The hub is ending: nothing more is dispatched, as the
+                        # cancelled dispatch task would dispatch nothing more.
+                        return []
+                    if not invocations.ready(message):
+                        return messages[index:]
+                if isinstance(message, Ping):
+                    self._client_timeout_armed = True
+                    self._poke_timers()
+                elif isinstance(message, Close):
+                    # A client Close is a graceful end without reconnect.
+                    self.request_close(None, allow_reconnect=False)
+                    await trio.lowlevel.checkpoint()
+                elif isinstance(message, Ack):
+                    if self._replay is not None:
+                        self._replay.ack(message.sequence_id)
+                elif isinstance(message, Sequence):
+                    if self._incoming is not None:
+                        self._incoming.rewind(message.sequence_id)
+                elif self._incoming is None or self._incoming.accept():
+                    # Everything else is invocation-class, counted by its wire type
+                    # before binding; a duplicate is dropped.
+                    await invocations.dispatch(message)
+        finally:
+            self._dispatching = False
+        self._last_received = trio.current_time()
+        # Receiving only moves the client-timeout deadline later, and the keepalive
+        # task re-checks when its deadline comes; waking it for every frame cost an
+        # eighth of the server's CPU on an upload. It must wake only if it left the
+        # client timeout out (it was armed, but a dispatch was running).
+        if self._client_timeout_armed and not self._deadline_counts_client:
+            self._poke_timers()
+        return []
 
     def _poke_timers(self) -> None:
         self._timers_changed.set()

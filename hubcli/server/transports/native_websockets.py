@@ -234,9 +234,13 @@ class NativeWebSocket:
                 messages: list[bytes] = []
                 self._take_frames(data, messages)
                 if messages:
-                    # One write per chunk, and no wait unless the hub is behind.
                     inbound = connection.inbound
-                    if inbound.write_nowait(b"".join(messages)) and inbound.over_threshold:
+                    direct = inbound.direct
+                    if direct is not None and inbound.reader_idle:
+                        # The hub waits for input: this task dispatches it.
+                        await direct(b"".join(messages))
+                    # One write per chunk, and no wait unless the hub is behind.
+                    elif inbound.write_nowait(b"".join(messages)) and inbound.over_threshold:
                         await inbound.drained()
                 await self._flush()
                 if protocol.state is not State.OPEN or not data:
