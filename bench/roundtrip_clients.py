@@ -3,17 +3,23 @@ connection, timed inside the process (connecting and start-up excluded).
 
     python bench/roundtrip_clients.py hubcli URL N [json|messagepack]
     python bench/roundtrip_clients.py bare URL N
+    python bench/roundtrip_clients.py interleave URL,URL... N BLOCK
 
 Prints the mean microseconds a call, of wall time and of this process's CPU.
-`bare` is trio-websocket alone exchanging the same JSON frames with the same server
-(negotiate, handshake, then one Invocation and a wait for its Completion at a time):
-the floor of the stack hubcli was built on.
+`interleave` makes N hubcli calls on each hub, BLOCK at a time on each in turn (a
+slow spell of a shared machine falls on all alike), and prints per hub the median
+of its blocks' microseconds a call, one a line. `bare` is trio-websocket alone
+exchanging the same JSON frames with the same server (negotiate, handshake, then
+one Invocation and a wait for its Completion at a time): the floor of the stack
+hubcli was built on.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
+from contextlib import AsyncExitStack
 
 import httpx
 import orjson
@@ -64,9 +70,37 @@ async def bare_client(url: str, count: int) -> tuple[float, float]:
         return time.perf_counter() - started, time.process_time() - cpu
 
 
+async def interleaved_clients(urls: list[str], count: int, block: int) -> list[float]:
+    import hubcli
+
+    async with AsyncExitStack() as stack:
+        hubs = [
+            await stack.enter_async_context(hubcli.connect(url, transport="websockets"))
+            for url in urls
+        ]
+        for hub in hubs:
+            for index in range(WARMUP):
+                await hub.invoke("Echo", index)
+        blocks: list[list[float]] = [[] for _ in hubs]
+        for done in range(0, count, block):
+            size = min(block, count - done)
+            shift = done // block % len(hubs)
+            for turn in range(len(hubs)):
+                index = (turn + shift) % len(hubs)
+                started = time.perf_counter()
+                for call in range(size):
+                    await hubs[index].invoke("Echo", call)
+                blocks[index].append((time.perf_counter() - started) / size * 1e6)
+        return [statistics.median(times) for times in blocks]
+
+
 def main() -> None:
     mode, url, count_text, *rest = sys.argv[1:]
     count = int(count_text)
+    if mode == "interleave":
+        for micros in trio.run(interleaved_clients, url.split(","), count, int(rest[0])):
+            print(f"{micros:.1f}")
+        return
     if mode == "hubcli":
         elapsed, cpu = trio.run(hubcli_client, url, count, rest[0] if rest else "json")
     else:

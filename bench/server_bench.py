@@ -3,6 +3,7 @@
     .venv/bin/python bench/server_bench.py [--rows 1,3] [--hubs hubcli,node,aiosignalr,floor]
         [--repeat 5] [--connections 10000] [--json-out FILE]
         [--hubcli-src DIR] [--hubcli-python PATH] [--client-src DIR] [--base-src DIR]
+        [--interleave BLOCK]
 
 The servers (issue 13), each on 127.0.0.1, WebSockets and JSON:
 - hubcli: `hubcli serve --port 0`, from --hubcli-src (a checkout; default this one) run
@@ -45,7 +46,9 @@ handshake cannot read, so any row that needs the official client is n/a there. A
 server cannot run is tried once and says n/a with the client's error.
 
 Runs are interleaved: each repeat runs every row on every hub, the hub order rotating,
-so drift hits all alike. Reported: medians, as a markdown table on stdout (and the
+so drift hits all alike. With --interleave BLOCK, rows 3 and 4 go further: one client
+process calls every hub, BLOCK calls on each in turn, and a hub's sample is the median
+of its blocks (a slow spell of the host falls on all hubs alike). Reported: medians, as a markdown table on stdout (and the
 hubcli / Node ratio), and every sample in a JSON file (--json-out). The machine is
 shared and has 2 cores: the load average is printed at start and end; read the figures
 as noisy.
@@ -242,6 +245,7 @@ class Setup:
     broadcast_clients: int
     connections: int
     inputs: Path  # a folder for the stdin files of the upload rows
+    interleave: int = 0  # rows 3 and 4: calls a hub gets in turn in one client (0: off)
 
     def server(self, hub: str) -> Server:
         if hub in ("hubcli", "base"):
@@ -556,6 +560,46 @@ def measure_once(row: Row, hub: str, setup: Setup, servers: dict[str, Server], c
     print(f"row {row.number} {hub}: {figures}", file=sys.stderr)
 
 
+INTERLEAVED_ROWS = {3, 4}
+
+
+def measure_interleaved(
+    row: Row, hubs: list[str], setup: Setup, servers: dict[str, Server], cells: dict[Any, Cell]
+) -> None:
+    """Rows 3 and 4 with --interleave BLOCK: one client calls every hub, BLOCK calls
+    at a time on each in turn, so a slow spell of the machine falls on all of them
+    alike; a sample per hub (the median of its blocks), and each server's CPU."""
+    live = [hub for hub in hubs if cells[(row.number, hub)].not_applicable is None]
+    if row.number == 4:
+        live = [hub for hub in live if hub != "aiosignalr"]
+    for hub in hubs:
+        if hub not in live or hub == "floor":
+            cell = cells[(row.number, hub)]
+            if cell.not_applicable is None:
+                cell.not_applicable = (
+                    "counts an upload's frames only"
+                    if hub == "floor"
+                    else "its WebSocket/JSON path fails with the official client"
+                )
+    live = [hub for hub in live if hub != "floor"]
+    urls = ",".join(servers[hub].url for hub in live)
+    if row.number == 3:
+        command = [sys.executable, str(BENCH / "roundtrip_clients.py"), "interleave"]
+        command += [urls, str(setup.invokes), str(setup.interleave)]
+    else:
+        command = ["node", str(BENCH / "node_client.cjs"), "interleave", urls, "Echo"]
+        command += [str(setup.invokes), str(setup.interleave)]
+    cpu = {hub: proc_cpu_seconds(servers[hub].pid) for hub in live}
+    _, out = run_client(command, setup.client_env())
+    for hub, micros in zip(live, out.split(), strict=True):
+        sample = {
+            "value": float(micros),
+            "server_cpu_s": proc_cpu_seconds(servers[hub].pid) - cpu[hub],
+        }
+        cells[(row.number, hub)].samples.append(sample)
+        print(f"row {row.number} {hub}: value {float(micros):.4g}", file=sys.stderr)
+
+
 def format_cell(row: Row, cell: Cell) -> str:
     if cell.not_applicable is not None and not cell.samples:
         return f"n/a ({cell.not_applicable})"
@@ -579,6 +623,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=200_000, help="rows 1 and 2")
     parser.add_argument("--large-items", type=int, default=1_000_000, help="row 5")
     parser.add_argument("--invokes", type=int, default=3000, help="rows 3 and 4")
+    parser.add_argument(
+        "--interleave",
+        type=int,
+        default=0,
+        metavar="BLOCK",
+        help="rows 3 and 4: one client calls all hubs, BLOCK calls on each in turn",
+    )
     parser.add_argument("--broadcast-clients", type=int, default=1000, help="row 6")
     parser.add_argument("--connections", type=int, default=10_000, help="row 7")
     parser.add_argument(
@@ -646,6 +697,7 @@ def main() -> None:
             broadcast_clients=options.broadcast_clients,
             connections=options.connections,
             inputs=Path(inputs),
+            interleave=options.interleave,
         )
         versions = {
             "python": platform.python_version(),
@@ -675,6 +727,9 @@ def main() -> None:
                 shift = repeat % len(hubs)
                 order = hubs[shift:] + hubs[:shift]
                 for row in rows:
+                    if setup.interleave and row.number in INTERLEAVED_ROWS:
+                        measure_interleaved(row, order, setup, servers, cells)
+                        continue
                     for hub in order:
                         cell = cells[(row.number, hub)]
                         if cell.not_applicable is None:

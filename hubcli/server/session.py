@@ -132,7 +132,7 @@ class HubSession:
         # _dispatch_in_transport): messages from one that would wait, or an error.
         self._handed_over: list[IncomingMessage] = []
         self._handed_over_error: Exception | None = None
-        self._transport_dispatch: trio.CancelScope | None = None
+        self._dispatch_over = False
 
     # ------------------------------------------------------------ ConnectionHandle
 
@@ -532,10 +532,8 @@ class HubSession:
                 data = received
         finally:
             inbound.direct = None
-            if self._transport_dispatch is not None:
-                # The hub is over: what the transport's task is dispatching goes no
-                # further, as this task's own dispatch would not.
-                self._transport_dispatch.cancel()
+            # What the transport's task is dispatching goes no further.
+            self._dispatch_over = True
 
     async def _dispatch_in_transport(
         self, parser: MessageParser, invocations: Invocations, data: bytes
@@ -547,39 +545,35 @@ class HubSession:
         task, so the transport never stops reading for long; an error goes there
         too, to end the hub as it would have."""
         inbound = self.http.inbound
-        with trio.CancelScope() as scope:
-            self._transport_dispatch = scope
-            try:
-                messages = parser.feed(data)
-                rest = await self._handle(messages, invocations, in_transport=scope)
-            except Exception as exc:  # handed to the dispatch task whole
-                inbound.direct = None
-                self._handed_over_error = exc
-                inbound.nudge()
-                return
-            finally:
-                self._transport_dispatch = None
-            if rest:
-                self._handed_over = rest
-                inbound.nudge()
+        try:
+            messages = parser.feed(data)
+            rest = await self._handle(messages, invocations, in_transport=True)
+        except Exception as exc:  # handed to the dispatch task whole
+            inbound.direct = None
+            self._handed_over_error = exc
+            inbound.nudge()
+            return
+        if rest:
+            self._handed_over = rest
+            inbound.nudge()
 
     async def _handle(
         self,
         messages: list[IncomingMessage],
         invocations: Invocations,
         *,
-        in_transport: trio.CancelScope | None = None,
+        in_transport: bool = False,
     ) -> list[IncomingMessage]:
-        """Act on `messages` in order. In the transport's task (`in_transport`, its
-        scope), stop before one that would wait and return it with those after it."""
+        """Act on `messages` in order. In the transport's task (`in_transport`), stop
+        before one that would wait and return it with those after it."""
         if not messages:
             return []
         self._dispatching = True
         try:
             for index, message in enumerate(messages):
-                if in_transport is not None:
+                if in_transport:
                     hub = self._hub_scope
-                    if in_transport.cancel_called or (hub is not None and hub.cancel_called):
+                    if self._dispatch_over or (hub is not None and hub.cancel_called):
                         # The hub is ending: nothing more is dispatched, as the
                         # cancelled dispatch task would dispatch nothing more.
                         return []
