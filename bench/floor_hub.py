@@ -12,7 +12,9 @@ is the first invocation (for its id, to answer it). It ends the upload when a fr
 holds a Completion (`"type":3`), skips pings (`"type":6`), and answers with the sum of
 0..N-1, where N counts the StreamItem frames. That is the official client's
 one-frame-per-item upload (bench/server_bench.py row 1) done by nothing but this stack:
-the bare floor, measured beside `hubcli serve`.
+the bare floor, measured beside `hubcli serve`. For rows 3 and 4 it answers a frame
+holding an `Echo` invocation at once with its Completion (orjson, as hubcli's own
+parser): the floor of an invoke's round trip on this stack.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import json
 import signal
 import sys
 
+import orjson
 import trio
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
@@ -78,8 +81,13 @@ async def connection(stream: trio.SocketStream) -> None:
                     if not handshaken:
                         handshaken = True
                         protocol.send_text(b"{}" + SEPARATOR)
-                    elif b'"type":6' in payload:
-                        pass
+                    elif b'"type":6' in payload or b'"type":7' in payload:
+                        pass  # a ping, or the client's Close
+                    elif b'"target":"Echo"' in payload:
+                        echo = orjson.loads(bytes(payload).rstrip(SEPARATOR))
+                        answer = {"type": 3, "invocationId": echo["invocationId"]}
+                        answer["result"] = echo["arguments"][0]
+                        protocol.send_text(orjson.dumps(answer) + SEPARATOR)
                     elif invocation_id is None:
                         invocation = json.loads(bytes(payload).rstrip(SEPARATOR))
                         invocation_id = invocation["invocationId"]

@@ -19,8 +19,9 @@ The servers (issue 13), each on 127.0.0.1, WebSockets and JSON:
   (`--hubs hubcli,base,node --base-src /work/main`);
 - floor: bench/floor_hub.py, the bare floor of hubcli serve's WebSocket stack (trio's
   listener, 64 KiB reads, the `websockets` sans-IO protocol) that only counts the
-  frames of row 1's upload and answers with the sum their count implies; row 1 only.
-  The issue's target for row 1 is hubcli within 1.25x of it, measured beside it.
+  frames of row 1's upload and answers with the sum their count implies, and answers
+  an Echo invocation at once (rows 3 and 4: an invoke's floor on this stack). The
+  issue's target for row 1 is hubcli within 1.25x of it, measured beside it.
 The first three host the same methods as `hubcli serve`: Echo, UploadSum, UploadSummary, Broadcast.
 
 Rows (every result is checked: a sum, a checksum, a count):
@@ -48,8 +49,9 @@ server cannot run is tried once and says n/a with the client's error.
 Runs are interleaved: each repeat runs every row on every hub, the hub order rotating,
 so drift hits all alike. With --interleave BLOCK, rows 3 and 4 go further: one client
 process calls every hub, BLOCK calls on each in turn, and a hub's sample is the median
-of its blocks (a slow spell of the host falls on all hubs alike). Reported: medians, as a markdown table on stdout (and the
-hubcli / Node ratio), and every sample in a JSON file (--json-out). The machine is
+of its blocks (a slow spell of the host falls on all hubs alike). Reported: medians,
+as a markdown table on stdout (and the hubcli / Node ratio), and every sample in a
+JSON file (--json-out). The machine is
 shared and has 2 cores: the load average is printed at start and end; read the figures
 as noisy.
 """
@@ -87,7 +89,7 @@ HUB_NAMES = {
     "floor": "websockets floor",
 }
 # The floor (bench/floor_hub.py) only counts an upload's frames: row 1 alone.
-FLOOR_ROWS = (1,)
+FLOOR_ROWS = (1, 3, 4)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -573,15 +575,9 @@ def measure_interleaved(
     if row.number == 4:
         live = [hub for hub in live if hub != "aiosignalr"]
     for hub in hubs:
-        if hub not in live or hub == "floor":
-            cell = cells[(row.number, hub)]
-            if cell.not_applicable is None:
-                cell.not_applicable = (
-                    "counts an upload's frames only"
-                    if hub == "floor"
-                    else "its WebSocket/JSON path fails with the official client"
-                )
-    live = [hub for hub in live if hub != "floor"]
+        cell = cells[(row.number, hub)]
+        if hub not in live and cell.not_applicable is None:
+            cell.not_applicable = "its WebSocket/JSON path fails with the official client"
     urls = ",".join(servers[hub].url for hub in live)
     if row.number == 3:
         command = [sys.executable, str(BENCH / "roundtrip_clients.py"), "interleave"]
