@@ -59,6 +59,8 @@ from .replay import BlockReplayBuffer, InboundSequence, SequenceAheadError
 from .state import HubState
 from .users import user_id_for
 
+_LINK_LEVEL = (Ping, Ack, Sequence)
+
 log = logging.getLogger("hubcli.server")
 
 # Both built-in protocols of the current server are at version 2 and accept any
@@ -509,10 +511,7 @@ class HubSession:
 
     async def _dispatch(self, parser: MessageParser, data: bytes, invocations: Invocations) -> None:
         inbound = self.http.inbound
-        if self._replay is None:
-            # Not when stateful: a write there may wait for Acks, which only a read
-            # loop that never waits for it can take in.
-            inbound.direct = partial(self._dispatch_in_transport, parser, invocations)
+        inbound.direct = partial(self._dispatch_in_transport, parser, invocations)
         try:
             while True:
                 # What the transport handed over came before anything in the pipe:
@@ -577,7 +576,11 @@ class HubSession:
                         # The hub is ending: nothing more is dispatched, as the
                         # cancelled dispatch task would dispatch nothing more.
                         return []
-                    if not invocations.ready(message):
+                    if not invocations.ready(message) or (
+                        # Stateful: a write may wait for Acks, which the read task
+                        # must stay free to take in; it keeps only those (and pings).
+                        self._replay is not None and not isinstance(message, _LINK_LEVEL)
+                    ):
                         return messages[index:]
                 if isinstance(message, Ping):
                     self._client_timeout_armed = True
