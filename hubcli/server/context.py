@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 import trio
@@ -180,10 +181,19 @@ class CallContext:
         self.state = state
         self.options = options
         self._release_slot = release_slot
-        self.clients = CallerClients(state, connection.connection_id, self.release_invocation_slot)
-        self.groups = GroupManager(state)
         self.cancel_callbacks: list[CancelCallback] = []
         self.after_completion: list[BackgroundTask] = []
+
+    # Made on first use: most calls (an Echo) touch neither, and a call's context is
+    # built for every invocation.
+    @cached_property
+    def clients(self) -> CallerClients:
+        release = self.release_invocation_slot
+        return CallerClients(self.state, self.connection.connection_id, release)
+
+    @cached_property
+    def groups(self) -> GroupManager:
+        return GroupManager(self.state)
 
     @property
     def connection_id(self) -> str:
