@@ -10,6 +10,8 @@ import json
 import os
 import ssl
 import struct
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,15 +40,19 @@ def host_port(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port
 
 
+def frame_head(opcode: int, length: int, fin: bool = True) -> bytes:
+    """A masked client frame's first bytes, up to its mask."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if length < 126:
+        return head + bytes([0x80 | length])
+    if length < 1 << 16:
+        return head + bytes([0x80 | 126]) + struct.pack("!H", length)
+    return head + bytes([0x80 | 127]) + struct.pack("!Q", length)
+
+
 def masked_frame(opcode: int, payload: bytes) -> bytes:
     """One client frame, built by hand (so it can carry what no library would send)."""
-    head = bytes([0x80 | opcode])
-    if len(payload) < 126:
-        head += bytes([0x80 | len(payload)])
-    elif len(payload) < 1 << 16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    head = frame_head(opcode, len(payload))
     masked = bytes(b ^ MASK[i % 4] for i, b in enumerate(payload[:64]))
     if len(payload) > 64:
         # Beyond what the test reads back, the payload may stay as it is (masked garbage).
@@ -227,12 +233,7 @@ async def test_bad_utf8_in_a_text_frame_closes_with_1007_and_no_reason(hub: Any)
 async def test_a_clients_close_is_answered_with_1000(hub: Any, payload: bytes) -> None:
     # The real server's transport ends its side with NormalClosure whatever the peer
     # sent (Kestrel answers a close without a code with 1000, not with an echo).
-    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
-    async with stream:
-        assert isinstance(answer, wsproto.events.AcceptConnection)
-        await stream.send_all(masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
-        event = await next_event(stream, connection)
-        assert isinstance(event, wsproto.events.TextMessage), event
+    async with json_hub_socket(hub) as (stream, connection):
         await stream.send_all(masked_frame(0x8, payload))
         closed = await close_frame(stream, connection)
     assert closed.code == 1000, closed
@@ -315,14 +316,22 @@ if os.name != "posix":  # pragma: no cover
 
 def fully_masked_frame(opcode: int, payload: bytes, fin: bool = True, mask: bytes = MASK) -> bytes:
     """A client frame with all of its payload masked (masked_frame masks 64 bytes)."""
-    head = bytes([(0x80 if fin else 0) | opcode])
-    if len(payload) < 126:
-        head += bytes([0x80 | len(payload)])
-    elif len(payload) < 1 << 16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", len(payload))
+    head = frame_head(opcode, len(payload), fin)
     return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+@asynccontextmanager
+async def json_hub_socket(
+    hub: Any,
+) -> AsyncIterator[tuple[trio.SocketStream, wsproto.WSConnection]]:
+    """A bare socket to the hub, upgraded and past the JSON handshake."""
+    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
+    async with stream:
+        assert isinstance(answer, wsproto.events.AcceptConnection)
+        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
+        event = await next_event(stream, connection)
+        assert isinstance(event, wsproto.events.TextMessage), event
+        yield stream, connection
 
 
 def echo_record(invocation_id: str, message: str) -> bytes:
@@ -364,15 +373,9 @@ async def echo_results(
 
 
 async def test_frames_of_every_kind_reach_the_hub_whole(hub: Any) -> None:
-    # The front parses whole Text/Binary frames itself and leaves the rest (control
-    # frames, fragments, frames cut by a read) to `websockets`, then takes over
-    # again at the next frame boundary: every hand-over must keep the stream intact.
-    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
-    async with stream:
-        assert isinstance(answer, wsproto.events.AcceptConnection)
-        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
-        event = await next_event(stream, connection)
-        assert isinstance(event, wsproto.events.TextMessage), event
+    # Whole frames, control frames between them, fragments and frames cut by a
+    # read, all in one stream: `websockets` must hand the hub every message intact.
+    async with json_hub_socket(hub) as (stream, connection):
         long_text = "x" * 300  # a 16-bit length
         many, expected = echo_records("3", 100, 700)  # a 64-bit length
         fragmented = echo_record("4", "in three pieces")
@@ -413,12 +416,7 @@ async def test_a_frame_cut_anywhere_by_a_read_reaches_the_hub_whole(hub: Any) ->
     # A whole frame and the first `cut` bytes of the next in one write, the rest
     # once the first was answered (so read): the cut falls in every part of the
     # header (16- and 64-bit lengths, mask) and in the payload.
-    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
-    async with stream:
-        assert isinstance(answer, wsproto.events.AcceptConnection)
-        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
-        event = await next_event(stream, connection)
-        assert isinstance(event, wsproto.events.TextMessage), event
+    async with json_hub_socket(hub) as (stream, connection):
         for count, size, cuts in [(1, 200, [*range(1, 12), 100]), (100, 700, [*range(1, 18), 50])]:
             for cut in cuts:
                 payload, texts = echo_records(f"{cut}b", count, size)
@@ -434,12 +432,7 @@ async def test_the_rest_of_a_cut_frame_is_never_taken_for_a_frame(hub: Any) -> N
     # The rest of a frame cut by a read may look like a frame header: here its
     # masked payload reads 0x81 0x80 (a whole empty Text frame) right at the cut.
     # Only where a frame really begins may the front parse one.
-    stream, connection, answer = await open_upgrade(hub.url + "?negotiateVersion=0")
-    async with stream:
-        assert isinstance(answer, wsproto.events.AcceptConnection)
-        await stream.send_all(fully_masked_frame(0x1, b'{"protocol":"json","version":1}\x1e'))
-        event = await next_event(stream, connection)
-        assert isinstance(event, wsproto.events.TextMessage), event
+    async with json_hub_socket(hub) as (stream, connection):
         text = "a" * 64
         payload = echo_record("2", text)
         # "a" ^ 0xE0 == 0x81 and "a" ^ 0xE1 == 0x80; the payload offset of the cut
