@@ -752,11 +752,17 @@ def main() -> None:
         line += [format_cell(row, cells[(row.number, hub)]) for hub in hubs]
         for peer in ratios:
             ours, theirs = cells[(row.number, "hubcli")], cells[(row.number, peer)]
-            line.append(
-                f"{ours.median() / theirs.median():.2f}x"
-                if ours.samples and theirs.samples
-                else "-"
-            )
+            if not (ours.samples and theirs.samples):
+                line.append("-")
+                continue
+            ratio = f"{ours.median() / theirs.median():.2f}x"
+            if setup.interleave and row.number in INTERLEAVED_ROWS:
+                # Each repeat measured both in one client run: the median of those
+                # paired ratios is the steadier figure on a shared machine.
+                pairs = zip(ours.samples, theirs.samples, strict=False)
+                paired = statistics.median(a["value"] / b["value"] for a, b in pairs)
+                ratio += f" (paired {paired:.2f}x)"
+            line.append(ratio)
         print("| " + " | ".join(line) + " |")
     print(f"\nload average at end: {ended_load}")
 
