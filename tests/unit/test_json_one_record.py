@@ -22,6 +22,23 @@ RECORDS = [
     b'{"type":1,"invocationId":"7","target":"Echo","arguments":{}}',
     b'{"type":1,"invocationId":"7","target":"Echo","extra":[1]}',
     b'{"type":4,"invocationId":"7","target":"Echo","arguments":[]}',
+    # A stateful client's Ack has a shortcut of its own; every other spelling reads
+    # as the exact path reads it.
+    b'{"type":8,"sequenceId":0}',
+    b'{"type":8,"sequenceId":7}',
+    b'{"type":8,"sequenceId":123456789012345678}',
+    b'{"type":8,"sequenceId":1234567890123456789}',
+    b'{"type":8,"sequenceId":9223372036854775808}',
+    b'{"type":8,"sequenceId":012}',
+    b'{"type":8,"sequenceId":-3}',
+    b'{"type":8,"sequenceId":1.5}',
+    b'{"type":8,"sequenceId":1e3}',
+    b'{"type":8,"sequenceId":"7"}',
+    b'{"type":8,"sequenceId": 7}',
+    b'{"type":8,"sequenceId":7 }',
+    b'{"type":8,"sequenceId":}',
+    b'{"type":8,"sequenceId":7,"x":1}',
+    b'{"type":8,"sequenceId":\xd9\xa3}',
 ]
 
 
