@@ -51,11 +51,15 @@ class _TextFraming:
     """JSON: each record ends with 0x1E, a byte JSON text never holds unescaped."""
 
     @staticmethod
-    def split(data: bytes, start: int, room: int) -> tuple[int, int]:
+    def split(data: bytes, start: int, room: int, count: int) -> tuple[int, int]:
         end = data.find(_RECORD_SEPARATOR, start + room) + 1
         if end == 0:
             end = len(data)
-        return end, data.count(_RECORD_SEPARATOR, start, end)
+        # Counting is a pass over the bytes (a stream's whole output goes through
+        # here): count the shorter side.
+        if end - start <= len(data) - end:
+            return end, data.count(_RECORD_SEPARATOR, start, end)
+        return end, count - data.count(_RECORD_SEPARATOR, end)
 
     @staticmethod
     def end_of(data: bytes, count: int) -> int:
@@ -69,7 +73,8 @@ class _BinaryFraming:
     """MessagePack: each message is a VarInt length, then that many bytes."""
 
     @staticmethod
-    def split(data: bytes, start: int, room: int) -> tuple[int, int]:
+    def split(data: bytes, start: int, room: int, count: int) -> tuple[int, int]:
+        del count  # the lengths are walked anyway
         end = start
         count = 0
         limit = start + room
@@ -157,7 +162,7 @@ class BlockReplayBuffer:
         room = min(self._limit - self._bytes, self._piece)
         if count <= 1 or len(data) - start <= room:
             return len(data), count
-        end, head_count = self._framing.split(data, start, max(room, 0))
+        end, head_count = self._framing.split(data, start, max(room, 0), count)
         if end >= len(data):
             return len(data), count
         return end, head_count
