@@ -33,6 +33,7 @@ from .messages import (
     StreamInvocation,
     StreamItem,
     StreamItemBatch,
+    new_invocation,
 )
 
 RECORD_SEPARATOR: Final = b"\x1e"
@@ -360,6 +361,9 @@ def _compact_stream_frame(frame: bytes) -> StreamItemBatch | None:
     return StreamItemBatch(invocation_id, items)
 
 
+_RESULT_HEAD: Final = b'{"type":3,"invocationId":'
+_RESULT_MIDDLE: Final = b',"result":'
+_RESULT_TAIL: Final = b"}" + RECORD_SEPARATOR
 _ACK_HEAD: Final = b'{"type":8,"sequenceId":'
 _INVOCATION_HEAD: Final = b'{"type":1,"target":"'
 _INVOCATION_TAIL: Final = b'","arguments":['
@@ -482,7 +486,7 @@ class JsonMessageParser:
             # An invoke with an id, a server's commonest frame at a high call rate:
             # as _to_messages builds it, without its loop.
             self._sizes = [len(buffer)]
-            return [Invocation(value["target"], value["arguments"], value["invocationId"])]
+            return [new_invocation(value["target"], value["arguments"], value["invocationId"])]
         return self._to_messages([value], [record])
 
     def _check_rest_size(self) -> None:
@@ -614,6 +618,20 @@ class JsonHubProtocol(HubProtocolBase):
     transfer_format: Final = TransferFormat.TEXT
 
     def encode(self, message: HubMessage) -> bytes:
-        if isinstance(message, Ping):
+        if type(message) is Completion and message.kind is CompletionKind.RESULT:
+            if not message.headers:
+                # A call's answer, the commonest message a server writes: its parts
+                # encoded as the record's would be, without the record.
+                dumps = jsonvalues.dumps
+                return b"".join(
+                    (
+                        _RESULT_HEAD,
+                        dumps(message.invocation_id),
+                        _RESULT_MIDDLE,
+                        dumps(message.result),
+                        _RESULT_TAIL,
+                    )
+                )
+        elif isinstance(message, Ping):
             return _PING_RECORD
         return jsonvalues.dumps(message_to_record(message)) + RECORD_SEPARATOR

@@ -60,7 +60,9 @@ def _no_slot() -> None:
     """What releases the slot of a call that never took it."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per call, and a frozen dataclass's __init__ costs twice as
+# much (it writes each field through object.__setattr__).
+@dataclass(slots=True)
 class _Call:
     """One bound invocation, ready to run."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from hubcli.protocol import (
     CancelInvocation,
     Close,
     Completion,
+    CompletionKind,
     HubMessage,
     IncomingMessage,
     Invocation,
@@ -28,9 +30,11 @@ from hubcli.protocol import (
     StreamItem,
     StreamItemBatch,
     handshake,
+    jsonvalues,
 )
 from hubcli.protocol.base import HubProtocol
-from hubcli.protocol.messages import InvocationBatch
+from hubcli.protocol.json_protocol import message_to_record
+from hubcli.protocol.messages import InvocationBatch, new_invocation
 from hubcli.protocol.msgpack_protocol import read_message_positionally
 
 JSON = JsonHubProtocol()
@@ -359,3 +363,34 @@ def test_a_compact_stream_frame_is_one_batch_of_the_frames_size() -> None:
     parser = JSON.parser(batching=True)
     assert [type(message) for message in parser.feed(frame)] == [StreamItemBatch]
     assert parser.sizes == [len(frame)]
+
+
+@SETTINGS
+@given(IDS, JSON_VALUES, HEADERS)
+def test_json_a_result_completion_encodes_as_its_record_would(
+    invocation_id: str, result: Any, headers: dict[str, str]
+) -> None:
+    # Completion.with_result fills the slots itself, and JSON encodes a result
+    # Completion without headers from its parts: both must match the general way.
+    message = Completion.with_result(invocation_id, result, headers)
+    built = Completion(invocation_id, CompletionKind.RESULT, result=result, headers=headers)
+    assert repr(message) == repr(built)
+    record = jsonvalues.dumps(message_to_record(built)) + b"\x1e"
+    encoded = JSON.encode(message)
+    try:
+        json.dumps([invocation_id, result], ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate is \u-escaped in the part that holds it, not in the
+        # whole record: the same text either way.
+        assert json.loads(encoded[:-1]) == json.loads(record[:-1])
+    else:
+        assert encoded == record
+
+
+@given(NON_EMPTY, st.lists(JSON_VALUES, max_size=3), st.none() | IDS)
+def test_a_parsed_invocation_is_the_one_its_constructor_builds(
+    target: str, arguments: list[Any], invocation_id: str | None
+) -> None:
+    fast = new_invocation(target, arguments, invocation_id)
+    assert repr(fast) == repr(Invocation(target, arguments, invocation_id))
+    assert fast == Invocation(target, arguments, invocation_id)

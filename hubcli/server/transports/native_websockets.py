@@ -271,7 +271,7 @@ class NativeWebSocket:
                 fragments.append(payload)
                 payload = b"".join(fragments)
                 fragments.clear()
-            if self._text_pending and not self._valid_text(payload):
+            if self._text_pending and not payload.isascii() and not self._valid_text(payload):
                 return
             messages.append(payload)
 
