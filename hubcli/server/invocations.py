@@ -444,25 +444,35 @@ def _chunked_encoder(
     real server runs producer and writer on threads of their own)."""
 
     target = max(limit // 4, 1)
+    # Bytes an item, from the last slice: later batches are sliced by it from their
+    # first item (a small probe slice per batch was an eighth of a stream's frames).
+    per_item = 0.0
 
     def encode(item: Any) -> Iterator[tuple[bytes, int]]:
+        nonlocal per_item
         if not isinstance(item, ItemBatch):
             yield protocol.encode(StreamItem(invocation_id, item)), 1
             return
         items = item.items
         total = len(items)
         start = 0
-        step = _FIRST_SLICE
+        if not per_item:
+            step = _FIRST_SLICE
+        elif total * per_item <= limit:
+            step = total
+        else:
+            step = max(int(target / per_item), 1)
         while start < total:
             stop = min(start + step, total)
             data = encode_batch(items[start:stop] if start or stop < total else items)
             yield data, stop - start
+            per_item = max(len(data), 1) / (stop - start)
             if start == 0 and (total - stop) * len(data) <= limit * stop:
                 # The rest fits in the buffer (FastStream's ints): slicing it
                 # would add trips through the scheduler and gain no Ack earlier.
                 step = total
             else:
-                step = max(target * (stop - start) // max(len(data), 1), 1)
+                step = max(int(target / per_item), 1)
             start = stop
 
     return encode
