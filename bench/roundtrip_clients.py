@@ -57,7 +57,9 @@ async def bare_client(url: str, count: int) -> tuple[float, float]:
             )
             while True:
                 message = await ws.get_message()
-                for record in message.split("\x1e")[:-1]:
+                # The hub answers in text frames; a binary one would carry the same.
+                text = message if isinstance(message, str) else message.decode()
+                for record in text.split("\x1e")[:-1]:
                     value = orjson.loads(record)
                     if value["type"] == 3 and value["invocationId"] == invocation_id:
                         return
