@@ -621,17 +621,17 @@ class JsonHubProtocol(HubProtocolBase):
         if type(message) is Completion and message.kind is CompletionKind.RESULT:
             if not message.headers:
                 # A call's answer, the commonest message a server writes: its parts
-                # encoded as the record's would be, without the record.
-                dumps = jsonvalues.dumps
-                return b"".join(
-                    (
-                        _RESULT_HEAD,
-                        dumps(message.invocation_id),
-                        _RESULT_MIDDLE,
-                        dumps(message.result),
-                        _RESULT_TAIL,
+                # encoded as the record's would be, without the record (unless a part
+                # needs the exact encoder, which then takes the whole record).
+                dumps = jsonvalues.dumps_common
+                invocation_id = dumps(message.invocation_id)
+                # In a list, so orjson meets it at the depth the record puts it at
+                # (orjson gives up past a fixed nesting depth).
+                result = dumps([message.result])
+                if invocation_id is not None and result is not None:
+                    return b"".join(
+                        (_RESULT_HEAD, invocation_id, _RESULT_MIDDLE, result[1:-1], _RESULT_TAIL)
                     )
-                )
         elif isinstance(message, Ping):
             return _PING_RECORD
         return jsonvalues.dumps(message_to_record(message)) + RECORD_SEPARATOR

@@ -62,6 +62,18 @@ def _stdlib_default(value: Any) -> Any:
     return _encode_extra(value)
 
 
+def dumps_common(value: Any) -> bytes | None:
+    """`dumps(value)` when orjson writes it, else None (where `dumps` falls back to the
+    exact encoder). Encoding a document's parts with this, and the whole with `dumps`
+    when any part gives None, writes the same bytes as `dumps` of the whole: the
+    fallback spells a few values differently (UTC times, NaN), so it must take all of
+    a document or none of it."""
+    try:
+        return orjson.dumps(value, default=_encode_extra)
+    except TypeError:
+        return None
+
+
 def dumps(value: Any) -> bytes:
     """Compact UTF-8 JSON, non-ASCII written raw (as the .NET server writes it)."""
     try:

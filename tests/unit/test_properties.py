@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import itertools
-import json
 from typing import Any
 
 import pytest
@@ -365,26 +364,48 @@ def test_a_compact_stream_frame_is_one_batch_of_the_frames_size() -> None:
     assert parser.sizes == [len(frame)]
 
 
-@SETTINGS
-@given(IDS, JSON_VALUES, HEADERS)
-def test_json_a_result_completion_encodes_as_its_record_would(
-    invocation_id: str, result: Any, headers: dict[str, str]
-) -> None:
+def _nested(value: Any, depth: int) -> Any:
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_UTC_TIME = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+# Where orjson gives up and the exact encoder takes the record (and spells a UTC time
+# or a NaN its own way): a lone surrogate in the id, a 20-digit integer, orjson's
+# nesting limit (the record's own level counts).
+RESULT_EDGES = [
+    ("\ud800", _UTC_TIME),
+    ("\ud800", float("nan")),
+    ("1", [2**70, _UTC_TIME, float("inf")]),
+    ("1", _nested(_UTC_TIME, 253)),
+    ("1", _nested(_UTC_TIME, 254)),
+    ("1", _nested(float("nan"), 255)),
+]
+
+
+def _assert_encodes_as_its_record(invocation_id: str, result: Any, headers: dict[str, str]) -> None:
     # Completion.with_result fills the slots itself, and JSON encodes a result
     # Completion without headers from its parts: both must match the general way.
     message = Completion.with_result(invocation_id, result, headers)
     built = Completion(invocation_id, CompletionKind.RESULT, result=result, headers=headers)
     assert repr(message) == repr(built)
-    record = jsonvalues.dumps(message_to_record(built)) + b"\x1e"
-    encoded = JSON.encode(message)
-    try:
-        json.dumps([invocation_id, result], ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        # A lone surrogate is \u-escaped in the part that holds it, not in the
-        # whole record: the same text either way.
-        assert json.loads(encoded[:-1]) == json.loads(record[:-1])
-    else:
-        assert encoded == record
+    assert JSON.encode(message) == jsonvalues.dumps(message_to_record(built)) + b"\x1e"
+
+
+@SETTINGS
+@given(IDS | JSON_TEXT, JSON_VALUES, HEADERS)
+def test_json_a_result_completion_encodes_as_its_record_would(
+    invocation_id: str, result: Any, headers: dict[str, str]
+) -> None:
+    _assert_encodes_as_its_record(invocation_id, result, headers)
+
+
+@pytest.mark.parametrize(("invocation_id", "result"), RESULT_EDGES)
+def test_json_a_result_the_exact_encoder_takes_encodes_as_its_record_would(
+    invocation_id: str, result: Any
+) -> None:
+    _assert_encodes_as_its_record(invocation_id, result, {})
 
 
 @given(NON_EMPTY, st.lists(JSON_VALUES, max_size=3), st.none() | IDS)
