@@ -424,6 +424,7 @@ class Invocations:
 
 # The first slice of a batch, whose size per item sizes the next ones.
 _FIRST_SLICE = 64
+_MOST_FIRST = 4 * _FIRST_SLICE
 # Encoded slices (a quarter of the replay buffer each) waiting for the writer.
 _QUEUED_SLICES = 4
 
@@ -456,12 +457,10 @@ def _chunked_encoder(
         items = item.items
         total = len(items)
         start = 0
-        if not per_item:
-            step = _FIRST_SLICE
-        elif total * per_item <= limit:
-            step = total
-        else:
-            step = max(int(target / per_item), 1)
+        # A later batch's first slice is sized by the last measure, but holds a few
+        # probes at most: items much larger than the last ones (a stream whose items
+        # grow) are never encoded whole on a stale estimate.
+        step = _FIRST_SLICE if not per_item else min(max(int(target / per_item), 1), _MOST_FIRST)
         while start < total:
             stop = min(start + step, total)
             data = encode_batch(items[start:stop] if start or stop < total else items)

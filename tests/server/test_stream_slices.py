@@ -9,7 +9,7 @@ from typing import Any
 from hubcli.protocol import JsonHubProtocol, StreamItem, StreamItemBatch
 from hubcli.server.bulk import stream_item_encoder
 from hubcli.server.context import ItemBatch
-from hubcli.server.invocations import _FIRST_SLICE, _chunked_encoder
+from hubcli.server.invocations import _FIRST_SLICE, _MOST_FIRST, _chunked_encoder
 
 JSON = JsonHubProtocol()
 LIMIT = 100_000
@@ -50,7 +50,19 @@ def test_batches_are_cut_in_order_and_only_the_first_starts_with_a_probe() -> No
         assert max(len(data) for data, _ in pieces) >= LIMIT // 8
 
 
-def test_a_batch_that_fits_the_buffer_goes_whole_once_the_size_is_known() -> None:
+def test_a_batch_that_fits_the_buffer_goes_in_two_slices() -> None:
+    encode = _chunked_encoder(stream_item_encoder(JSON, "s"), JSON, "s", LIMIT)
+    for _ in range(2):
+        counts = [count for _, count in encode(ItemBatch(list(range(2048))))]
+        assert len(counts) == 2
+        assert sum(counts) == 2048
+
+
+def test_items_that_grow_are_not_encoded_whole_on_a_stale_size() -> None:
     encode = _chunked_encoder(stream_item_encoder(JSON, "s"), JSON, "s", LIMIT)
     list(encode(ItemBatch(list(range(2048)))))
-    assert [count for _, count in encode(ItemBatch(list(range(2048))))] == [2048]
+    large = ["x" * 10_000] * 2048
+    pieces = list(encode(ItemBatch(large)))
+    assert pieces[0][1] <= _MOST_FIRST
+    assert max(len(data) for data, _ in pieces[1:]) <= LIMIT
+    assert sum(count for _, count in pieces) == 2048
